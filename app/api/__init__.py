@@ -1,0 +1,1 @@
+"""The `/api/v1` REST contract, mounted into the Reflex backend."""

@@ -1,0 +1,102 @@
+"""The FastAPI application: routers, error mapping, OpenAPI and the JSON 404."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+
+from app.api.errors import install_error_handlers
+from app.api.routes import items, login, private, users, utils
+from app.core.config import settings
+from app.core.db import dispose_engines
+from app.emails.sending import wait_for_pending_emails
+
+logger = logging.getLogger(__name__)
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def custom_generate_unique_id(route: APIRoute) -> str:
+    """`{tag}-{function}`, as the template's generated clients expect."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    await wait_for_pending_emails()
+    await dispose_engines()
+
+
+async def unmatched_api_path(request: Request) -> Response:
+    """JSON answers for `/api/v1/...` paths no route serves.
+
+    Mounted inside Reflex, everything unmatched would fall through to Reflex (plain
+    or HTML 404), and Starlette's own 405 and trailing-slash redirect never happen
+    because that mount always matches; so they are made here.
+    """
+    routes = [
+        route
+        for route in request.app.router.routes
+        if isinstance(route, APIRoute) and route.endpoint is not unmatched_api_path
+    ]
+    allowed = sorted(
+        {
+            method
+            for route in routes
+            if route.matches(request.scope)[0] == Match.PARTIAL
+            for method in route.methods or ()
+        }
+    )
+    if allowed:
+        return JSONResponse(
+            {"detail": "Method Not Allowed"},
+            status_code=405,
+            headers={"Allow": ", ".join(allowed)},
+        )
+    path = request.url.path
+    alternative = path[:-1] if path.endswith("/") else f"{path}/"
+    scope = {**request.scope, "path": alternative}
+    if any(route.matches(scope)[0] != Match.NONE for route in routes):
+        return RedirectResponse(request.url.replace(path=alternative), status_code=307)
+    return JSONResponse({"detail": "Not Found"}, status_code=404)
+
+
+def create_api() -> FastAPI:
+    if settings.SENTRY_DSN and settings.ENVIRONMENT != "local":
+        import sentry_sdk
+
+        sentry_sdk.init(dsn=settings.SENTRY_DSN, enable_tracing=True)
+
+    api = FastAPI(
+        title=settings.PROJECT_NAME,
+        openapi_url=f"{settings.API_V1_STR}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        generate_unique_id_function=custom_generate_unique_id,
+        lifespan=lifespan,
+    )
+    install_error_handlers(api)
+
+    v1 = APIRouter()
+    v1.include_router(login.router)
+    v1.include_router(users.router)
+    v1.include_router(utils.router)
+    v1.include_router(items.router)
+    if settings.ENVIRONMENT == "local":
+        v1.include_router(private.router)
+    v1.add_api_route(
+        "/{unmatched:path}",
+        unmatched_api_path,
+        methods=ALL_METHODS,
+        include_in_schema=False,
+    )
+    api.include_router(v1, prefix=settings.API_V1_STR)
+    return api
+
+
+api = create_api()

@@ -1,0 +1,1 @@
+"""One router per tag of the contract."""

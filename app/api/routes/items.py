@@ -1,0 +1,50 @@
+"""Items (tag `items`): superusers see all, others their own."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentUser, ReadSessionDep, SessionDep
+from app.models import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate, Message
+from app.services import items, messages
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+
+@router.get("/", response_model=ItemsPublic)
+async def read_items(
+    session: ReadSessionDep,
+    current_user: CurrentUser,
+    skip: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    q: Annotated[
+        str | None, Query(max_length=255, description="Title or description contains")
+    ] = None,
+) -> ItemsPublic:
+    rows, count = await items.list_items(session, current_user, skip, limit, q)
+    return ItemsPublic(data=[ItemPublic.model_validate(i) for i in rows], count=count)
+
+
+@router.get("/{id}", response_model=ItemPublic)
+async def read_item(session: SessionDep, current_user: CurrentUser, id: int) -> ItemPublic:
+    return ItemPublic.model_validate(await items.get_item(session, current_user, id))
+
+
+@router.post("/", response_model=ItemPublic)
+async def create_item(
+    session: SessionDep, current_user: CurrentUser, item_in: ItemCreate
+) -> ItemPublic:
+    return ItemPublic.model_validate(await items.create_item(session, current_user, item_in))
+
+
+@router.put("/{id}", response_model=ItemPublic)
+async def update_item(
+    session: SessionDep, current_user: CurrentUser, id: int, item_in: ItemUpdate
+) -> ItemPublic:
+    return ItemPublic.model_validate(await items.update_item(session, current_user, id, item_in))
+
+
+@router.delete("/{id}")
+async def delete_item(session: SessionDep, current_user: CurrentUser, id: int) -> Message:
+    await items.delete_item(session, current_user, id)
+    return Message(message=messages.ITEM_DELETED)

@@ -1,0 +1,108 @@
+"""Accounts (tag `users`). `/me` and `/signup` come before `/{user_id}`."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.api.deps import (
+    CurrentUser,
+    ReadSessionDep,
+    SessionDep,
+    SuperUser,
+    get_current_active_superuser,
+)
+from app.core.config import settings
+from app.core.security import create_reset_token
+from app.emails import build_new_account_email, schedule_email
+from app.models import (
+    Message,
+    UpdatePassword,
+    UserCreate,
+    UserPublic,
+    UserRegister,
+    UsersPublic,
+    UserUpdate,
+    UserUpdateMe,
+)
+from app.services import messages, users
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+Skip = Annotated[int, Query(ge=0, le=2**62)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get(
+    "/",
+    dependencies=[Depends(get_current_active_superuser)],
+    response_model=UsersPublic,
+)
+async def read_users(session: ReadSessionDep, skip: Skip = 0, limit: Limit = 100) -> UsersPublic:
+    rows, count = await users.list_users(session, skip, limit)
+    return UsersPublic(data=[UserPublic.model_validate(u) for u in rows], count=count)
+
+
+@router.post(
+    "/",
+    dependencies=[Depends(get_current_active_superuser)],
+    response_model=UserPublic,
+)
+async def create_user(session: SessionDep, user_in: UserCreate) -> UserPublic:
+    user = await users.create_user(session, user_in)
+    if settings.emails_enabled:
+        assert user.id is not None
+        schedule_email(user.email, build_new_account_email(user.email, create_reset_token(user.id)))
+    return UserPublic.model_validate(user)
+
+
+@router.patch("/me", response_model=UserPublic)
+async def update_user_me(
+    session: SessionDep, user_in: UserUpdateMe, current_user: CurrentUser
+) -> UserPublic:
+    return UserPublic.model_validate(await users.update_me(session, current_user, user_in))
+
+
+@router.patch("/me/password")
+async def update_password_me(
+    session: SessionDep, body: UpdatePassword, current_user: CurrentUser
+) -> Message:
+    await users.change_password(session, current_user, body.current_password, body.new_password)
+    return Message(message=messages.PASSWORD_UPDATED)
+
+
+@router.get("/me", response_model=UserPublic)
+async def read_user_me(current_user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(current_user)
+
+
+@router.delete("/me")
+async def delete_user_me(session: SessionDep, current_user: CurrentUser) -> Message:
+    await users.delete_me(session, current_user)
+    return Message(message=messages.USER_DELETED)
+
+
+@router.post("/signup", response_model=UserPublic)
+async def register_user(session: SessionDep, user_in: UserRegister) -> UserPublic:
+    return UserPublic.model_validate(await users.register_user(session, user_in))
+
+
+@router.get("/{user_id}", response_model=UserPublic)
+async def read_user_by_id(
+    user_id: int, session: SessionDep, current_user: CurrentUser
+) -> UserPublic:
+    return UserPublic.model_validate(await users.read_user(session, current_user, user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    dependencies=[Depends(get_current_active_superuser)],
+    response_model=UserPublic,
+)
+async def update_user(session: SessionDep, user_id: int, user_in: UserUpdate) -> UserPublic:
+    return UserPublic.model_validate(await users.update_user(session, user_id, user_in))
+
+
+@router.delete("/{user_id}")
+async def delete_user(session: SessionDep, current_user: SuperUser, user_id: int) -> Message:
+    await users.delete_user(session, current_user, user_id)
+    return Message(message=messages.USER_DELETED)

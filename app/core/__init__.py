@@ -1,0 +1,1 @@
+"""Settings, database engines and security primitives."""

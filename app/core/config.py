@@ -1,0 +1,197 @@
+"""Typed settings: the only place the environment and `.env` are read."""
+
+import logging
+import os
+import secrets
+import warnings
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import quote
+
+from pydantic import AnyUrl, BeforeValidator, EmailStr, computed_field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Kept next to the project (and git-ignored) so a local run's tokens survive restarts.
+LOCAL_SECRET_FILE = PROJECT_ROOT / ".secret_key"
+
+logger = logging.getLogger(__name__)
+
+
+def parse_origins(value: Any) -> list[str] | str:
+    """Accept a comma-separated string as well as a JSON list."""
+    if isinstance(value, str) and not value.startswith("["):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list | str):
+        return value
+    raise ValueError(value)
+
+
+def local_secret_key(path: Path = LOCAL_SECRET_FILE) -> str:
+    """Read the local development key, creating it once (safely across workers)."""
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    candidate = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    candidate.write_text(secrets.token_urlsafe(48))
+    candidate.chmod(0o600)
+    try:
+        # link() fails if another process won the race; then its key is the key.
+        os.link(candidate, path)
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def async_driver_url(url: str) -> str:
+    """The same database through the async driver the services use."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    ENVIRONMENT: Literal["local", "staging", "production"] = "local"
+    PROJECT_NAME: str = "Full Stack Reflex"
+    API_V1_STR: str = "/api/v1"
+    SECRET_KEY: str = ""
+    # 60 minutes * 24 hours * 8 days = 8 days
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8
+    EMAIL_RESET_TOKEN_EXPIRE_HOURS: int = 48
+    BCRYPT_ROUNDS: int = 12
+    FRONTEND_HOST: str = "http://localhost:3000"
+    BACKEND_CORS_ORIGINS: Annotated[
+        list[AnyUrl] | str, NoDecode, BeforeValidator(parse_origins)
+    ] = []
+
+    FIRST_SUPERUSER: EmailStr = "admin@example.com"
+    FIRST_SUPERUSER_PASSWORD: str = "changethis"
+    EMAIL_TEST_USER: EmailStr = "test@example.com"
+
+    DATABASE_URL: str | None = None
+    POSTGRES_SERVER: str | None = None
+    POSTGRES_PORT: int = 5432
+    POSTGRES_USER: str = "postgres"
+    POSTGRES_PASSWORD: str = ""
+    POSTGRES_DB: str = "app"
+    SQLITE_PATH: str = "app.db"
+    DATABASE_REPLICA_URL: str | None = None
+    DB_POOL_SIZE: int = 10
+    DB_MAX_OVERFLOW: int = 20
+    DB_WAIT_SECONDS: int = 60
+
+    REDIS_URL: str | None = None
+
+    EMAIL_BACKEND: Literal["resend", "smtp", "console"] | None = None
+    RESEND_API_KEY: str | None = None
+    RESEND_API_URL: str | None = None
+    SMTP_TLS: bool = True
+    SMTP_SSL: bool = False
+    SMTP_PORT: int = 587
+    SMTP_HOST: str | None = None
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    EMAILS_FROM_EMAIL: EmailStr | None = None
+    EMAILS_FROM_NAME: str | None = None
+
+    SENTRY_DSN: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def all_cors_origins(self) -> list[str]:
+        origins = [str(origin).rstrip("/") for origin in self.BACKEND_CORS_ORIGINS]
+        return [*origins, self.FRONTEND_HOST.rstrip("/")]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def email_backend(self) -> Literal["resend", "smtp", "console"]:
+        """EMAIL_BACKEND, else resend with an API key, else smtp with a host, else console."""
+        if self.EMAIL_BACKEND:
+            return self.EMAIL_BACKEND
+        if self.RESEND_API_KEY:
+            return "resend"
+        if self.SMTP_HOST:
+            return "smtp"
+        return "console"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def emails_enabled(self) -> bool:
+        """Whether mail really leaves the machine (not just the console log)."""
+        return self.email_backend != "console" and bool(self.EMAILS_FROM_EMAIL)
+
+    @cached_property
+    def database_url(self) -> str:
+        """Sync URL (alembic, prestart); DATABASE_URL, else POSTGRES_*, else SQLite."""
+        if self.DATABASE_URL:
+            return normalize_database_url(self.DATABASE_URL)
+        if self.POSTGRES_SERVER:
+            password = quote(self.POSTGRES_PASSWORD, safe="")
+            auth = f"{quote(self.POSTGRES_USER, safe='')}:{password}"
+            return (
+                f"postgresql+psycopg://{auth}@{self.POSTGRES_SERVER}:"
+                f"{self.POSTGRES_PORT}/{self.POSTGRES_DB}"
+            )
+        path = Path(self.SQLITE_PATH)
+        if not path.is_absolute():
+            path = PROJECT_ROOT / path
+        return f"sqlite:///{path}"
+
+    @cached_property
+    def async_database_url(self) -> str:
+        return async_driver_url(self.database_url)
+
+    @cached_property
+    def async_replica_url(self) -> str | None:
+        if not self.DATABASE_REPLICA_URL:
+            return None
+        return async_driver_url(normalize_database_url(self.DATABASE_REPLICA_URL))
+
+    def _check_default_secret(self, name: str, value: str | None) -> None:
+        if value == "changethis":
+            message = (
+                f'The value of {name} is "changethis", '
+                "for security, please change it, at least for deployments."
+            )
+            if self.ENVIRONMENT == "local":
+                warnings.warn(message, stacklevel=1)
+            else:
+                raise ValueError(message)
+
+    @model_validator(mode="after")
+    def _enforce_secrets(self) -> Self:
+        if not self.SECRET_KEY:
+            if self.ENVIRONMENT != "local":
+                raise ValueError("SECRET_KEY must be set outside the local environment.")
+            self.SECRET_KEY = local_secret_key()
+        self._check_default_secret("SECRET_KEY", self.SECRET_KEY)
+        self._check_default_secret("POSTGRES_PASSWORD", self.POSTGRES_PASSWORD)
+        if self.DATABASE_URL:
+            self._check_default_secret(
+                "DATABASE_URL password", make_url(self.DATABASE_URL).password
+            )
+        self._check_default_secret("FIRST_SUPERUSER_PASSWORD", self.FIRST_SUPERUSER_PASSWORD)
+        if self.EMAILS_FROM_NAME is None:
+            self.EMAILS_FROM_NAME = self.PROJECT_NAME
+        return self
+
+
+def normalize_database_url(url: str) -> str:
+    """`postgres://` and bare `postgresql://` mean psycopg 3, which does sync and async."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+settings = Settings()

@@ -1,0 +1,59 @@
+"""Database engines (primary and optional read replica) and session helpers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import settings
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
+    # SQLite ignores ON DELETE CASCADE unless every connection opts in.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def create_async_engine(url: str) -> AsyncEngine:
+    """An engine tuned for its backend: pooled PostgreSQL, or SQLite with FKs on."""
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = _create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+        return engine
+    return _create_async_engine(
+        url,
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+engine = create_async_engine(settings.async_database_url)
+replica_engine = (
+    create_async_engine(settings.async_replica_url) if settings.async_replica_url else engine
+)
+
+SessionMaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+ReadSessionMaker = async_sessionmaker(replica_engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """A session on the primary, for UI handlers and scripts."""
+    async with SessionMaker() as session:
+        yield session
+
+
+async def dispose_engines() -> None:
+    await engine.dispose()
+    if replica_engine is not engine:
+        await replica_engine.dispose()

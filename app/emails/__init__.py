@@ -1,0 +1,18 @@
+"""Outgoing mail: the three messages and a non-blocking, never-raising sender."""
+
+from app.emails.messages import (
+    EmailMessage,
+    build_new_account_email,
+    build_reset_password_email,
+    build_test_email,
+)
+from app.emails.sending import schedule_email, send_email
+
+__all__ = [
+    "EmailMessage",
+    "build_new_account_email",
+    "build_reset_password_email",
+    "build_test_email",
+    "schedule_email",
+    "send_email",
+]

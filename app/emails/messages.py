@@ -1,0 +1,67 @@
+"""Rendering of the messages (HTML and plain text) from the Jinja2 templates."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.core.config import settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_html = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+_text = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False)
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    subject: str
+    html: str
+    text: str
+
+
+def _render(name: str, subject: str, **context: Any) -> EmailMessage:
+    context = {
+        "project_name": settings.PROJECT_NAME,
+        "year": datetime.now(UTC).year,
+        "frontend_host": settings.FRONTEND_HOST.rstrip("/"),
+        **context,
+    }
+    return EmailMessage(
+        subject=subject,
+        html=_html.get_template(f"{name}.html").render(subject=subject, **context),
+        text=_text.get_template(f"{name}.txt").render(subject=subject, **context),
+    )
+
+
+def reset_link(token: str) -> str:
+    return f"{settings.FRONTEND_HOST.rstrip('/')}/reset-password?token={token}"
+
+
+def build_reset_password_email(email: str, token: str) -> EmailMessage:
+    return _render(
+        "reset_password",
+        f"{settings.PROJECT_NAME} - Password recovery for user {email}",
+        username=email,
+        email=email,
+        valid_hours=settings.EMAIL_RESET_TOKEN_EXPIRE_HOURS,
+        link=reset_link(token),
+    )
+
+
+def build_new_account_email(email: str, token: str) -> EmailMessage:
+    """Welcome mail with a set-your-password link, never the password itself."""
+    return _render(
+        "new_account",
+        f"{settings.PROJECT_NAME} - New account for user {email}",
+        username=email,
+        email=email,
+        valid_hours=settings.EMAIL_RESET_TOKEN_EXPIRE_HOURS,
+        link=reset_link(token),
+    )
+
+
+def build_test_email(email: str) -> EmailMessage:
+    return _render("test_email", f"{settings.PROJECT_NAME} - Test email", email=email)

@@ -1,0 +1,90 @@
+"""Logging in, resolving the caller from a token, and password recovery."""
+
+import logging
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.security import (
+    InvalidTokenError,
+    burn_password_check,
+    create_access_token,
+    create_reset_token,
+    decode_token,
+    issued_before_password_change,
+    verify_password,
+)
+from app.emails import build_reset_password_email, schedule_email
+from app.models import User
+from app.services import messages, users
+from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
+
+logger = logging.getLogger(__name__)
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    """The user whose email and password these are, else `Incorrect email or password`.
+
+    The password is checked before the active flag, as in the template, so an
+    inactive account only shows itself to someone who knows its password.
+    """
+    user = await users.get_user_by_email(session, email)
+    if user is None:
+        await burn_password_check(password)
+        raise BadRequest(messages.INCORRECT_LOGIN)
+    if not await verify_password(password, user.hashed_password):
+        raise BadRequest(messages.INCORRECT_LOGIN)
+    if not user.is_active:
+        raise BadRequest(messages.INACTIVE_USER)
+    return user
+
+
+async def login(session: AsyncSession, email: str, password: str) -> str:
+    user = await authenticate(session, email, password)
+    assert user.id is not None
+    return create_access_token(user.id)
+
+
+async def user_from_access_token(session: AsyncSession, token: str) -> User:
+    """The active user a bearer token speaks for; the one path API and UI share."""
+    try:
+        claims = decode_token(token, "access")
+    except InvalidTokenError:
+        raise InvalidCredentials() from None
+    user = await users.get_user(session, claims.user_id)
+    if user is None:
+        raise NotFound(messages.USER_NOT_FOUND)
+    if issued_before_password_change(claims, user.password_changed_at):
+        raise InvalidCredentials()
+    if not user.is_active:
+        raise BadRequest(messages.INACTIVE_USER)
+    return user
+
+
+def require_superuser(user: User) -> User:
+    if not user.is_superuser:
+        raise Forbidden(messages.NOT_ENOUGH_PRIVILEGES)
+    return user
+
+
+async def request_password_recovery(session: AsyncSession, email: str) -> None:
+    """Mail a reset link if the account exists and is active; say nothing either way."""
+    user = await users.get_user_by_email(session, email)
+    if user is None or not user.is_active:
+        logger.info("Password recovery requested for an unknown or inactive account")
+        return
+    assert user.id is not None
+    schedule_email(user.email, build_reset_password_email(user.email, create_reset_token(user.id)))
+
+
+async def reset_password(session: AsyncSession, token: str, new_password: str) -> None:
+    """Set a new password from a reset token; the token then stops working."""
+    try:
+        claims = decode_token(token, "reset")
+    except InvalidTokenError:
+        raise BadRequest(messages.INVALID_TOKEN) from None
+    user = await users.get_user(session, claims.user_id)
+    if user is None or issued_before_password_change(claims, user.password_changed_at):
+        raise BadRequest(messages.INVALID_TOKEN)
+    if not user.is_active:
+        raise BadRequest(messages.INACTIVE_USER)
+    await users.reset_password(session, user, new_password)

@@ -1,0 +1,32 @@
+"""Domain errors: services raise these; the API and the UI translate them."""
+
+
+class DomainError(Exception):
+    """A broken rule; `detail` is the message shown to the user or client."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class InvalidCredentials(DomainError):
+    """A token that cannot be trusted (bad, expired, revoked)."""
+
+    def __init__(self, detail: str = "Could not validate credentials") -> None:
+        super().__init__(detail)
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass

@@ -1,0 +1,86 @@
+"""Items: every read and write checks ownership (superusers see everything)."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import Item, ItemCreate, ItemUpdate, User
+from app.services import messages
+from app.services.errors import Forbidden, NotFound
+from app.services.users import is_storable_id
+
+
+def _visible_to(user: User, search: str | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if not user.is_superuser:
+        conditions.append(col(Item.owner_id) == user.id)
+    if search:
+        conditions.append(
+            or_(
+                col(Item.title).icontains(search, autoescape=True),
+                col(Item.description).icontains(search, autoescape=True),
+            )
+        )
+    return conditions
+
+
+async def list_items(
+    session: AsyncSession,
+    user: User,
+    skip: int,
+    limit: int,
+    search: str | None = None,
+) -> tuple[Sequence[Item], int]:
+    """One page of the items `user` may see, newest first, and how many there are."""
+    conditions = _visible_to(user, search)
+    count = (await session.exec(select(func.count()).select_from(Item).where(*conditions))).one()
+    statement = (
+        select(Item)
+        .where(*conditions)
+        .order_by(col(Item.created_at).desc(), col(Item.id).desc())
+        .offset(skip)
+        .limit(limit)
+    )
+    items = (await session.exec(statement)).all()
+    return items, count
+
+
+async def get_item(session: AsyncSession, user: User, item_id: int) -> Item:
+    """The item if it exists (404 first) and `user` may see it (then 403)."""
+    item = await session.get(Item, item_id) if is_storable_id(item_id) else None
+    if item is None:
+        raise NotFound(messages.ITEM_NOT_FOUND)
+    if not user.is_superuser and item.owner_id != user.id:
+        raise Forbidden(messages.NOT_ENOUGH_PERMISSIONS)
+    return item
+
+
+async def create_item(session: AsyncSession, user: User, data: ItemCreate) -> Item:
+    assert user.id is not None
+    item = Item.model_validate(data, update={"owner_id": user.id})
+    session.add(item)
+    await session.commit()
+    await session.refresh(item)
+    return item
+
+
+async def update_item(session: AsyncSession, user: User, item_id: int, data: ItemUpdate) -> Item:
+    """Partial update: only the fields sent change (the template's PUT semantics)."""
+    item = await get_item(session, user, item_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("title", "") is None:
+        # title is NOT NULL: an explicit null leaves it unchanged.
+        del changes["title"]
+    item.sqlmodel_update(changes)
+    session.add(item)
+    await session.commit()
+    await session.refresh(item)
+    return item
+
+
+async def delete_item(session: AsyncSession, user: User, item_id: int) -> None:
+    item = await get_item(session, user, item_id)
+    await session.delete(item)
+    await session.commit()

@@ -1,0 +1,220 @@
+"""Accounts: creation, lookup, updates, password changes and deletion."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import settings
+from app.core.security import hash_password, verify_password
+from app.models import (
+    PrivateUserCreate,
+    User,
+    UserCreate,
+    UserRegister,
+    UserUpdate,
+    UserUpdateMe,
+    utcnow,
+)
+from app.services import messages
+from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+
+# Ids are SERIAL (int4): anything outside names no row, and must not reach the
+# database, where it would be an out-of-range error instead of "not found".
+MAX_ID = 2**31 - 1
+
+
+def is_storable_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    if not is_storable_id(user_id):
+        return None
+    return await session.get(User, user_id)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.exec(select(User).where(User.email == email))
+    return result.first()
+
+
+async def _email_owned_by_other(session: AsyncSession, email: str, user_id: int | None) -> bool:
+    owner = await get_user_by_email(session, email)
+    return owner is not None and owner.id != user_id
+
+
+async def _commit_unique_email(session: AsyncSession, error: DomainError) -> None:
+    """Commit, turning a lost race on the unique email index into `error`."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise error from None
+
+
+async def _insert_user(
+    session: AsyncSession, fields: dict[str, Any], password: str, duplicate: DomainError
+) -> User:
+    # The pre-check answers the common case without an exception; the unique index
+    # (caught in _commit_unique_email) settles concurrent sign-ups with one email.
+    if await get_user_by_email(session, fields["email"]):
+        raise duplicate
+    user = User(**fields, hashed_password=await hash_password(password))
+    session.add(user)
+    await _commit_unique_email(session, duplicate)
+    await session.refresh(user)
+    return user
+
+
+async def create_user(session: AsyncSession, data: UserCreate) -> User:
+    """A superuser creates an account with any flags."""
+    return await _insert_user(
+        session,
+        data.model_dump(exclude={"password"}),
+        data.password,
+        BadRequest(messages.EMAIL_TAKEN_ADMIN),
+    )
+
+
+async def register_user(session: AsyncSession, data: UserRegister) -> User:
+    """Open sign-up: always an active, ordinary user."""
+    return await _insert_user(
+        session,
+        {"email": data.email, "full_name": data.full_name},
+        data.password,
+        BadRequest(messages.EMAIL_TAKEN_SIGNUP),
+    )
+
+
+async def create_private_user(session: AsyncSession, data: PrivateUserCreate) -> User:
+    return await _insert_user(
+        session,
+        {"email": data.email, "full_name": data.full_name},
+        data.password,
+        BadRequest(messages.EMAIL_TAKEN_SIGNUP),
+    )
+
+
+async def list_users(session: AsyncSession, skip: int, limit: int) -> tuple[Sequence[User], int]:
+    count = (await session.exec(select(func.count()).select_from(User))).one()
+    statement = (
+        select(User)
+        .order_by(col(User.created_at).desc(), col(User.id).desc())
+        .offset(skip)
+        .limit(limit)
+    )
+    users = (await session.exec(statement)).all()
+    return users, count
+
+
+async def read_user(session: AsyncSession, caller: User, user_id: int) -> User:
+    """Anyone may read themselves; only a superuser may read others."""
+    if caller.id == user_id:
+        return caller
+    if not caller.is_superuser:
+        raise Forbidden(messages.NOT_ENOUGH_PRIVILEGES)
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotFound(messages.USER_NOT_FOUND)
+    return user
+
+
+async def _set_password(user: User, password: str) -> None:
+    user.hashed_password = await hash_password(password)
+    user.password_changed_at = utcnow()
+
+
+async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> User:
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotFound(messages.USER_ID_NOT_FOUND)
+    changes = data.model_dump(exclude_unset=True)
+    conflict = Conflict(messages.EMAIL_TAKEN_UPDATE)
+    email = changes.get("email")
+    if email and await _email_owned_by_other(session, email, user.id):
+        raise conflict
+    password = changes.pop("password", None)
+    for field in ("email", "is_active", "is_superuser"):
+        # These columns are NOT NULL: an explicit null means "leave as is".
+        if field in changes and changes[field] is None:
+            del changes[field]
+    user.sqlmodel_update(changes)
+    if password:
+        await _set_password(user, password)
+    session.add(user)
+    await _commit_unique_email(session, conflict)
+    await session.refresh(user)
+    return user
+
+
+async def update_me(session: AsyncSession, user: User, data: UserUpdateMe) -> User:
+    changes = data.model_dump(exclude_unset=True)
+    conflict = Conflict(messages.EMAIL_TAKEN_UPDATE)
+    if changes.get("email") is None:
+        changes.pop("email", None)
+    elif await _email_owned_by_other(session, changes["email"], user.id):
+        raise conflict
+    user.sqlmodel_update(changes)
+    session.add(user)
+    await _commit_unique_email(session, conflict)
+    await session.refresh(user)
+    return user
+
+
+async def change_password(
+    session: AsyncSession, user: User, current_password: str, new_password: str
+) -> None:
+    """Change the caller's password; every token issued before now stops working."""
+    if not await verify_password(current_password, user.hashed_password):
+        raise BadRequest(messages.INCORRECT_PASSWORD)
+    if current_password == new_password:
+        raise BadRequest(messages.SAME_PASSWORD)
+    await _set_password(user, new_password)
+    session.add(user)
+    await session.commit()
+
+
+async def reset_password(session: AsyncSession, user: User, new_password: str) -> None:
+    await _set_password(user, new_password)
+    session.add(user)
+    await session.commit()
+
+
+async def delete_me(session: AsyncSession, user: User) -> None:
+    if user.is_superuser:
+        raise Forbidden(messages.SUPERUSER_SELF_DELETE)
+    await session.delete(user)
+    await session.commit()
+
+
+async def delete_user(session: AsyncSession, caller: User, user_id: int) -> None:
+    """A superuser deletes an account; its items go with it (FK cascade)."""
+    user = await get_user(session, user_id)
+    if user is None:
+        raise NotFound(messages.USER_NOT_FOUND)
+    if user.id == caller.id:
+        raise Forbidden(messages.SUPERUSER_SELF_DELETE)
+    await session.delete(user)
+    await session.commit()
+
+
+async def ensure_first_superuser(session: AsyncSession) -> User:
+    """Create FIRST_SUPERUSER if no account has that email; idempotent."""
+    user = await get_user_by_email(session, settings.FIRST_SUPERUSER)
+    if user is not None:
+        return user
+    data = UserCreate(
+        email=settings.FIRST_SUPERUSER,
+        password=settings.FIRST_SUPERUSER_PASSWORD,
+        is_superuser=True,
+    )
+    try:
+        return await create_user(session, data)
+    except BadRequest:
+        # Another process created it between the check and the insert.
+        existing = await get_user_by_email(session, settings.FIRST_SUPERUSER)
+        assert existing is not None
+        return existing

@@ -1,0 +1,1 @@
+"""The Reflex user interface: states, components and pages."""

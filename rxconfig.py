@@ -1,0 +1,21 @@
+"""Reflex configuration, derived from the application's settings."""
+
+import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
+
+from app.core.config import settings
+
+config = rx.Config(
+    app_name="app",
+    # Every Reflex backend route (/_event, /ping, /_health, /_upload) lives under
+    # /api, so one proxy rule `/api/* -> backend` serves the UI and the REST API.
+    backend_path="/api",
+    db_url=settings.database_url,
+    redis_url=settings.REDIS_URL,
+    # Local runs are reached as localhost, 127.0.0.1 or a LAN address; deployments
+    # only accept their own origins.
+    cors_allowed_origins=["*"] if settings.ENVIRONMENT == "local" else settings.all_cors_origins,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    disable_plugins=[SitemapPlugin],
+)

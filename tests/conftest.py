@@ -1,0 +1,132 @@
+"""Fixtures shared by every test: an isolated migrated database, clients and users.
+
+The environment is fixed here, before `app` is imported, because settings are read
+once at import time (as in production).
+"""
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.database import create_test_database, drop_test_database
+
+TEST_DATABASE_URL = create_test_database(os.environ.get("TEST_DATABASE_URL"))
+os.environ.update(
+    {
+        "ENVIRONMENT": "local",
+        "DATABASE_URL": TEST_DATABASE_URL,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "FIRST_SUPERUSER": "admin@example.com",
+        "FIRST_SUPERUSER_PASSWORD": "admin-password-for-tests",
+        # Cost 12 is the default and is tested on its own; the rest stay fast.
+        "BCRYPT_ROUNDS": "4",
+        "EMAIL_BACKEND": "console",
+        "FRONTEND_HOST": "http://localhost:3000",
+    }
+)
+for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY", "SENTRY_DSN"):
+    os.environ.pop(name, None)
+
+import httpx  # noqa: E402
+from sqlalchemy import delete  # noqa: E402
+from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
+
+from app.api.main import api  # noqa: E402
+from app.core.config import settings  # noqa: E402
+from app.core.db import SessionMaker, dispose_engines  # noqa: E402
+from app.emails.sending import wait_for_pending_emails  # noqa: E402
+from app.models import Item, User, UserCreate  # noqa: E402
+from app.prestart import migrate  # noqa: E402
+from app.services import users  # noqa: E402
+from tests.factories import random_email, random_lower_string  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """Migrate the run's database to head (the same path production takes)."""
+    migrate(TEST_DATABASE_URL)
+    yield TEST_DATABASE_URL
+    drop_test_database(TEST_DATABASE_URL)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def engines() -> AsyncIterator[None]:
+    yield
+    await dispose_engines()
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables() -> AsyncIterator[None]:
+    """Each test starts from empty tables, whatever the previous one did."""
+    yield
+    await wait_for_pending_emails()
+    async with SessionMaker() as session:
+        await session.exec(delete(Item))  # type: ignore[call-overload]
+        await session.exec(delete(User))  # type: ignore[call-overload]
+        await session.commit()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[AsyncSession]:
+    async with SessionMaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@dataclass
+class Account:
+    """A user created for a test, with what is needed to act as them."""
+
+    id: int
+    email: str
+    password: str
+    headers: dict[str, str]
+
+
+async def login_headers(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
+    response = await client.post(
+        f"{settings.API_V1_STR}/login/access-token",
+        data={"username": email, "password": password},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def make_account(
+    client: httpx.AsyncClient, session: AsyncSession, *, superuser: bool = False
+) -> Account:
+    email, password = random_email(), random_lower_string()
+    user = await users.create_user(
+        session, UserCreate(email=email, password=password, is_superuser=superuser)
+    )
+    assert user.id is not None
+    return Account(user.id, email, password, await login_headers(client, email, password))
+
+
+@pytest.fixture
+async def superuser(client: httpx.AsyncClient, session: AsyncSession) -> Account:
+    """The FIRST_SUPERUSER, as prestart creates it."""
+    user = await users.ensure_first_superuser(session)
+    assert user.id is not None
+    password = settings.FIRST_SUPERUSER_PASSWORD
+    headers = await login_headers(client, user.email, password)
+    return Account(user.id, user.email, password, headers)
+
+
+@pytest.fixture
+async def normal_user(client: httpx.AsyncClient, session: AsyncSession) -> Account:
+    return await make_account(client, session)
+
+
+@pytest.fixture
+async def other_user(client: httpx.AsyncClient, session: AsyncSession) -> Account:
+    return await make_account(client, session)
