@@ -7,7 +7,10 @@ import reflex as rx
 
 from app.api.main import api
 from app.core.config import settings
+from app.core.logging import configure_logging
 from app.ui.pages import index
+
+configure_logging()
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from tenacity import RetryError, retry, stop_after_delay, wait_fixed
 from alembic import command
 from app.core.config import PROJECT_ROOT, settings
 from app.core.db import dispose_engines, session_scope
+from app.core.logging import configure_logging
 from app.services.users import ensure_first_superuser
 
 logger = logging.getLogger("app.prestart")
@@ -53,6 +54,7 @@ async def create_first_superuser() -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     url = settings.database_url
     engine = create_engine(url)
     safe_url = engine.url.render_as_string(hide_password=True)

@@ -13,7 +13,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 
-
 def _sync_url(url: str) -> URL:
     # Kept free of `app` imports: settings must not load before conftest sets the env.
     parsed = make_url(url)

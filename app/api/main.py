@@ -1,5 +1,6 @@
 """The FastAPI application: routers, error mapping, OpenAPI and the JSON 404."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from app.api.errors import install_error_handlers
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
 from app.core.db import dispose_engines
+from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
 
 logger = logging.getLogger(__name__)
@@ -27,9 +29,13 @@ def custom_generate_unique_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # Computed now so the first login for an unknown email is not the slow one.
+    await asyncio.get_running_loop().run_in_executor(None, dummy_hash)
+    logger.info("API started (%s environment)", settings.ENVIRONMENT)
     yield
     await wait_for_pending_emails()
     await dispose_engines()
+    logger.info("API stopped")
 
 
 async def unmatched_api_path(request: Request) -> Response:

@@ -1,6 +1,6 @@
 """Typed settings: the only place the environment and `.env` are read."""
 
-import logging
+import json
 import os
 import secrets
 import warnings
@@ -17,16 +17,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Kept next to the project (and git-ignored) so a local run's tokens survive restarts.
 LOCAL_SECRET_FILE = PROJECT_ROOT / ".secret_key"
 
-logger = logging.getLogger(__name__)
 
-
-def parse_origins(value: Any) -> list[str] | str:
+def parse_origins(value: Any) -> list[str]:
     """Accept a comma-separated string as well as a JSON list."""
-    if isinstance(value, str) and not value.startswith("["):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    if isinstance(value, list | str):
-        return value
-    raise ValueError(value)
+    if isinstance(value, str):
+        if value.strip().startswith("["):
+            value = json.loads(value)
+        else:
+            return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    raise ValueError(f"Expected a list of origins, got {value!r}")
 
 
 def local_secret_key(path: Path = LOCAL_SECRET_FILE) -> str:
@@ -70,9 +71,7 @@ class Settings(BaseSettings):
     EMAIL_RESET_TOKEN_EXPIRE_HOURS: int = 48
     BCRYPT_ROUNDS: int = 12
     FRONTEND_HOST: str = "http://localhost:3000"
-    BACKEND_CORS_ORIGINS: Annotated[
-        list[AnyUrl] | str, NoDecode, BeforeValidator(parse_origins)
-    ] = []
+    BACKEND_CORS_ORIGINS: Annotated[list[AnyUrl], NoDecode, BeforeValidator(parse_origins)] = []
 
     FIRST_SUPERUSER: EmailStr = "admin@example.com"
     FIRST_SUPERUSER_PASSWORD: str = "changethis"
@@ -105,6 +104,7 @@ class Settings(BaseSettings):
     EMAILS_FROM_NAME: str | None = None
 
     SENTRY_DSN: str | None = None
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -53,13 +53,13 @@ async def verify_password(password: str, hashed_password: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     return hash_password_sync("timing-equaliser-not-a-password")
 
 
 async def burn_password_check(password: str) -> None:
     """Spend one real bcrypt check so unknown emails answer as slowly as known ones."""
-    await verify_password(password, _dummy_hash())
+    await verify_password(password, dummy_hash())
 
 
 @dataclass(frozen=True)

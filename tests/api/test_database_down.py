@@ -1,0 +1,55 @@
+"""A dead database gives a clear, retryable 503 — never a 500 or a hang."""
+
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api import deps
+from app.core.db import create_async_engine
+from app.core.security import create_access_token
+
+DETAIL = "The database is unavailable, please try again later"
+
+
+@pytest.fixture
+async def dead_database(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/app")
+    monkeypatch.setattr(deps, "SessionMaker", async_sessionmaker(engine, class_=AsyncSession))
+    yield
+    await engine.dispose()
+
+
+@pytest.mark.usefixtures("dead_database")
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "/api/v1/login/access-token", {"data": {"username": "a@b.co", "password": "x"}}),
+        ("POST", "/api/v1/users/signup", {"json": {"email": "a@b.co", "password": "12345678"}}),
+        ("GET", "/api/v1/users/me", {"auth": True}),
+        ("GET", "/api/v1/items/", {"auth": True}),
+        ("POST", "/api/v1/password-recovery/a@b.co", {}),
+    ],
+)
+async def test_routes_answer_503_when_the_database_is_unreachable(
+    client: httpx.AsyncClient, method: str, path: str, kwargs: dict[str, object]
+) -> None:
+    headers = {}
+    if kwargs.pop("auth", False):
+        headers["Authorization"] = f"Bearer {create_access_token(1)}"
+    response = await client.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == 503
+    assert response.json() == {"detail": DETAIL}
+    assert response.headers["retry-after"] == "5"
+
+
+@pytest.mark.usefixtures("dead_database")
+async def test_health_check_does_not_need_the_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/utils/health-check/")
+    assert response.status_code == 200 and response.json() is True

@@ -1,0 +1,130 @@
+"""Login, token resolution and password recovery, on the services directly."""
+
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import security
+from app.emails import EmailMessage
+from app.models import User, UserCreate
+from app.services import auth, messages, users
+from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
+from tests.factories import random_email, random_lower_string
+
+
+async def new_user(session: AsyncSession, password: str, **fields: object) -> User:
+    data = UserCreate(email=random_email(), password=password, **fields)  # type: ignore[arg-type]
+    return await users.create_user(session, data)
+
+
+async def test_unknown_email_still_pays_one_password_check(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    original = security.verify_password_sync
+
+    def counting(password: str, hashed: str) -> bool:
+        checks.append(password)
+        return original(password, hashed)
+
+    monkeypatch.setattr(security, "verify_password_sync", counting)
+    with pytest.raises(BadRequest) as error:
+        await auth.authenticate(session, "nobody@example.com", "some-password")
+    assert error.value.detail == messages.INCORRECT_LOGIN
+    assert checks == ["some-password"]
+
+
+async def test_password_is_checked_before_the_active_flag(session: AsyncSession) -> None:
+    user = await new_user(session, "right-password", is_active=False)
+    with pytest.raises(BadRequest) as wrong:
+        await auth.authenticate(session, user.email, "wrong-password")
+    assert wrong.value.detail == messages.INCORRECT_LOGIN
+    with pytest.raises(BadRequest) as inactive:
+        await auth.authenticate(session, user.email, "right-password")
+    assert inactive.value.detail == messages.INACTIVE_USER
+
+
+async def test_access_token_resolves_to_its_user(session: AsyncSession) -> None:
+    user = await new_user(session, "right-password")
+    token = await auth.login(session, user.email, "right-password")
+    assert (await auth.user_from_access_token(session, token)).id == user.id
+
+
+async def test_token_outcomes(session: AsyncSession) -> None:
+    user = await new_user(session, "right-password")
+    assert user.id is not None
+    with pytest.raises(InvalidCredentials) as bad:
+        await auth.user_from_access_token(session, "garbage")
+    assert bad.value.detail == "Could not validate credentials"
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(session, security.create_reset_token(user.id))
+    with pytest.raises(NotFound) as missing:
+        await auth.user_from_access_token(session, security.create_access_token(10**6))
+    assert missing.value.detail == messages.USER_NOT_FOUND
+    token = security.create_access_token(user.id)
+    user.is_active = False
+    session.add(user)
+    await session.commit()
+    with pytest.raises(BadRequest) as inactive:
+        await auth.user_from_access_token(session, token)
+    assert inactive.value.detail == messages.INACTIVE_USER
+
+
+async def test_password_change_revokes_earlier_tokens(session: AsyncSession) -> None:
+    user = await new_user(session, "first-password")
+    old_token = await auth.login(session, user.email, "first-password")
+    await users.change_password(session, user, "first-password", "second-password")
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(session, old_token)
+    new_token = await auth.login(session, user.email, "second-password")
+    assert (await auth.user_from_access_token(session, new_token)).id == user.id
+
+
+async def test_reset_token_works_once(session: AsyncSession) -> None:
+    user = await new_user(session, "first-password")
+    assert user.id is not None
+    token = security.create_reset_token(user.id)
+    await auth.reset_password(session, token, "second-password")
+    assert await auth.authenticate(session, user.email, "second-password")
+    with pytest.raises(BadRequest) as reused:
+        await auth.reset_password(session, token, "third-password")
+    assert reused.value.detail == messages.INVALID_TOKEN
+
+
+async def test_reset_rejects_bad_tokens_and_inactive_users(session: AsyncSession) -> None:
+    user = await new_user(session, "first-password", is_active=False)
+    assert user.id is not None
+    for token in (
+        "garbage",
+        security.create_access_token(user.id),
+        security.create_reset_token(10**6),
+    ):
+        with pytest.raises(BadRequest) as invalid:
+            await auth.reset_password(session, token, "second-password")
+        assert invalid.value.detail == messages.INVALID_TOKEN
+    with pytest.raises(BadRequest) as inactive:
+        await auth.reset_password(session, security.create_reset_token(user.id), "second-password")
+    assert inactive.value.detail == messages.INACTIVE_USER
+
+
+async def test_recovery_mails_only_existing_active_users(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, EmailMessage]] = []
+    monkeypatch.setattr(auth, "schedule_email", lambda to, message: sent.append((to, message)))
+    active = await new_user(session, random_lower_string())
+    inactive = await new_user(session, random_lower_string(), is_active=False)
+    await auth.request_password_recovery(session, "nobody@example.com")
+    await auth.request_password_recovery(session, inactive.email)
+    assert sent == []
+    await auth.request_password_recovery(session, active.email)
+    [(to, message)] = sent
+    assert to == active.email
+    assert "/reset-password?token=" in message.text
+    token = message.text.split("/reset-password?token=")[1].split()[0]
+    await auth.reset_password(session, token, "a-new-password")
+
+
+def test_require_superuser() -> None:
+    with pytest.raises(Forbidden) as error:
+        auth.require_superuser(User(email="a@example.com", hashed_password="x"))
+    assert error.value.detail == messages.NOT_ENOUGH_PRIVILEGES

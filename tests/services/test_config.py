@@ -1,0 +1,120 @@
+"""Settings: defaults, precedence and the refusal of placeholder secrets."""
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.core.config import PROJECT_ROOT, Settings, local_secret_key
+
+SAFE = {"SECRET_KEY": "a" * 40, "FIRST_SUPERUSER_PASSWORD": "a-real-password"}
+
+
+def make(**values: Any) -> Settings:
+    # No .env, and the variables conftest set for the test database are overridden.
+    base: dict[str, Any] = {"DATABASE_URL": None, "EMAIL_BACKEND": None, **SAFE}
+    return Settings(_env_file=None, **{**base, **values})
+
+
+def test_defaults_match_the_contract() -> None:
+    settings = make()
+    assert settings.ACCESS_TOKEN_EXPIRE_MINUTES == 11520
+    assert settings.EMAIL_RESET_TOKEN_EXPIRE_HOURS == 48
+    assert settings.API_V1_STR == "/api/v1"
+    assert settings.SMTP_PORT == 587 and settings.SMTP_TLS and not settings.SMTP_SSL
+    assert settings.EMAILS_FROM_NAME == settings.PROJECT_NAME
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("SECRET_KEY", {"SECRET_KEY": "changethis"}),
+        ("FIRST_SUPERUSER_PASSWORD", {"FIRST_SUPERUSER_PASSWORD": "changethis"}),
+        ("POSTGRES_PASSWORD", {"POSTGRES_PASSWORD": "changethis"}),
+        ("DATABASE_URL password", {"DATABASE_URL": "postgresql://u:changethis@db/app"}),
+    ],
+)
+def test_changethis_is_refused_outside_local(
+    environment: str, name: str, values: dict[str, str]
+) -> None:
+    with pytest.raises(ValueError, match=f'The value of {name} is "changethis"'):
+        make(ENVIRONMENT=environment, **values)
+
+
+def test_changethis_only_warns_in_local() -> None:
+    with pytest.warns(UserWarning, match='SECRET_KEY is "changethis"'):
+        make(SECRET_KEY="changethis")
+
+
+def test_secret_key_is_required_outside_local() -> None:
+    with pytest.raises(ValueError, match="SECRET_KEY must be set"):
+        make(ENVIRONMENT="production", SECRET_KEY="")
+
+
+def test_local_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / ".secret_key"
+    first = local_secret_key(path)
+    assert len(first) >= 32
+    assert local_secret_key(path) == first
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def _race(path: str, queue: "multiprocessing.Queue[str]") -> None:
+    queue.put(local_secret_key(Path(path)))
+
+
+def test_concurrent_workers_agree_on_the_generated_key(tmp_path: Path) -> None:
+    path = tmp_path / ".secret_key"
+    queue: multiprocessing.Queue[str] = multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=_race, args=(str(path), queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    keys = {queue.get(timeout=5) for _ in workers}
+    assert keys == {path.read_text().strip()}
+
+
+def test_secret_file_is_git_ignored() -> None:
+    assert ".secret_key" in (PROJECT_ROOT / ".gitignore").read_text().split()
+
+
+def test_database_url_precedence() -> None:
+    assert make(DATABASE_URL="postgres://u:p@h:5433/d").database_url == (
+        "postgresql+psycopg://u:p@h:5433/d"
+    )
+    from_parts = make(
+        POSTGRES_SERVER="db", POSTGRES_USER="me", POSTGRES_PASSWORD="p@ss", POSTGRES_DB="x"
+    )
+    assert from_parts.database_url == "postgresql+psycopg://me:p%40ss@db:5432/x"
+    sqlite = make(SQLITE_PATH="data/app.db")
+    assert sqlite.database_url == f"sqlite:///{PROJECT_ROOT / 'data/app.db'}"
+    assert sqlite.async_database_url.startswith("sqlite+aiosqlite:///")
+    replica = make(DATABASE_REPLICA_URL="postgresql://r@replica/app")
+    assert replica.async_replica_url == "postgresql+psycopg://r@replica/app"
+
+
+def test_cors_origins_accept_lists_and_comma_separated_strings() -> None:
+    settings = make(
+        BACKEND_CORS_ORIGINS="http://a.example.com/, http://b.example.com",
+        FRONTEND_HOST="http://front.example.com",
+    )
+    assert settings.all_cors_origins == [
+        "http://a.example.com",
+        "http://b.example.com",
+        "http://front.example.com",
+    ]
+    assert make(BACKEND_CORS_ORIGINS='["http://c.example.com"]').all_cors_origins[0] == (
+        "http://c.example.com"
+    )
+
+
+def test_email_backend_selection() -> None:
+    assert make().email_backend == "console"
+    assert make(SMTP_HOST="mail").email_backend == "smtp"
+    assert make(SMTP_HOST="mail", RESEND_API_KEY="re_x").email_backend == "resend"
+    assert make(RESEND_API_KEY="re_x", EMAIL_BACKEND="smtp").email_backend == "smtp"
+    assert not make().emails_enabled
+    assert make(SMTP_HOST="mail", EMAILS_FROM_EMAIL="info@example.com").emails_enabled
