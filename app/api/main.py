@@ -76,7 +76,11 @@ def create_api() -> FastAPI:
     if settings.SENTRY_DSN and settings.ENVIRONMENT != "local":
         import sentry_sdk
 
-        sentry_sdk.init(dsn=settings.SENTRY_DSN, enable_tracing=True)
+        sentry_sdk.init(
+            dsn=settings.SENTRY_DSN,
+            environment=settings.ENVIRONMENT,
+            traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        )
 
     api = FastAPI(
         title=settings.PROJECT_NAME,

@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     EMAILS_FROM_NAME: str | None = None
 
     SENTRY_DSN: str | None = None
+    SENTRY_TRACES_SAMPLE_RATE: float = 0.1
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @computed_field  # type: ignore[prop-decorator]

@@ -5,6 +5,7 @@ logged with the message id, and the request that triggered it answers as usual.
 """
 
 import asyncio
+import email.policy
 import logging
 import smtplib
 import ssl
@@ -20,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 _pending: set[asyncio.Task[bool]] = set()
 
+# RFC 5322's hard limit. With the 78-column default, Python folds a long Subject
+# onto a continuation line that some parsers read back with a leading space.
+MIME_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
 
 def _sender() -> str:
     return formataddr(
@@ -31,7 +36,7 @@ def _sender() -> str:
 
 
 def build_mime(to: str, message: EmailMessage, message_id: str) -> MimeMessage:
-    mime = MimeMessage()
+    mime = MimeMessage(policy=MIME_POLICY)
     mime["Subject"] = message.subject
     mime["From"] = _sender()
     mime["To"] = to
