@@ -102,6 +102,9 @@ class User(UserBase, table=True):
 
 
 class UserPublic(UserBase):
+    # Plain str: addresses were validated on the way in; re-validating every
+    # outgoing one costs more than the rest of serializing the user.
+    email: str
     id: int
     created_at: datetime
     updated_at: datetime

@@ -2,13 +2,14 @@
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 from app.api.errors import install_error_handlers
 from app.api.routes import items, login, private, users, utils
@@ -45,29 +46,17 @@ async def unmatched_api_path(request: Request) -> Response:
     or HTML 404), and Starlette's own 405 and trailing-slash redirect never happen
     because that mount always matches; so they are made here.
     """
-    routes = [
-        route
-        for route in request.app.router.routes
-        if isinstance(route, APIRoute) and route.endpoint is not unmatched_api_path
-    ]
-    allowed = sorted(
-        {
-            method
-            for route in routes
-            if route.matches(request.scope)[0] == Match.PARTIAL
-            for method in route.methods or ()
-        }
-    )
+    table: list[tuple[re.Pattern[str], set[str]]] = request.app.state.route_table
+    path = request.url.path
+    allowed = sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
     if allowed:
         return JSONResponse(
             {"detail": "Method Not Allowed"},
             status_code=405,
             headers={"Allow": ", ".join(allowed)},
         )
-    path = request.url.path
     alternative = path[:-1] if path.endswith("/") else f"{path}/"
-    scope = {**request.scope, "path": alternative}
-    if any(route.matches(scope)[0] != Match.NONE for route in routes):
+    if any(pattern.match(alternative) for pattern, _ in table):
         return RedirectResponse(request.url.replace(path=alternative), status_code=307)
     return JSONResponse({"detail": "Not Found"}, status_code=404)
 
@@ -93,12 +82,18 @@ def create_api() -> FastAPI:
     install_error_handlers(api)
 
     v1 = APIRouter()
-    v1.include_router(login.router)
-    v1.include_router(users.router)
-    v1.include_router(utils.router)
-    v1.include_router(items.router)
+    routers = [login.router, users.router, utils.router, items.router]
     if settings.ENVIRONMENT == "local":
-        v1.include_router(private.router)
+        routers.append(private.router)
+    for router in routers:
+        v1.include_router(router)
+    # Paths and methods of every real route, for the fallback's 405 and redirect.
+    api.state.route_table = [
+        (compile_path(settings.API_V1_STR + route.path)[0], route.methods or set())
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     v1.add_api_route(
         "/{unmatched:path}",
         unmatched_api_path,

@@ -85,8 +85,15 @@ class Settings(BaseSettings):
     POSTGRES_DB: str = "app"
     SQLITE_PATH: str = "app.db"
     DATABASE_REPLICA_URL: str | None = None
+    # Per worker process. Requests hold a connection only while they talk to the
+    # database, so a small pool serves many concurrent requests; overflow
+    # connections would be opened and closed under load, which costs more.
     DB_POOL_SIZE: int = 10
-    DB_MAX_OVERFLOW: int = 20
+    DB_MAX_OVERFLOW: int = 0
+    DB_POOL_TIMEOUT: int = 30
+    # An extra round trip on every checkout; without it, the first request on a
+    # connection that died (database restart) answers 503 and the pool recovers.
+    DB_POOL_PRE_PING: bool = False
     DB_WAIT_SECONDS: int = 60
 
     REDIS_URL: str | None = None

@@ -32,7 +32,8 @@ def create_async_engine(url: str) -> AsyncEngine:
         url,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
-        pool_pre_ping=True,
+        pool_timeout=settings.DB_POOL_TIMEOUT,
+        pool_pre_ping=settings.DB_POOL_PRE_PING,
         pool_recycle=1800,
     )
 

@@ -28,6 +28,9 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     inactive account only shows itself to someone who knows its password.
     """
     user = await users.get_user_by_email(session, email)
+    # Give the connection back before ~250 ms of hashing: a burst of logins must
+    # not hold the pool that every other request needs.
+    await session.commit()
     if user is None:
         await burn_password_check(password)
         raise BadRequest(messages.INCORRECT_LOGIN)
@@ -57,6 +60,9 @@ async def user_from_access_token(session: AsyncSession, token: str) -> User:
         raise InvalidCredentials()
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
+    # End the read so the connection returns to the pool while the request goes
+    # on (it may hash a password or just serialize); later queries check one out.
+    await session.commit()
     return user
 
 
@@ -87,4 +93,5 @@ async def reset_password(session: AsyncSession, token: str, new_password: str) -
         raise BadRequest(messages.INVALID_TOKEN)
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
+    await session.commit()  # no transaction held while the new password hashes
     await users.reset_password(session, user, new_password)

@@ -58,11 +58,14 @@ async def _commit_unique_email(session: AsyncSession, error: DomainError) -> Non
 async def _insert_user(
     session: AsyncSession, fields: dict[str, Any], password: str, duplicate: DomainError
 ) -> User:
+    # Hashing first keeps the connection out of the pool only for the queries,
+    # and makes a taken email cost as much time as a new one.
+    hashed_password = await hash_password(password)
     # The pre-check answers the common case without an exception; the unique index
     # (caught in _commit_unique_email) settles concurrent sign-ups with one email.
     if await get_user_by_email(session, fields["email"]):
         raise duplicate
-    user = User(**fields, hashed_password=await hash_password(password))
+    user = User(**fields, hashed_password=hashed_password)
     session.add(user)
     await _commit_unique_email(session, duplicate)
     await session.refresh(user)
@@ -123,11 +126,13 @@ async def read_user(session: AsyncSession, caller: User, user_id: int) -> User:
 
 
 async def _set_password(user: User, password: str) -> None:
+    """Hash and set; callers hold no open transaction while this runs."""
     user.hashed_password = await hash_password(password)
     user.password_changed_at = utcnow()
 
 
 async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> User:
+    hashed_password = await hash_password(data.password) if data.password else None
     user = await get_user(session, user_id)
     if user is None:
         raise NotFound(messages.USER_ID_NOT_FOUND)
@@ -137,13 +142,13 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
     if email and await _email_owned_by_other(session, email, user.id):
         raise conflict
     password = changes.pop("password", None)
-    for field in ("email", "is_active", "is_superuser"):
-        # These columns are NOT NULL: an explicit null means "leave as is".
-        if field in changes and changes[field] is None:
-            del changes[field]
+    if "email" in changes and changes["email"] is None:
+        # The column is NOT NULL: an explicit null means "leave as is".
+        del changes["email"]
     user.sqlmodel_update(changes)
-    if password:
-        await _set_password(user, password)
+    if password and hashed_password:
+        user.hashed_password = hashed_password
+        user.password_changed_at = utcnow()
     session.add(user)
     await _commit_unique_email(session, conflict)
     await session.refresh(user)
