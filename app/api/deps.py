@@ -8,7 +8,13 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import ReadSessionMaker, SessionMaker, engine, replica_engine
+from app.core.db import (
+    ReadOnlySessionMaker,
+    ReplicaSessionMaker,
+    SessionMaker,
+    engine,
+    replica_engine,
+)
 from app.models import User
 from app.services import auth
 
@@ -16,32 +22,43 @@ reusable_oauth2 = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/ac
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
+    """A transactional session on the primary, for routes that write."""
     async with SessionMaker() as session:
         yield session
 
 
+async def get_read_only_session() -> AsyncIterator[AsyncSession]:
+    """An autocommit session on the primary: the caller and single-row reads."""
+    async with ReadOnlySessionMaker() as session:
+        yield session
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadOnlySessionDep = Annotated[AsyncSession, Depends(get_read_only_session)]
 
 
-async def get_read_session(primary: SessionDep) -> AsyncIterator[AsyncSession]:
+async def get_list_session(primary: ReadOnlySessionDep) -> AsyncIterator[AsyncSession]:
     """The read replica when one is configured (lists may lag writes slightly).
 
-    Without a replica the request's primary session is reused, so a request holds
-    one pooled connection, not two.
+    Without a replica the request's read-only session is reused, so a list request
+    checks out one connection, not two.
     """
     if replica_engine is engine:
         yield primary
         return
-    async with ReadSessionMaker() as session:
+    async with ReplicaSessionMaker() as session:
         yield session
 
 
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+ListSessionDep = Annotated[AsyncSession, Depends(get_list_session)]
 TokenDep = Annotated[str, Depends(reusable_oauth2)]
 
 
-async def get_current_user(session: SessionDep, token: TokenDep) -> User:
-    return await auth.user_from_access_token(session, token)
+async def get_current_user(session: ReadOnlySessionDep, token: TokenDep) -> User:
+    user = await auth.user_from_access_token(session, token)
+    # Detached, so a route's write session can take it over (session.add) to update it.
+    session.expunge(user)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

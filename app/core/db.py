@@ -12,6 +12,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
+from app.core.pool import FairAsyncQueuePool
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
@@ -30,6 +31,7 @@ def create_async_engine(url: str) -> AsyncEngine:
         return engine
     return _create_async_engine(
         url,
+        poolclass=FairAsyncQueuePool,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
@@ -43,8 +45,20 @@ replica_engine = (
     create_async_engine(settings.async_replica_url) if settings.async_replica_url else engine
 )
 
+# Writes: one transaction per session, committed by the service that writes.
 SessionMaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-ReadSessionMaker = async_sessionmaker(replica_engine, class_=AsyncSession, expire_on_commit=False)
+# Reads: autocommit, so a lookup is one round trip instead of BEGIN, SELECT and
+# ROLLBACK. The engines share their pools; the mode is set per checkout.
+ReadOnlySessionMaker = async_sessionmaker(
+    engine.execution_options(isolation_level="AUTOCOMMIT"),
+    class_=AsyncSession,
+    expire_on_commit=False,
+)
+ReplicaSessionMaker = async_sessionmaker(
+    replica_engine.execution_options(isolation_level="AUTOCOMMIT"),
+    class_=AsyncSession,
+    expire_on_commit=False,
+)
 
 
 @asynccontextmanager

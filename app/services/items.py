@@ -62,7 +62,6 @@ async def create_item(session: AsyncSession, user: User, data: ItemCreate) -> It
     item = Item.model_validate(data, update={"owner_id": user.id})
     session.add(item)
     await session.commit()
-    await session.refresh(item)
     return item
 
 
@@ -76,7 +75,6 @@ async def update_item(session: AsyncSession, user: User, item_id: int, data: Ite
     item.sqlmodel_update(changes)
     session.add(item)
     await session.commit()
-    await session.refresh(item)
     return item
 
 

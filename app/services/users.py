@@ -68,7 +68,6 @@ async def _insert_user(
     user = User(**fields, hashed_password=hashed_password)
     session.add(user)
     await _commit_unique_email(session, duplicate)
-    await session.refresh(user)
     return user
 
 
@@ -151,7 +150,6 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
         user.password_changed_at = utcnow()
     session.add(user)
     await _commit_unique_email(session, conflict)
-    await session.refresh(user)
     return user
 
 
@@ -165,7 +163,6 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdateMe) -> Us
     user.sqlmodel_update(changes)
     session.add(user)
     await _commit_unique_email(session, conflict)
-    await session.refresh(user)
     return user
 
 
@@ -191,6 +188,7 @@ async def reset_password(session: AsyncSession, user: User, new_password: str) -
 async def delete_me(session: AsyncSession, user: User) -> None:
     if user.is_superuser:
         raise Forbidden(messages.SUPERUSER_SELF_DELETE)
+    session.add(user)
     await session.delete(user)
     await session.commit()
 

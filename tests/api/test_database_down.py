@@ -21,7 +21,9 @@ async def dead_database(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     engine = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/app")
-    monkeypatch.setattr(deps, "SessionMaker", async_sessionmaker(engine, class_=AsyncSession))
+    dead = async_sessionmaker(engine, class_=AsyncSession)
+    for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
+        monkeypatch.setattr(deps, name, dead)
     yield
     await engine.dispose()
 

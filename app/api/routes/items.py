@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import CurrentUser, ReadSessionDep, SessionDep
+from app.api.deps import CurrentUser, ListSessionDep, ReadOnlySessionDep, SessionDep
 from app.models import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate, Message
 from app.services import items, messages
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 @router.get("/", response_model=ItemsPublic)
 async def read_items(
-    session: ReadSessionDep,
+    session: ListSessionDep,
     current_user: CurrentUser,
     skip: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -26,7 +26,7 @@ async def read_items(
 
 
 @router.get("/{id}", response_model=ItemPublic)
-async def read_item(session: SessionDep, current_user: CurrentUser, id: int) -> ItemPublic:
+async def read_item(session: ReadOnlySessionDep, current_user: CurrentUser, id: int) -> ItemPublic:
     return ItemPublic.model_validate(await items.get_item(session, current_user, id))
 
 

@@ -6,7 +6,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import CurrentUser, SessionDep, get_current_active_superuser
+from app.api.deps import (
+    CurrentUser,
+    ReadOnlySessionDep,
+    SessionDep,
+    get_current_active_superuser,
+)
 from app.core.security import create_reset_token
 from app.emails import build_reset_password_email
 from app.models import Message, NewPassword, Token, UserPublic
@@ -18,7 +23,7 @@ router = APIRouter(tags=["login"])
 
 @router.post("/login/access-token")
 async def login_access_token(
-    session: SessionDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]
+    session: ReadOnlySessionDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
     """OAuth2 password flow: the email goes in `username`."""
     token = await auth.login(session, form_data.username, form_data.password)
@@ -31,7 +36,7 @@ async def test_token(current_user: CurrentUser) -> UserPublic:
 
 
 @router.post("/password-recovery/{email}")
-async def recover_password(email: str, session: SessionDep) -> Message:
+async def recover_password(email: str, session: ReadOnlySessionDep) -> Message:
     """Mail a reset link; the reply is the same whether or not the email is known."""
     await auth.request_password_recovery(session, email)
     return Message(message=messages.RECOVERY_SENT)
@@ -48,7 +53,7 @@ async def reset_password(session: SessionDep, body: NewPassword) -> Message:
     dependencies=[Depends(get_current_active_superuser)],
     response_class=HTMLResponse,
 )
-async def recover_password_html_content(email: str, session: SessionDep) -> HTMLResponse:
+async def recover_password_html_content(email: str, session: ReadOnlySessionDep) -> HTMLResponse:
     """Preview the recovery email; the subject travels in a (valid) `subject` header."""
     user = await users.get_user_by_email(session, email)
     if user is None:

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import (
     CurrentUser,
-    ReadSessionDep,
+    ListSessionDep,
+    ReadOnlySessionDep,
     SessionDep,
     SuperUser,
     get_current_active_superuser,
@@ -37,7 +38,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
     dependencies=[Depends(get_current_active_superuser)],
     response_model=UsersPublic,
 )
-async def read_users(session: ReadSessionDep, skip: Skip = 0, limit: Limit = 100) -> UsersPublic:
+async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100) -> UsersPublic:
     rows, count = await users.list_users(session, skip, limit)
     return UsersPublic(data=[UserPublic.model_validate(u) for u in rows], count=count)
 
@@ -88,7 +89,7 @@ async def register_user(session: SessionDep, user_in: UserRegister) -> UserPubli
 
 @router.get("/{user_id}", response_model=UserPublic)
 async def read_user_by_id(
-    user_id: int, session: SessionDep, current_user: CurrentUser
+    user_id: int, session: ReadOnlySessionDep, current_user: CurrentUser
 ) -> UserPublic:
     return UserPublic.model_validate(await users.read_user(session, current_user, user_id))
 
