@@ -60,11 +60,11 @@ class FairQueue(Generic[T]):
             return self.get_nowait()
         return await_(self._wait(timeout))
 
-    async def _wait(self, timeout: float | None) -> T:
+    async def _wait(self, seconds: float | None) -> T:
         waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 return await waiter
         except (TimeoutError, asyncio.CancelledError) as exc:
             if waiter.done() and not waiter.cancelled():

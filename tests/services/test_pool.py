@@ -9,8 +9,8 @@ from sqlalchemy.util.queue import Empty
 from app.core.pool import FairQueue
 
 
-async def take(queue: FairQueue[str], timeout: float | None = None) -> str:
-    return await greenlet_spawn(queue.get, True, timeout)
+async def take(queue: FairQueue[str], seconds: float | None = None) -> str:
+    return await greenlet_spawn(queue.get, True, seconds)
 
 
 async def test_returned_items_go_to_the_longest_waiter_not_a_newcomer() -> None:
@@ -37,7 +37,7 @@ async def test_returned_items_go_to_the_longest_waiter_not_a_newcomer() -> None:
 async def test_waiting_past_the_timeout_raises_empty() -> None:
     queue: FairQueue[str] = FairQueue(maxsize=1)
     with pytest.raises(Empty):
-        await take(queue, timeout=0.05)
+        await take(queue, seconds=0.05)
     assert queue.qsize() == 0
 
 
