@@ -6,6 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import EmailStr
 from sqlmodel import Field, SQLModel
+from typing_extensions import TypedDict
 
 
 def utcnow() -> datetime:
@@ -115,6 +116,23 @@ class UsersPublic(SQLModel):
     count: int
 
 
+class UserRecord(TypedDict):
+    """A user as list pages carry it: plain data straight from a row (see UserPublic)."""
+
+    email: str
+    is_active: bool
+    is_superuser: bool
+    full_name: str | None
+    id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class UsersPage(TypedDict):
+    data: list[UserRecord]
+    count: int
+
+
 # Items -----------------------------------------------------------------------
 
 
@@ -156,4 +174,20 @@ class ItemPublic(ItemBase):
 
 class ItemsPublic(SQLModel):
     data: list[ItemPublic]
+    count: int
+
+
+class ItemRecord(TypedDict):
+    """An item as list pages carry it: plain data straight from a row (see ItemPublic)."""
+
+    title: str
+    description: str | None
+    id: int
+    owner_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemsPage(TypedDict):
+    data: list[ItemRecord]
     count: int

@@ -1,10 +1,9 @@
 """Accounts: creation, lookup, updates, password changes and deletion."""
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
@@ -13,6 +12,7 @@ from app.models import (
     PrivateUserCreate,
     User,
     UserCreate,
+    UserRecord,
     UserRegister,
     UserUpdate,
     UserUpdateMe,
@@ -20,6 +20,7 @@ from app.models import (
 )
 from app.services import messages
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from app.services.paging import fetch_page
 
 # Ids are SERIAL (int4): anything outside names no row, and must not reach the
 # database, where it would be an out-of-range error instead of "not found".
@@ -100,16 +101,19 @@ async def create_private_user(session: AsyncSession, data: PrivateUserCreate) ->
     )
 
 
-async def list_users(session: AsyncSession, skip: int, limit: int) -> tuple[Sequence[User], int]:
-    count = (await session.exec(select(func.count()).select_from(User))).one()
-    statement = (
-        select(User)
-        .order_by(col(User.created_at).desc(), col(User.id).desc())
-        .offset(skip)
-        .limit(limit)
+_RECORD_COLUMNS = [getattr(User, name) for name in UserRecord.__annotations__]
+
+
+async def list_users(session: AsyncSession, skip: int, limit: int) -> tuple[list[UserRecord], int]:
+    """One page of accounts, newest first, as plain records, and how many there are."""
+    rows, count = await fetch_page(
+        session,
+        select(*_RECORD_COLUMNS),
+        [col(User.created_at).desc(), col(User.id).desc()],
+        skip,
+        limit,
     )
-    users = (await session.exec(statement)).all()
-    return users, count
+    return cast(list[UserRecord], rows), count
 
 
 async def read_user(session: AsyncSession, caller: User, user_id: int) -> User:

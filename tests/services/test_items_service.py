@@ -45,7 +45,7 @@ async def test_lists_are_scoped_paged_and_newest_first(session: AsyncSession) ->
     await create_item(session, other)
     page, count = await items.list_items(session, owner, skip=0, limit=2)
     assert count == 4
-    assert [i.id for i in page] == [mine[3].id, mine[2].id]
+    assert [i["id"] for i in page] == [mine[3].id, mine[2].id]
     _, everything = await items.list_items(session, admin, skip=0, limit=100)
     assert everything == 5
 
@@ -57,7 +57,7 @@ async def test_search_matches_title_or_description_literally(session: AsyncSessi
     await items.create_item(session, owner, ItemCreate(title="100% cotton", description=None))
     await items.create_item(session, owner, ItemCreate(title="Green", description=None))
     found, count = await items.list_items(session, owner, 0, 10, search="WHALE")
-    assert count == 2 and {i.title for i in found} == {"Blue Whale", "Red"}
+    assert count == 2 and {i["title"] for i in found} == {"Blue Whale", "Red"}
     _, percent = await items.list_items(session, owner, 0, 10, search="%")
     assert percent == 1
 
@@ -88,3 +88,13 @@ async def test_others_cannot_update_or_delete(session: AsyncSession) -> None:
     await items.delete_item(session, owner, item.id)
     with pytest.raises(NotFound):
         await items.get_item(session, owner, item.id)
+
+
+async def test_page_past_the_end_still_reports_the_total(session: AsyncSession) -> None:
+    owner = await new_user(session)
+    for _ in range(3):
+        await create_item(session, owner)
+    page, count = await items.list_items(session, owner, skip=10, limit=5)
+    assert page == [] and count == 3
+    empty_owner = await new_user(session)
+    assert await items.list_items(session, empty_owner, skip=0, limit=5) == ([], 0)

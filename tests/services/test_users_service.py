@@ -174,7 +174,7 @@ async def test_list_users_newest_first_with_total_count(session: AsyncSession) -
     created = [await new_user(session) for _ in range(5)]
     page, count = await users.list_users(session, skip=1, limit=2)
     assert count == 5
-    assert [u.id for u in page] == [created[3].id, created[2].id]
+    assert [u["id"] for u in page] == [created[3].id, created[2].id]
 
 
 async def test_first_superuser_is_created_once(session: AsyncSession) -> None:

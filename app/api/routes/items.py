@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.api.deps import CurrentUser, ListSessionDep, ReadOnlySessionDep, SessionDep
-from app.models import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate, Message
+from app.api.pages import ITEMS_PAGE, json_response
+from app.models import ItemCreate, ItemPublic, ItemsPage, ItemsPublic, ItemUpdate, Message
 from app.services import items, messages
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -20,9 +21,9 @@ async def read_items(
     q: Annotated[
         str | None, Query(max_length=255, description="Title or description contains")
     ] = None,
-) -> ItemsPublic:
+) -> Response:
     rows, count = await items.list_items(session, current_user, skip, limit, q)
-    return ItemsPublic(data=[ItemPublic.model_validate(i) for i in rows], count=count)
+    return json_response(ITEMS_PAGE, ItemsPage(data=rows, count=count))
 
 
 @router.get("/{id}", response_model=ItemPublic)

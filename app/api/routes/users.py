@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.deps import (
     CurrentUser,
@@ -12,6 +12,7 @@ from app.api.deps import (
     SuperUser,
     get_current_active_superuser,
 )
+from app.api.pages import USERS_PAGE, json_response
 from app.core.config import settings
 from app.core.security import create_reset_token
 from app.emails import build_new_account_email, schedule_email
@@ -21,6 +22,7 @@ from app.models import (
     UserCreate,
     UserPublic,
     UserRegister,
+    UsersPage,
     UsersPublic,
     UserUpdate,
     UserUpdateMe,
@@ -38,9 +40,9 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
     dependencies=[Depends(get_current_active_superuser)],
     response_model=UsersPublic,
 )
-async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100) -> UsersPublic:
+async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100) -> Response:
     rows, count = await users.list_users(session, skip, limit)
-    return UsersPublic(data=[UserPublic.model_validate(u) for u in rows], count=count)
+    return json_response(USERS_PAGE, UsersPage(data=rows, count=count))
 
 
 @router.post(
