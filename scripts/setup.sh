@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Prepare this checkout for development, tests and CI. Idempotent: a second run only checks.
+#   1. .venv (python3 -m venv; Python 3.11+), recreated if it is missing or broken
+#   2. requirements-dev.txt into .venv, only when the requirements changed since the last
+#      install (a hash stamp is kept in .venv/.requirements.sha256)
+#   3. bun for Reflex: the one on PATH if it is recent enough, else bun from the npm registry
+#      into .tools/ (Reflex's own bun installer downloads from GitHub, which is not reachable)
+# Needs: python3 (3.11+) with venv, and node + npm unless a usable bun is already on PATH.
+# Runs from any folder. Env: PYTHON (default python3) picks the interpreter for a new .venv.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.requirements.sha256"
+# The version Reflex 0.10.1 pins and its minimum (reflex_base.constants.Bun.VERSION and
+# MIN_VERSION): bun 1.4 writes reflex.lock/bun.lock in a format older bun cannot read.
+BUN_VERSION="1.4.4"
+BUN_MIN_VERSION="1.4.4"
+LOCAL_BUN="$ROOT/.tools/node_modules/.bin/bun"
+
+log() { printf '[setup] %s\n' "$*"; }
+die() {
+    printf '[setup] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+# version_ge A B: true when dotted version A >= B.
+version_ge() {
+    [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+# ---------------------------------------------------------------------------- Python venv
+venv_ok() {
+    [ -x "$VENV/bin/python" ] &&
+        "$VENV/bin/python" -c 'import sys, pip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+
+if venv_ok; then
+    log "Python: .venv ok ($("$VENV/bin/python" --version 2>&1))"
+else
+    command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found: install Python 3.11 or newer"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+        die "$("$PYTHON" --version 2>&1) is too old: Python 3.11 or newer is needed (set PYTHON=...)"
+    if [ -e "$VENV" ]; then
+        log "Python: .venv is broken or too old, recreating it"
+        rm -rf "$VENV"
+    fi
+    log "Python: creating .venv with $("$PYTHON" --version 2>&1) ($(command -v "$PYTHON"))"
+    "$PYTHON" -m venv "$VENV" ||
+        die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+    log "Python: upgrading pip in .venv"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --upgrade pip
+fi
+
+# ---------------------------------------------------------------------------- requirements
+# Every requirements file (requirements-dev.txt includes requirements.txt) and the
+# interpreter's version: a change to any of them means a new install.
+requirements_hash() {
+    {
+        "$VENV/bin/python" -VV
+        cat requirements.txt requirements-dev.txt
+    } | sha256sum | cut -d' ' -f1
+}
+
+wanted="$(requirements_hash)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ]; then
+    log "Requirements: unchanged since the last install, nothing to do"
+else
+    log "Requirements: installing requirements-dev.txt into .venv"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        -r requirements-dev.txt
+    printf '%s\n' "$wanted" >"$STAMP"
+    log "Requirements: installed (stamp $STAMP)"
+fi
+
+# ---------------------------------------------------------------------------- bun
+# Prints the version of the bun at $1 (digits and dots only), fails if it does not run.
+bun_version() {
+    local out
+    out="$("$1" --version 2>/dev/null)" || return 1
+    out="${out%%[!0-9.]*}"
+    [ -n "$out" ] && printf '%s\n' "$out"
+}
+
+usable_bun() {
+    local found
+    found="$(bun_version "$1")" && version_ge "$found" "$BUN_MIN_VERSION"
+}
+
+# The same PATH order as scripts/env.sh: the project-local bun wins.
+current_bun="$(PATH="$ROOT/.tools/node_modules/.bin:$PATH" command -v bun || true)"
+if [ -n "$current_bun" ] && usable_bun "$current_bun"; then
+    log "bun: $(bun_version "$current_bun") at $current_bun ok (>= $BUN_MIN_VERSION)"
+else
+    if [ -n "$current_bun" ]; then
+        log "bun: $current_bun is not usable (version '$(bun_version "$current_bun" || true)', need >= $BUN_MIN_VERSION)"
+    else
+        log "bun: none on PATH"
+    fi
+    command -v npm >/dev/null 2>&1 ||
+        die "npm not found: install Node.js 20+ with npm, or put bun >= $BUN_MIN_VERSION on PATH"
+    log "bun: npm install --no-audit --no-fund --save-exact --prefix .tools bun@$BUN_VERSION"
+    # A time limit, so that an unreachable registry fails here instead of hanging.
+    timeout 600 npm install --no-audit --no-fund --save-exact --prefix .tools "bun@$BUN_VERSION" </dev/null ||
+        die "npm install bun@$BUN_VERSION failed or took over 10 minutes (is the npm registry reachable?)"
+    # The package's postinstall puts the platform binary in place; an npm that skips
+    # install scripts leaves a placeholder, so run the postinstall by hand then.
+    if ! usable_bun "$LOCAL_BUN" && [ -f .tools/node_modules/bun/install.js ]; then
+        log "bun: running the bun package's postinstall (npm skipped it)"
+        (cd .tools/node_modules/bun && node install.js) || true
+    fi
+    usable_bun "$LOCAL_BUN" ||
+        die "$LOCAL_BUN --version does not work after npm install (see the npm output above)"
+    log "bun: $(bun_version "$LOCAL_BUN") installed at .tools/node_modules/.bin/bun"
+fi
+
+if command -v node >/dev/null 2>&1; then
+    log "node: $(node --version)"
+else
+    log "warning: node not found; Reflex builds the frontend with bun, but Node.js 20+ is recommended"
+fi
+log "done"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Run the tests: scripts/test.sh [pytest arguments], e.g. scripts/test.sh -q tests/api
+#
+# Database: by default each run migrates a fresh SQLite file in a temporary folder.
+# Set TEST_DATABASE_URL to a PostgreSQL *server* URL to run on PostgreSQL instead, e.g.
+#   TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres scripts/test.sh
+# The conftest (tests/database.py) then creates its own `test_<random>` database on that
+# server and drops it at the end; the database named in the URL is only used to connect,
+# and the dev database is never touched. scripts/services.sh starts a local server.
+#
+# Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing it is
+# installed with apt-get (root, or passwordless sudo), unless SKIP_BROWSER_INSTALL is set
+# (to anything). If that fails this is only a warning: browser tests skip without it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh"
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+
+warn() { printf '[test] WARNING: %s\n' "$*" >&2; }
+
+install_chromium() {
+    local sudo=()
+    if ! command -v apt-get >/dev/null 2>&1; then
+        warn "apt-get not found: cannot install Chromium; browser tests will skip"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo=(sudo -n)
+        else
+            warn "not root and no passwordless sudo: cannot install Chromium; browser tests will skip"
+            return 0
+        fi
+    fi
+    local apt=(${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive
+        timeout 900 apt-get -q -o DPkg::Lock::Timeout=120)
+    echo "[test] /usr/bin/chromium is missing: apt-get update && apt-get install chromium" \
+        "(set SKIP_BROWSER_INSTALL=1 to skip)"
+    if "${apt[@]}" update </dev/null &&
+        "${apt[@]}" install -y chromium </dev/null; then
+        echo "[test] Chromium installed: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
+    else
+        warn "installing Chromium failed; browser tests will skip"
+    fi
+}
+
+if [ -x /usr/bin/chromium ]; then
+    echo "[test] Chromium: /usr/bin/chromium present"
+elif [ -n "${SKIP_BROWSER_INSTALL+set}" ]; then
+    echo "[test] Chromium: missing, not installed (SKIP_BROWSER_INSTALL is set); browser tests will skip"
+else
+    install_chromium
+fi
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    echo "[test] database: a fresh database on the server of TEST_DATABASE_URL"
+else
+    echo "[test] database: a fresh SQLite file (set TEST_DATABASE_URL for PostgreSQL)"
+fi
+echo "[test] python -m pytest $*"
+exec python -m pytest "$@"
