@@ -1,33 +1,30 @@
 """Items: every read and write checks ownership (superusers see everything)."""
 
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, bindparam, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Item, ItemCreate, ItemRecord, ItemUpdate, User
 from app.services import messages
 from app.services.errors import Forbidden, NotFound
-from app.services.paging import fetch_page
+from app.services.paging import PageQuery, fetch_page
 from app.services.users import is_storable_id
 
-
-def _visible_to(user: User, search: str | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if not user.is_superuser:
-        conditions.append(col(Item.owner_id) == user.id)
-    if search:
-        conditions.append(
-            or_(
-                col(Item.title).icontains(search, autoescape=True),
-                col(Item.description).icontains(search, autoescape=True),
-            )
-        )
-    return conditions
+_RECORDS = select(*[getattr(Item, name) for name in ItemRecord.__annotations__])
+_NEWEST_FIRST: list[ColumnElement[Any]] = [col(Item.created_at).desc(), col(Item.id).desc()]
+_OWNED = col(Item.owner_id) == bindparam("owner_id")
+# The two pages every list view asks for; searches are built per request.
+_ALL_ITEMS = PageQuery.build(_RECORDS, _NEWEST_FIRST)
+_OWN_ITEMS = PageQuery.build(_RECORDS.where(_OWNED), _NEWEST_FIRST)
 
 
-_RECORD_COLUMNS = [getattr(Item, name) for name in ItemRecord.__annotations__]
+def _matching(search: str) -> ColumnElement[bool]:
+    return or_(
+        col(Item.title).icontains(search, autoescape=True),
+        col(Item.description).icontains(search, autoescape=True),
+    )
 
 
 async def list_items(
@@ -42,14 +39,14 @@ async def list_items(
     Plain records, not ORM objects or models: a page of rows costs next to nothing
     to build or serialize, and the total comes from the same query.
     """
-    conditions = _visible_to(user, search)
-    rows, count = await fetch_page(
-        session,
-        select(*_RECORD_COLUMNS).where(*conditions),
-        [col(Item.created_at).desc(), col(Item.id).desc()],
-        skip,
-        limit,
-    )
+    if search:
+        statement = _RECORDS.where(_matching(search))
+        if not user.is_superuser:
+            statement = statement.where(_OWNED)
+        query = PageQuery.build(statement, _NEWEST_FIRST)
+    else:
+        query = _ALL_ITEMS if user.is_superuser else _OWN_ITEMS
+    rows, count = await fetch_page(session, query, skip, limit, owner_id=user.id)
     return cast(list[ItemRecord], rows), count
 
 

@@ -2,6 +2,7 @@
 
 from typing import Any, cast
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +21,7 @@ from app.models import (
 )
 from app.services import messages
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from app.services.paging import fetch_page
+from app.services.paging import PageQuery, fetch_page
 
 # Ids are SERIAL (int4): anything outside names no row, and must not reach the
 # database, where it would be an out-of-range error instead of "not found".
@@ -31,15 +32,19 @@ def is_storable_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
 
 
+# Built once: these run on every authenticated request and every login.
+_USER_BY_ID = select(User).where(col(User.id) == bindparam("user_id"))
+_USER_BY_EMAIL = select(User).where(col(User.email) == bindparam("email"))
+
+
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     if not is_storable_id(user_id):
         return None
-    return await session.get(User, user_id)
+    return (await session.exec(_USER_BY_ID, params={"user_id": user_id})).first()
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.exec(select(User).where(User.email == email))
-    return result.first()
+    return (await session.exec(_USER_BY_EMAIL, params={"email": email})).first()
 
 
 async def _email_owned_by_other(session: AsyncSession, email: str, user_id: int | None) -> bool:
@@ -101,18 +106,15 @@ async def create_private_user(session: AsyncSession, data: PrivateUserCreate) ->
     )
 
 
-_RECORD_COLUMNS = [getattr(User, name) for name in UserRecord.__annotations__]
+_ALL_USERS = PageQuery.build(
+    select(*[getattr(User, name) for name in UserRecord.__annotations__]),
+    [col(User.created_at).desc(), col(User.id).desc()],
+)
 
 
 async def list_users(session: AsyncSession, skip: int, limit: int) -> tuple[list[UserRecord], int]:
     """One page of accounts, newest first, as plain records, and how many there are."""
-    rows, count = await fetch_page(
-        session,
-        select(*_RECORD_COLUMNS),
-        [col(User.created_at).desc(), col(User.id).desc()],
-        skip,
-        limit,
-    )
+    rows, count = await fetch_page(session, _ALL_USERS, skip, limit)
     return cast(list[UserRecord], rows), count
 
 
