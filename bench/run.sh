@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# One command for the API benchmark: tools, services, a fresh database, the backend as
-# production runs it, S1-S5 with wrk and the bare references, one markdown table.
-#   bench/run.sh                      # 1 worker, 32/64/256 connections, 20 s runs
-#   bench/run.sh --workers 2 --duration 10 --connections 64
+# The benchmark suite in one command: tools, services, a fresh database per part, the
+# app started as production starts it, one markdown table per part.
+#   bench/run.sh                          # API (S1-S5 + references), then UI
+#   bench/run.sh --api-only --workers 2 --duration 10 --connections 64
+#   bench/run.sh --ui-only --sessions 100 --seconds 30
+# Arguments after --api-only / --ui-only go to bench/bench.py / bench/ui.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/setup.sh
+bash scripts/setup.sh >/dev/null
 bash scripts/services.sh
 if ! command -v wrk >/dev/null 2>&1; then
     echo "Installing wrk (Debian package)"
     apt-get update -qq && apt-get install -y -qq wrk
 fi
+if [ ! -x /usr/bin/chromium ] && [ "${1:-}" != "--api-only" ]; then
+    echo "Installing chromium (Debian package)"
+    apt-get update -qq && apt-get install -y -qq chromium
+fi
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
-exec python bench/bench.py "$@"
+case "${1:-}" in
+--api-only) shift && exec python bench/bench.py "$@" ;;
+--ui-only) shift && exec python bench/ui.py "$@" ;;
+*)
+    python bench/bench.py "$@"
+    python bench/ui.py
+    ;;
+esac

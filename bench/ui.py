@@ -1,0 +1,260 @@
+"""UI benchmark: page timings in Chromium, and how many live sessions one backend holds.
+
+Run through `bench/run.sh --ui` (or directly, after `source scripts/env.sh`):
+
+1. Timings (Playwright, Debian's Chromium, median of 20): from navigation to `/items`
+   to a filled table, and from a click on "next page" to the updated table.
+2. Sessions: N socket.io clients speak Reflex's own protocol to one backend process
+   (hydrate with the stored token, then the items page's `load_page` event once a
+   second each, for 60 s); event round trips (p50, p99), errors, peak RSS.
+
+The app is started as production starts it (`reflex run --env prod`, one port) on a
+fresh PostgreSQL database with a user owning 100 items.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio  # type: ignore[import-untyped]
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench import (  # noqa: E402
+    BIN,
+    Sampler,
+    Server,
+    create_database,
+    drop_database,
+    free_port,
+    seed,
+    start,
+    stop,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+ROOT_STATE = "reflex___state____state"
+AUTH_STATE = f"{ROOT_STATE}.app___ui___state___auth____auth_state"
+ITEMS_STATE = f"{AUTH_STATE}.app___ui___state___items____items_state"
+TOKEN_VAR = f"{AUTH_STATE}.access_token_rx_state_"
+# socket.io-client takes the URL's path as the namespace: Reflex's events live in /api/_event.
+NAMESPACE = "/api/_event"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def page_timings(base: str, token: str, runs: int) -> tuple[list[float], list[float]]:
+    """Milliseconds: navigation → filled table, and next-page click → updated table."""
+    from playwright.async_api import async_playwright
+
+    navigation: list[float] = []
+    clicks: list[float] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(viewport={"width": 1440, "height": 900})
+        page = await context.new_page()
+        await page.goto(f"{base}/login")
+        await page.evaluate("token => localStorage.setItem('access_token', token)", token)
+        summary = page.get_by_test_id("pagination-summary")
+        for run in range(runs + 1):
+            started = time.perf_counter()
+            await page.goto(f"{base}/items")
+            await summary.filter(has_text="Showing 1 to 10 of 100 entries").wait_for()
+            await page.get_by_role("row").nth(10).wait_for()
+            if run:  # the first load warms the browser cache
+                navigation.append((time.perf_counter() - started) * 1000)
+        for run in range(runs):
+            first = 10 * (run % 9) + 11
+            started = time.perf_counter()
+            await page.get_by_role("button", name="Go to next page").click()
+            await summary.filter(has_text=f"Showing {first} to {first + 9} of 100").wait_for()
+            clicks.append((time.perf_counter() - started) * 1000)
+            if run % 9 == 8:
+                await page.get_by_role("button", name="Go to first page").click()
+                await summary.filter(has_text="Showing 1 to 10 of 100").wait_for()
+        await browser.close()
+    return navigation, clicks
+
+
+@dataclass
+class SessionStats:
+    round_trips: list[float] = field(default_factory=list)
+    errors: int = 0
+    connected: int = 0
+
+
+async def one_session(
+    base: str, token: str, seconds: float, stats: SessionStats, start_at: float
+) -> None:
+    """One browser tab's worth of traffic, through Reflex's socket.io protocol."""
+    client = socketio.AsyncClient(reconnection=False)
+    pending: asyncio.Queue[float] = asyncio.Queue()
+    sent_at: list[float] = []
+
+    @client.on("event", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
+    async def on_update(update: dict[str, Any]) -> None:
+        # An event's answer is the update that carries the page's rows.
+        rows_arrived = "items_rx_state_" in update.get("delta", {}).get(ITEMS_STATE, {})
+        if rows_arrived and sent_at:
+            await pending.put((time.perf_counter() - sent_at.pop(0)) * 1000)
+
+    boot = {
+        "name": f"{ROOT_STATE}.hydrate_and_load",
+        "payload": {"vars": {TOKEN_VAR: token}},
+        "router_data": {"pathname": "/items", "asPath": "/items", "query": {}},
+    }
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+        sent_at.append(time.perf_counter())
+        await client.connect(
+            f"{base}?token={uuid.uuid4()}",
+            socketio_path="/api/_event",
+            transports=["websocket"],
+            auth={"event": boot},
+            wait_timeout=30,
+            namespaces=[NAMESPACE],
+        )
+        stats.connected += 1
+        await asyncio.wait_for(pending.get(), 30)  # hydrated
+        deadline = time.perf_counter() + seconds
+        page = 1
+        while time.perf_counter() < deadline:
+            tick = time.perf_counter()
+            page = page % 10 + 1
+            sent_at.append(tick)
+            await client.emit(
+                "event",
+                {
+                    "name": f"{ITEMS_STATE}.load_page",
+                    "payload": {"page": page},
+                    "router_data": {"pathname": "/items", "asPath": "/items", "query": {}},
+                },
+                namespace=NAMESPACE,
+            )
+            try:
+                stats.round_trips.append(await asyncio.wait_for(pending.get(), 10))
+            except TimeoutError:
+                stats.errors += 1
+                sent_at.clear()
+            await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - tick)))
+    except Exception:
+        stats.errors += 1
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+
+
+async def sessions(base: str, token: str, count: int, seconds: float) -> SessionStats:
+    stats = SessionStats()
+    # Connections ramp up over 5 s, as tabs would, not in one burst.
+    now = time.perf_counter()
+    await asyncio.gather(
+        *(one_session(base, token, seconds, stats, now + 5 * n / count) for n in range(count))
+    )
+    return stats
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--database-server",
+        default=os.environ.get(
+            "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    args = parser.parse_args()
+
+    database = create_database(args.database_server)
+    work = Path(os.environ.get("TMPDIR", "/tmp")) / f"fsr-ui-bench-{secrets.token_hex(3)}"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "ENVIRONMENT": "local",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
+        "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "console",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
+        env.pop(name, None)
+    server: Server | None = None
+    try:
+        subprocess.run(
+            [str(BIN / "python"), "-m", "app.prestart"], env=env, check=True, capture_output=True
+        )
+        port = free_port()
+        command = [
+            str(BIN / "reflex"), "run", "--env", "prod", "--backend-host", "127.0.0.1",
+            "--frontend-port", str(port), "--backend-port", str(port),
+        ]  # fmt: skip
+        print("# building and starting the app (reflex run --env prod)", flush=True)
+        server = start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "app.log")
+        _, _, token = seed(server.url, 100)
+        print(f"# page timings, {args.runs} runs", flush=True)
+        navigation, clicks = asyncio.run(page_timings(server.url, token, args.runs))
+        print(
+            f"# {args.sessions} sessions, one event a second for {args.seconds:.0f} s", flush=True
+        )
+        sampler = Sampler(server)
+        with sampler.measure():
+            stats = asyncio.run(sessions(server.url, token, args.sessions, args.seconds))
+    finally:
+        if server:
+            stop(server)
+        drop_database(database)
+
+    print()
+    print("| UI measure | value |")
+    print("|---|---|")
+    print(
+        f"| navigation → filled items table (median / p90 of {len(navigation)}) "
+        f"| {statistics.median(navigation):.0f} ms / {percentile(navigation, 0.9):.0f} ms |"
+    )
+    print(
+        f"| next-page click → updated table (median / p90 of {len(clicks)}) "
+        f"| {statistics.median(clicks):.0f} ms / {percentile(clicks, 0.9):.0f} ms |"
+    )
+    print(
+        f"| {args.sessions} sessions × 1 event/s for {args.seconds:.0f} s: events, "
+        f"p50 / p99 round trip | {len(stats.round_trips)}, "
+        f"{percentile(stats.round_trips, 0.5):.0f} ms / {percentile(stats.round_trips, 0.99):.0f} ms |"
+    )
+    print(f"| sessions connected / errors | {stats.connected} / {stats.errors} |")
+    print(
+        f"| peak server RSS (largest process) | {sampler.peak_total / 2**20:.0f} MiB "
+        f"({sampler.peak_worker / 2**20:.0f} MiB) |"
+    )
+    return 0 if stats.errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
