@@ -243,10 +243,10 @@ def main() -> int:
         f"| next-page click → updated table (median / p90 of {len(clicks)}) "
         f"| {statistics.median(clicks):.0f} ms / {percentile(clicks, 0.9):.0f} ms |"
     )
+    p50, p99 = percentile(stats.round_trips, 0.5), percentile(stats.round_trips, 0.99)
     print(
         f"| {args.sessions} sessions × 1 event/s for {args.seconds:.0f} s: events, "
-        f"p50 / p99 round trip | {len(stats.round_trips)}, "
-        f"{percentile(stats.round_trips, 0.5):.0f} ms / {percentile(stats.round_trips, 0.99):.0f} ms |"
+        f"p50 / p99 round trip | {len(stats.round_trips)}, {p50:.0f} ms / {p99:.0f} ms |"
     )
     print(f"| sessions connected / errors | {stats.connected} / {stats.errors} |")
     print(
