@@ -18,4 +18,10 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],
+    # The UI's theme: Radix Themes with a teal accent on slate greys.
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium")
+        )
+    ],
 )

@@ -6,9 +6,9 @@ from contextlib import asynccontextmanager
 import reflex as rx
 
 from app.api.main import api
-from app.core.config import settings
 from app.core.logging import configure_logging
-from app.ui.pages import index
+from app.ui import pages  # noqa: F401  (importing it registers every @rx.page)
+from app.ui.components.error_page import error_boundary
 
 configure_logging()
 
@@ -20,6 +20,11 @@ async def fastapi_lifespan() -> AsyncIterator[None]:
         yield
 
 
-app = rx.App(api_transformer=api, theme=rx.theme(accent_color="teal"))
-app.add_page(index, route="/", title=f"{settings.PROJECT_NAME}")
+app = rx.App(
+    api_transformer=api,
+    stylesheets=["/styles.css"],
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+)
+# Same slot as Reflex's own boundary, with the template's "Oops!" page as fallback.
+app.app_wraps[(55, "ErrorBoundary")] = error_boundary
 app.register_lifespan_task(fastapi_lifespan)

@@ -11,6 +11,8 @@
 # Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing it is
 # installed with apt-get (root, or passwordless sudo), unless SKIP_BROWSER_INSTALL is set
 # (to anything). If that fails this is only a warning: browser tests skip without it.
+# tests/deploy runs the stack behind Debian's nginx, installed the same way when missing
+# (unless SKIP_NGINX_INSTALL is set); without it those tests skip.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,29 +23,29 @@ cd "$ROOT"
 
 warn() { printf '[test] WARNING: %s\n' "$*" >&2; }
 
-install_chromium() {
-    local sudo=()
+# apt_install PACKAGE WHAT: install a Debian package, warning (not failing) if it cannot.
+apt_install() {
+    local package=$1 what=$2 sudo=()
     if ! command -v apt-get >/dev/null 2>&1; then
-        warn "apt-get not found: cannot install Chromium; browser tests will skip"
+        warn "apt-get not found: cannot install $package; $what will skip"
         return 0
     fi
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
             sudo=(sudo -n)
         else
-            warn "not root and no passwordless sudo: cannot install Chromium; browser tests will skip"
+            warn "not root and no passwordless sudo: cannot install $package; $what will skip"
             return 0
         fi
     fi
     local apt=(${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive
         timeout 900 apt-get -q -o DPkg::Lock::Timeout=120)
-    echo "[test] /usr/bin/chromium is missing: apt-get update && apt-get install chromium" \
-        "(set SKIP_BROWSER_INSTALL=1 to skip)"
+    echo "[test] $package is missing: apt-get update && apt-get install $package"
     if "${apt[@]}" update </dev/null &&
-        "${apt[@]}" install -y chromium </dev/null; then
-        echo "[test] Chromium installed: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
+        "${apt[@]}" install -y "$package" </dev/null; then
+        echo "[test] $package installed"
     else
-        warn "installing Chromium failed; browser tests will skip"
+        warn "installing $package failed; $what will skip"
     fi
 }
 
@@ -52,7 +54,16 @@ if [ -x /usr/bin/chromium ]; then
 elif [ -n "${SKIP_BROWSER_INSTALL+set}" ]; then
     echo "[test] Chromium: missing, not installed (SKIP_BROWSER_INSTALL is set); browser tests will skip"
 else
-    install_chromium
+    echo "[test] Chromium: missing (set SKIP_BROWSER_INSTALL=1 to skip installing it)"
+    apt_install chromium "browser tests"
+fi
+
+if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; then
+    echo "[test] nginx: present"
+elif [ -n "${SKIP_NGINX_INSTALL+set}" ]; then
+    echo "[test] nginx: missing, not installed (SKIP_NGINX_INSTALL is set); tests/deploy will skip"
+else
+    apt_install nginx "tests/deploy"
 fi
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.services import messages
 from app.services.errors import (
     BadRequest,
     Conflict,
@@ -37,7 +38,7 @@ async def database_unavailable_handler(request: Request, exc: Exception) -> JSON
     # error; clients get a retryable 503 instead of a bare 500.
     logger.error("Database error on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
-        {"detail": "The database is unavailable, please try again later"},
+        {"detail": messages.DATABASE_UNAVAILABLE},
         status_code=503,
         headers={"Retry-After": "5"},
     )

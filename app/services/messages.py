@@ -15,6 +15,7 @@ SAME_PASSWORD = "New password cannot be the same as the current one"
 INVALID_TOKEN = "Invalid token"
 ITEM_NOT_FOUND = "Item not found"
 NOT_ENOUGH_PERMISSIONS = "Not enough permissions"
+DATABASE_UNAVAILABLE = "The database is unavailable, please try again later"
 
 PASSWORD_UPDATED = "Password updated successfully"
 USER_DELETED = "User deleted successfully"

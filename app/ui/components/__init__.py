@@ -1,0 +1,1 @@
+"""Reusable pieces of the UI: layout, forms, tables, dialogs and menus."""

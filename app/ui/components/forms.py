@@ -1,0 +1,143 @@
+"""Form building blocks: labelled inputs with their message, password toggles, buttons."""
+
+from typing import Any, Literal
+
+import reflex as rx
+from reflex.event import EventType
+
+from app.ui.state.visibility import PasswordVisibilityState
+
+InputType = Literal["text", "email", "password", "search"]
+
+
+def field_value(field_id: str) -> rx.Var[str]:
+    """What a field holds in the browser right now, to send along with another field's event.
+
+    Used for "do the passwords match" on blur, so a password is never kept in state.
+    """
+    return rx.Var(f"(document.getElementById({field_id!r})?.value ?? '')").to(str)
+
+
+def field_error(message: str | rx.Var[str]) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.text(message, size="1", color_scheme="red", weight="medium"),
+        rx.fragment(),
+    )
+
+
+def labelled(
+    label: str,
+    control: rx.Component,
+    field_id: str,
+    error: str | rx.Var[str] = "",
+    aside: rx.Component | None = None,
+) -> rx.Component:
+    """Label above the control, the field's message below it; `aside` sits right of the label."""
+    label_row = rx.el.label(
+        rx.text(label, size="2", weight="medium", as_="span"), html_for=field_id
+    )
+    if aside is not None:
+        label_row = rx.hstack(label_row, aside, justify="between", align="center", width="100%")
+    return rx.vstack(
+        label_row,
+        control,
+        field_error(error),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def text_input(
+    *,
+    name: str,
+    field_id: str,
+    placeholder: str = "",
+    type: InputType = "text",
+    testid: str | None = None,
+    on_blur: EventType[str] | None = None,
+    default_value: str | rx.Var[str] | None = None,
+    required: bool = False,
+    max_length: int = 255,
+    auto_complete: str | None = None,
+    **props: Any,
+) -> rx.Component:
+    attrs: dict[str, Any] = {"data-testid": testid} if testid else {}
+    if on_blur is not None:
+        props["on_blur"] = on_blur
+    if default_value is not None:
+        props["default_value"] = default_value
+    if auto_complete is not None:
+        props["auto_complete"] = auto_complete
+    return rx.input(
+        name=name,
+        id=field_id,
+        type=type,
+        placeholder=placeholder,
+        required=required,
+        max_length=max_length,
+        size="3",
+        width="100%",
+        custom_attrs=attrs,
+        **props,
+    )
+
+
+def password_input(
+    *,
+    name: str,
+    field_id: str,
+    placeholder: str = "Password",
+    testid: str | None = None,
+    on_blur: EventType[str] | None = None,
+    required: bool = False,
+    toggle: bool = True,
+    auto_complete: str = "current-password",
+) -> rx.Component:
+    """A password input; with `toggle`, a Show/Hide password button inside it."""
+    shown = rx.Var.create(PasswordVisibilityState.shown).to(list[str]).contains(field_id)
+    children: list[rx.Component] = []
+    if toggle:
+        children.append(
+            rx.input.slot(
+                rx.icon_button(
+                    rx.cond(shown, rx.icon("eye-off", size=16), rx.icon("eye", size=16)),
+                    type="button",
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="1",
+                    aria_label=rx.cond(shown, "Hide password", "Show password"),
+                    on_click=PasswordVisibilityState.toggle(field_id),
+                ),
+                side="right",
+            )
+        )
+    props: dict[str, Any] = {"on_blur": on_blur} if on_blur is not None else {}
+    return rx.input(
+        *children,
+        name=name,
+        id=field_id,
+        type=rx.cond(shown, "text", "password") if toggle else "password",
+        placeholder=placeholder,
+        required=required,
+        max_length=128,
+        size="3",
+        width="100%",
+        auto_complete=auto_complete,
+        custom_attrs={"data-testid": testid} if testid else {},
+        **props,
+    )
+
+
+def submit_button(text: str, busy: bool | rx.Var[bool], **props: Any) -> rx.Component:
+    """A form's submit button, busy while its request runs.
+
+    It stays disabled until the page's on_load handlers ran: the prerendered page is
+    clickable earlier, and a submit sent before them would be undone by their reset.
+    """
+    props.setdefault("size", "3")
+    not_ready = ~rx.State.is_hydrated
+    disabled = props.pop("disabled", None)
+    props["disabled"] = not_ready if disabled is None else not_ready | disabled
+    return rx.button(text, type="submit", loading=busy, **props)

@@ -1,0 +1,185 @@
+"""`/items`: the user's items, a page at a time, with search and add / edit / delete."""
+
+import reflex as rx
+
+from app.ui.components.dialogs import confirm_dialog, form_dialog
+from app.ui.components.forms import labelled, text_input
+from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.components.row_actions import row_actions
+from app.ui.components.table import empty_state, pagination_bar, skeleton_rows, table_card
+from app.ui.state.items import ItemRow, ItemsState
+
+COLUMNS = ("ID", "Title", "Description", "")
+
+
+def item_row(item: ItemRow) -> rx.Component:
+    item_id = rx.Var.create(item.id).to_string()
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.code(item_id, variant="ghost", color_scheme="gray", size="2"),
+                rx.icon_button(
+                    rx.icon("copy", size=14),
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="1",
+                    aria_label="Copy ID",
+                    on_click=[
+                        rx.set_clipboard(item_id),
+                        rx.toast.success("Copied to clipboard", duration=2000),
+                    ],
+                ),
+                align="center",
+                spacing="2",
+            ),
+            white_space="nowrap",
+        ),
+        rx.table.cell(rx.text(item.title, weight="medium"), max_width="16rem"),
+        rx.table.cell(
+            rx.cond(
+                item.description != "",
+                rx.text(item.description, color_scheme="gray"),
+                rx.text("No description", color_scheme="gray", font_style="italic"),
+            ),
+            max_width="28rem",
+        ),
+        rx.table.cell(
+            row_actions(
+                "Item actions",
+                [
+                    ("Edit Item", "pencil", ItemsState.open_edit(item.id), "gray"),
+                    ("Delete Item", "trash-2", ItemsState.open_delete(item.id), "red"),
+                ],
+            ),
+            text_align="right",
+            width="48px",
+        ),
+        align="center",
+    )
+
+
+def items_table() -> rx.Component:
+    return table_card(
+        rx.table.root(
+            rx.table.header(rx.table.row(*(rx.table.column_header_cell(name) for name in COLUMNS))),
+            rx.table.body(
+                rx.cond(
+                    ItemsState.loaded,
+                    rx.foreach(ItemsState.items, item_row),
+                    rx.fragment(*skeleton_rows(len(COLUMNS))),
+                )
+            ),
+            variant="surface",
+            size="2",
+            width="100%",
+        ),
+        busy=ItemsState.loading,
+    )
+
+
+def item_fields(title: str | rx.Var[str], description: str | rx.Var[str]) -> list[rx.Component]:
+    return [
+        labelled(
+            "Title",
+            text_input(
+                name="title",
+                field_id="item-title",
+                placeholder="Title",
+                required=True,
+                default_value=title,
+                on_blur=ItemsState.check_title,
+            ),
+            "item-title",
+            ItemsState.title_error,
+        ),
+        labelled(
+            "Description",
+            text_input(
+                name="description",
+                field_id="item-description",
+                placeholder="Description",
+                default_value=description,
+            ),
+            "item-description",
+        ),
+    ]
+
+
+def dialogs() -> rx.Component:
+    return rx.fragment(
+        form_dialog(
+            title="Add Item",
+            description="Fill in the details to add a new item.",
+            is_open=ItemsState.add_open,
+            on_open_change=ItemsState.set_add_open,
+            on_submit=ItemsState.create,
+            fields=item_fields("", ""),
+            busy=ItemsState.saving,
+        ),
+        form_dialog(
+            title="Edit Item",
+            description="Update the item details below.",
+            is_open=ItemsState.edit_open,
+            on_open_change=ItemsState.set_edit_open,
+            on_submit=ItemsState.update,
+            fields=item_fields(ItemsState.selected.title, ItemsState.selected.description),
+            busy=ItemsState.saving,
+        ),
+        confirm_dialog(
+            title="Delete Item",
+            description=(
+                "This item will be permanently deleted. Are you sure? "
+                "You will not be able to undo this action."
+            ),
+            is_open=ItemsState.delete_open,
+            on_open_change=ItemsState.set_delete_open,
+            on_confirm=ItemsState.delete,
+            busy=ItemsState.saving,
+        ),
+    )
+
+
+@rx.page(route="/items", title=page_title("Items"), on_load=ItemsState.open_page)
+def items() -> rx.Component:
+    no_results = ItemsState.loaded & (ItemsState.total == 0)
+    searching = ItemsState.search != ""
+    return app_shell(
+        page_heading(
+            "Items",
+            "Create and manage your items",
+            rx.button(
+                rx.icon("plus", size=16),
+                "Add Item",
+                on_click=ItemsState.set_add_open(True),
+            ),
+        ),
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            value=ItemsState.search,
+            on_change=ItemsState.search_items,
+            placeholder="Search by title or description",
+            type="search",
+            aria_label="Search items",
+            max_width="24rem",
+            width="100%",
+            size="2",
+            custom_attrs={"data-testid": "search-input"},
+        ),
+        rx.cond(
+            no_results,
+            rx.cond(
+                searching,
+                empty_state("search-x", "No items found", "No item matches your search"),
+                empty_state(
+                    "briefcase", "You don't have any items yet", "Add a new item to get started"
+                ),
+            ),
+            rx.vstack(
+                items_table(),
+                pagination_bar(ItemsState, ItemsState.load_page, ItemsState.change_page_size),
+                spacing="4",
+                width="100%",
+            ),
+        ),
+        dialogs(),
+    )

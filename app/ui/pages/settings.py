@@ -1,0 +1,248 @@
+"""`/settings`: My profile, Password, Appearance and Danger zone tabs."""
+
+import reflex as rx
+from reflex.style import set_color_mode
+
+from app.services import messages
+from app.ui.components.dialogs import confirm_dialog
+from app.ui.components.forms import labelled, password_input, submit_button, text_input
+from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.state.auth import AuthState
+from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+
+TABS = (
+    ("profile", "My profile"),
+    ("password", "Password"),
+    ("appearance", "Appearance"),
+    ("danger", "Danger zone"),
+)
+
+
+def section(title: str, *children: rx.Component, subtitle: str = "") -> rx.Component:
+    return rx.vstack(
+        rx.vstack(
+            rx.heading(title, size="4", weight="medium", as_="h2"),
+            rx.cond(
+                subtitle != "", rx.text(subtitle, size="2", color_scheme="gray"), rx.fragment()
+            ),
+            spacing="1",
+        ),
+        *children,
+        spacing="4",
+        width="100%",
+        max_width="28rem",
+        padding_top="24px",
+    )
+
+
+def read_only(label: str, value: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        value,
+        spacing="1",
+    )
+
+
+def profile_tab() -> rx.Component:
+    user = AuthState.user
+    view = rx.vstack(
+        read_only(
+            "Full name",
+            rx.cond(
+                user.full_name != "",
+                rx.text(user.full_name, size="2"),
+                rx.text("N/A", size="2", color_scheme="gray"),
+            ),
+        ),
+        read_only("Email", rx.text(user.email, size="2")),
+        rx.button("Edit", variant="outline", on_click=ProfileState.start_editing),
+        spacing="4",
+        align="start",
+    )
+    edit = rx.form(
+        rx.vstack(
+            labelled(
+                "Full name",
+                text_input(
+                    name="full_name",
+                    field_id="profile-full-name",
+                    value=ProfileState.full_name_draft,
+                    on_change=ProfileState.set_full_name_draft,
+                    max_length=30,
+                ),
+                "profile-full-name",
+            ),
+            labelled(
+                "Email",
+                text_input(
+                    name="email",
+                    field_id="profile-email",
+                    type="email",
+                    value=ProfileState.email_draft,
+                    on_change=ProfileState.set_email_draft,
+                    on_blur=ProfileState.check_email,
+                ),
+                "profile-email",
+                ProfileState.email_error,
+            ),
+            rx.hstack(
+                submit_button(
+                    "Save", ProfileState.saving, disabled=~ProfileState.changed, size="2"
+                ),
+                rx.button(
+                    "Cancel",
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=ProfileState.cancel_editing,
+                    disabled=ProfileState.saving,
+                ),
+                spacing="3",
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=ProfileState.save,
+        width="100%",
+    )
+    return section("User Information", rx.cond(ProfileState.editing, edit, view))
+
+
+def password_tab() -> rx.Component:
+    def field(label: str, name: str, field_id: str, error: str) -> rx.Component:
+        return labelled(
+            label,
+            password_input(
+                name=name,
+                field_id=field_id,
+                placeholder="••••••••",
+                testid=f"{field_id}-input",
+                auto_complete="current-password" if name == "current_password" else "new-password",
+            ),
+            field_id,
+            error,
+        )
+
+    return section(
+        "Change Password",
+        rx.form(
+            rx.vstack(
+                field(
+                    "Current Password",
+                    "current_password",
+                    "current-password",
+                    PasswordState.current_password_error,
+                ),
+                field(
+                    "New Password", "new_password", "new-password", PasswordState.new_password_error
+                ),
+                field(
+                    "Confirm Password",
+                    "confirm_password",
+                    "confirm-password",
+                    PasswordState.confirm_password_error,
+                ),
+                submit_button("Update Password", PasswordState.saving, size="2"),
+                spacing="4",
+                width="100%",
+                align="start",
+            ),
+            on_submit=PasswordState.change_password,
+            width="100%",
+        ),
+    )
+
+
+def mode_choice(label: str, mode: str, icon: str) -> rx.Component:
+    chosen = rx.color_mode == mode
+    return rx.el.button(
+        rx.vstack(
+            rx.icon(icon, size=20),
+            rx.text(label, size="2", weight="medium"),
+            align="center",
+            spacing="2",
+        ),
+        type="button",
+        on_click=set_color_mode(mode),  # type: ignore[arg-type]
+        aria_pressed=rx.cond(chosen, "true", "false"),
+        custom_attrs={"data-testid": f"appearance-{mode}"},
+        style={
+            "flex": "1",
+            "cursor": "pointer",
+            "padding": "16px 12px",
+            "border_radius": "var(--radius-3)",
+            "border": rx.cond(
+                chosen, f"2px solid {rx.color('accent', 9)}", f"1px solid {rx.color('gray', 6)}"
+            ),
+            "background": rx.cond(chosen, rx.color("accent", 2), rx.color("gray", 1)),
+            "color": rx.color("gray", 12),
+        },
+    )
+
+
+def appearance_tab() -> rx.Component:
+    return section(
+        "Appearance",
+        rx.hstack(
+            mode_choice("Light", "light", "sun"),
+            mode_choice("Dark", "dark", "moon"),
+            mode_choice("System", "system", "monitor"),
+            spacing="3",
+            width="100%",
+        ),
+        subtitle="Choose how the app looks on this device. The choice is remembered here.",
+    )
+
+
+def danger_tab() -> rx.Component:
+    is_superuser = AuthState.user.is_superuser
+    return section(
+        "Delete Account",
+        rx.cond(
+            is_superuser,
+            rx.callout(
+                f"{messages.SUPERUSER_SELF_DELETE}. Another superuser can remove this account "
+                "from the Admin page.",
+                icon="info",
+                color_scheme="gray",
+                size="1",
+            ),
+            rx.fragment(),
+        ),
+        rx.box(
+            rx.button(
+                "Delete",
+                color_scheme="red",
+                disabled=is_superuser,
+                on_click=DeleteAccountState.set_confirm_open(True),
+            )
+        ),
+        confirm_dialog(
+            title="Confirmation Required",
+            description=(
+                "All your account data will be permanently deleted. If you are sure, "
+                'please click "Delete" to proceed. This action cannot be undone.'
+            ),
+            is_open=DeleteAccountState.confirm_open,
+            on_open_change=DeleteAccountState.set_confirm_open,
+            on_confirm=DeleteAccountState.delete_account,
+            busy=DeleteAccountState.deleting,
+        ),
+        subtitle="Permanently delete your account and all associated data.",
+    )
+
+
+@rx.page(route="/settings", title=page_title("Settings"), on_load=ProfileState.open_page)
+def settings_page() -> rx.Component:
+    return app_shell(
+        page_heading("User Settings", "Manage your account settings and preferences"),
+        rx.tabs.root(
+            rx.tabs.list(*(rx.tabs.trigger(label, value=value) for value, label in TABS)),
+            rx.tabs.content(profile_tab(), value="profile"),
+            rx.tabs.content(password_tab(), value="password"),
+            rx.tabs.content(appearance_tab(), value="appearance"),
+            rx.tabs.content(danger_tab(), value="danger"),
+            default_value="profile",
+            width="100%",
+        ),
+    )

@@ -1,0 +1,1 @@
+"""UI state: one State per concern, all built on AuthState's token handling."""

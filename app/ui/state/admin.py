@@ -1,0 +1,210 @@
+"""The Admin page: one page of all users, and the add/edit/delete user dialogs."""
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import session_scope
+from app.models import UserCreate, UserRecord, UserUpdate
+from app.services import users
+from app.ui.state import validation
+from app.ui.state.auth import AuthState
+from app.ui.state.event import event
+from app.ui.state.failures import Events, reports_failures, success_toast
+from app.ui.state.paging import PagedTable, clamp_page, parse_page_size
+
+USER_CREATED = "User created successfully"
+USER_UPDATED = "User updated successfully"
+USER_DELETED = "The user was deleted successfully"
+
+
+@dataclasses.dataclass
+class UserRow:
+    id: int = 0
+    email: str = ""
+    full_name: str = ""
+    is_superuser: bool = False
+    is_active: bool = True
+
+    @classmethod
+    def of(cls, user: UserRecord) -> "UserRow":
+        return cls(
+            id=user["id"],
+            email=user["email"],
+            full_name=user["full_name"] or "",
+            is_superuser=user["is_superuser"],
+            is_active=user["is_active"],
+        )
+
+
+def ticked(form: dict[str, str], name: str) -> bool:
+    """A checkbox's state in submitted form data: present ("on") only when ticked."""
+    return name in form and form[name] not in ("", "off", "false")
+
+
+class AdminState(PagedTable, AuthState):
+    users: list[UserRow] = []
+
+    add_open: bool = False
+    edit_open: bool = False
+    delete_open: bool = False
+    selected: UserRow = UserRow()
+    email_error: str = ""
+    password_error: str = ""
+    confirm_password_error: str = ""
+    saving: bool = False
+
+    async def _fetch(self, session: AsyncSession) -> None:
+        rows, total = await users.list_users(session, self._skip(), self.page_size)
+        if not rows and total and self.page > 1:
+            self.page = clamp_page(self.page, total, self.page_size)
+            rows, total = await users.list_users(session, self._skip(), self.page_size)
+        self.users = [UserRow.of(user) for user in rows]
+        self.total = total
+        self.loaded = True
+
+    async def _reload(self) -> None:
+        async with session_scope() as session:
+            await self._current_superuser(session)
+            await self._fetch(session)
+
+    @event
+    @reports_failures(busy="loading")
+    async def open_page(self) -> AsyncIterator[Events]:
+        """on_load; a normal user is sent home by the superuser check, seeing nothing."""
+        self.users, self.loaded, self.page = [], False, 1
+        yield None
+        await self._reload()
+
+    @event
+    @reports_failures(busy="loading")
+    async def load_page(self, page: int) -> None:
+        self.page = clamp_page(page, self.total, self.page_size)
+        await self._reload()
+
+    @event
+    @reports_failures(busy="loading")
+    async def change_page_size(self, size: str) -> None:
+        self.page_size, self.page = parse_page_size(size), 1
+        await self._reload()
+
+    # Dialogs ---------------------------------------------------------------
+
+    def _row(self, user_id: int) -> UserRow:
+        return next((row for row in self.users if row.id == user_id), UserRow())
+
+    def _clear_errors(self) -> None:
+        self.email_error = self.password_error = self.confirm_password_error = ""
+
+    @event
+    def set_add_open(self, is_open: bool) -> None:
+        self._clear_errors()
+        self.add_open = is_open
+
+    @event
+    def open_edit(self, user_id: int) -> None:
+        self._clear_errors()
+        self.selected, self.edit_open = self._row(user_id), True
+
+    @event
+    def set_edit_open(self, is_open: bool) -> None:
+        self._clear_errors()
+        self.edit_open = is_open
+
+    @event
+    def open_delete(self, user_id: int) -> None:
+        self.selected, self.delete_open = self._row(user_id), True
+
+    @event
+    def set_delete_open(self, is_open: bool) -> None:
+        self.delete_open = is_open
+
+    @event
+    def check_email(self, value: str) -> None:
+        self.email_error = validation.email_error(value)
+
+    @event
+    def check_new_password(self, value: str) -> None:
+        self.password_error = validation.password_error(value)
+
+    @event
+    def check_changed_password(self, value: str) -> None:
+        self.password_error = validation.optional_password_error(value)
+
+    @event
+    def check_confirm_password(self, value: str, password: str) -> None:
+        self.confirm_password_error = self._confirmation_error(password, value)
+
+    def _confirmation_error(self, password: str, confirmation: str) -> str:
+        if not password and not confirmation:
+            # Editing without a new password: nothing to confirm.
+            return "" if self.edit_open else validation.CONFIRM_YOUR_PASSWORD
+        return validation.confirmation_error(
+            password, confirmation, validation.CONFIRM_YOUR_PASSWORD
+        )
+
+    def _check_form(self, form: dict[str, str], *, password_required: bool) -> bool:
+        password = form.get("password", "")
+        self.email_error = validation.email_error(form.get("email", ""))
+        self.password_error = (
+            validation.password_error(password)
+            if password_required
+            else validation.optional_password_error(password)
+        )
+        self.confirm_password_error = self._confirmation_error(
+            password, form.get("confirm_password", "")
+        )
+        return not (self.email_error or self.password_error or self.confirm_password_error)
+
+    @event
+    @reports_failures(busy="saving")
+    async def create(self, form: dict[str, str]) -> Events:
+        if not self._check_form(form, password_required=True):
+            return None
+        data = UserCreate(
+            email=form["email"].strip(),
+            full_name=form.get("full_name", "").strip() or None,
+            password=form["password"],
+            is_superuser=ticked(form, "is_superuser"),
+            is_active=ticked(form, "is_active"),
+        )
+        async with session_scope() as session:
+            await self._current_superuser(session)
+            await users.create_user(session, data)
+            self.page = 1
+            await self._fetch(session)
+        self.add_open = False
+        return success_toast(USER_CREATED)
+
+    @event
+    @reports_failures(busy="saving")
+    async def update(self, form: dict[str, str]) -> Events:
+        if not self._check_form(form, password_required=False):
+            return None
+        fields: dict[str, object] = {
+            "email": form["email"].strip(),
+            "full_name": form.get("full_name", "").strip() or None,
+            "is_superuser": ticked(form, "is_superuser"),
+            "is_active": ticked(form, "is_active"),
+        }
+        if form.get("password"):
+            # A blank password is left out, so the current one stays.
+            fields["password"] = form["password"]
+        changes = UserUpdate.model_validate(fields)
+        async with session_scope() as session:
+            await self._current_superuser(session)
+            await users.update_user(session, self.selected.id, changes)
+            await self._fetch(session)
+        self.edit_open = False
+        return success_toast(USER_UPDATED)
+
+    @event
+    @reports_failures(busy="saving")
+    async def delete(self) -> Events:
+        async with session_scope() as session:
+            caller = await self._current_superuser(session)
+            await users.delete_user(session, caller, self.selected.id)
+            await self._fetch(session)
+        self.delete_open = False
+        return success_toast(USER_DELETED)

@@ -1,0 +1,127 @@
+"""The browser session: the stored access token and who it speaks for."""
+
+import dataclasses
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import session_scope
+from app.models import User
+from app.services import auth
+from app.services.errors import DomainError, Forbidden
+from app.ui.state.event import event
+from app.ui.state.failures import (
+    HOME_ROUTE,
+    LOGIN_ROUTE,
+    AccessDenied,
+    Events,
+    SessionExpired,
+    reports_failures,
+)
+
+
+@dataclasses.dataclass
+class SignedInUser:
+    """What the layout shows about the current user; never the ORM row itself."""
+
+    id: int = 0
+    email: str = ""
+    full_name: str = ""
+    is_superuser: bool = False
+    display_name: str = ""
+    initials: str = ""
+
+    @classmethod
+    def of(cls, user: User) -> "SignedInUser":
+        assert user.id is not None
+        full_name = user.full_name or ""
+        return cls(
+            id=user.id,
+            email=user.email,
+            full_name=full_name,
+            is_superuser=user.is_superuser,
+            display_name=full_name or user.email,
+            initials=initials(full_name),
+        )
+
+
+def initials(full_name: str) -> str:
+    """Up to two letters for the avatar; the template falls back to "User"."""
+    words = full_name.split() or ["User"]
+    return "".join(word[0] for word in words[:2]).upper()
+
+
+class AuthState(rx.State):
+    """Base of every UI state: handlers resolve the user from the token each time."""
+
+    # Same key as the template's SPA, so the token also works against /api/v1.
+    access_token: str = rx.LocalStorage(name="access_token")
+    user: SignedInUser = SignedInUser()
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return self.user.id > 0
+
+    async def _current_user(self, session: AsyncSession) -> User:
+        """The user the stored token speaks for, through the API's own code path."""
+        if not self.access_token:
+            raise SessionExpired()
+        try:
+            user = await auth.user_from_access_token(session, self.access_token)
+        except DomainError:
+            raise SessionExpired() from None
+        self.user = SignedInUser.of(user)
+        return user
+
+    async def _current_superuser(self, session: AsyncSession) -> User:
+        user = await self._current_user(session)
+        try:
+            return auth.require_superuser(user)
+        except Forbidden as error:
+            raise AccessDenied(error.detail) from None
+
+    def _start_session(self, token: str) -> None:
+        self.access_token = token
+
+    def _forget_session(self) -> list[EventSpec]:
+        """Drop the token; the events returned remove it from the browser too.
+
+        Only when there was one: removing a localStorage key makes Reflex hydrate the
+        page again, and its on_load must then find nothing left to remove (not even a
+        var set to "" again, which would write the key back as an empty string).
+        """
+        self.user = SignedInUser()
+        if not self.access_token:
+            return []
+        self.access_token = ""
+        return [rx.remove_local_storage("access_token")]
+
+    @event
+    @reports_failures()
+    async def check_login(self) -> None:
+        """on_load of the signed-in pages that load nothing else (the dashboard)."""
+        async with session_scope() as session:
+            await self._current_user(session)
+
+    async def _visitor_session(self) -> tuple[bool, list[EventSpec]]:
+        """On a public page: whether the stored token works, and events dropping a dead one."""
+        if not self.access_token:
+            return False, []
+        try:
+            async with session_scope() as session:
+                await self._current_user(session)
+        except SessionExpired:
+            return False, self._forget_session()
+        return True, []
+
+    @event
+    @reports_failures()
+    async def redirect_if_signed_in(self) -> Events:
+        """on_load of the public pages: a live session goes home, a dead token is dropped."""
+        live, events = await self._visitor_session()
+        return rx.redirect(HOME_ROUTE, replace=True) if live else events
+
+    @event
+    def log_out(self) -> list[EventSpec]:
+        return [*self._forget_session(), rx.redirect(LOGIN_ROUTE)]

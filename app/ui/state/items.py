@@ -1,0 +1,160 @@
+"""The Items page: one page of the user's items, search, and the add/edit/delete dialogs."""
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import session_scope
+from app.models import ItemCreate, ItemRecord, ItemUpdate, User
+from app.services import items
+from app.ui.state import validation
+from app.ui.state.auth import AuthState
+from app.ui.state.event import event
+from app.ui.state.failures import Events, reports_failures, success_toast
+from app.ui.state.paging import PagedTable, clamp_page, parse_page_size
+
+ITEM_CREATED = "Item created successfully"
+ITEM_UPDATED = "Item updated successfully"
+ITEM_DELETED = "The item was deleted successfully"
+
+
+@dataclasses.dataclass
+class ItemRow:
+    id: int = 0
+    title: str = ""
+    description: str = ""
+
+    @classmethod
+    def of(cls, item: ItemRecord) -> "ItemRow":
+        return cls(id=item["id"], title=item["title"], description=item["description"] or "")
+
+
+class ItemsState(PagedTable, AuthState):
+    items: list[ItemRow] = []
+    search: str = ""
+
+    add_open: bool = False
+    edit_open: bool = False
+    delete_open: bool = False
+    # The row the edit or delete dialog is about.
+    selected: ItemRow = ItemRow()
+    title_error: str = ""
+    saving: bool = False
+
+    async def _fetch(self, session: AsyncSession, user: User) -> None:
+        """Load the current page; past the end (rows deleted elsewhere), the last one."""
+        search = self.search.strip() or None
+        rows, total = await items.list_items(session, user, self._skip(), self.page_size, search)
+        if not rows and total and self.page > 1:
+            self.page = clamp_page(self.page, total, self.page_size)
+            rows, total = await items.list_items(
+                session, user, self._skip(), self.page_size, search
+            )
+        self.items = [ItemRow.of(item) for item in rows]
+        self.total = total
+        self.loaded = True
+
+    async def _reload(self) -> None:
+        async with session_scope() as session:
+            await self._fetch(session, await self._current_user(session))
+
+    @event
+    @reports_failures(busy="loading")
+    async def open_page(self) -> AsyncIterator[Events]:
+        """on_load: a fresh first page (nothing shown from an earlier visit or user)."""
+        self.items, self.loaded, self.page, self.search = [], False, 1, ""
+        yield None
+        await self._reload()
+
+    @event
+    @reports_failures(busy="loading")
+    async def load_page(self, page: int) -> None:
+        self.page = clamp_page(page, self.total, self.page_size)
+        await self._reload()
+
+    @event
+    @reports_failures(busy="loading")
+    async def change_page_size(self, size: str) -> None:
+        self.page_size, self.page = parse_page_size(size), 1
+        await self._reload()
+
+    @event
+    @reports_failures(busy="loading")
+    async def search_items(self, text: str) -> None:
+        self.search, self.page = text, 1
+        await self._reload()
+
+    # Dialogs ---------------------------------------------------------------
+
+    def _row(self, item_id: int) -> ItemRow:
+        return next((row for row in self.items if row.id == item_id), ItemRow())
+
+    @event
+    def set_add_open(self, is_open: bool) -> None:
+        self.add_open, self.title_error = is_open, ""
+
+    @event
+    def open_edit(self, item_id: int) -> None:
+        self.selected, self.title_error, self.edit_open = self._row(item_id), "", True
+
+    @event
+    def set_edit_open(self, is_open: bool) -> None:
+        self.edit_open, self.title_error = is_open, ""
+
+    @event
+    def open_delete(self, item_id: int) -> None:
+        self.selected, self.delete_open = self._row(item_id), True
+
+    @event
+    def set_delete_open(self, is_open: bool) -> None:
+        self.delete_open = is_open
+
+    @event
+    def check_title(self, value: str) -> None:
+        self.title_error = validation.required_error(value, validation.TITLE_REQUIRED)
+
+    def _form_fields(self, form: dict[str, str]) -> tuple[str, str | None]:
+        title = form.get("title", "").strip()
+        self.title_error = validation.required_error(title, validation.TITLE_REQUIRED)
+        return title, form.get("description", "").strip() or None
+
+    @event
+    @reports_failures(busy="saving")
+    async def create(self, form: dict[str, str]) -> Events:
+        title, description = self._form_fields(form)
+        if self.title_error:
+            return None
+        data = ItemCreate(title=title, description=description)
+        async with session_scope() as session:
+            user = await self._current_user(session)
+            await items.create_item(session, user, data)
+            # Newest first: the new item heads the first page.
+            self.page = 1
+            await self._fetch(session, user)
+        self.add_open = False
+        return success_toast(ITEM_CREATED)
+
+    @event
+    @reports_failures(busy="saving")
+    async def update(self, form: dict[str, str]) -> Events:
+        title, description = self._form_fields(form)
+        if self.title_error:
+            return None
+        data = ItemUpdate(title=title, description=description)
+        async with session_scope() as session:
+            user = await self._current_user(session)
+            await items.update_item(session, user, self.selected.id, data)
+            await self._fetch(session, user)
+        self.edit_open = False
+        return success_toast(ITEM_UPDATED)
+
+    @event
+    @reports_failures(busy="saving")
+    async def delete(self) -> Events:
+        async with session_scope() as session:
+            user = await self._current_user(session)
+            await items.delete_item(session, user, self.selected.id)
+            await self._fetch(session, user)
+        self.delete_open = False
+        return success_toast(ITEM_DELETED)

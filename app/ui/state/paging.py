@@ -1,0 +1,68 @@
+"""Server-side paging of a table: which window of rows is shown, and how many exist."""
+
+import reflex as rx
+
+PAGE_SIZES = (5, 10, 25, 50)
+DEFAULT_PAGE_SIZE = 10
+
+
+def page_count(total: int, page_size: int) -> int:
+    return max(1, -(-total // page_size))
+
+
+def clamp_page(page: int, total: int, page_size: int) -> int:
+    return min(max(1, page), page_count(total, page_size))
+
+
+def parse_page_size(value: str) -> int:
+    """A size from the "Rows per page" menu; anything else keeps the default."""
+    try:
+        size = int(value)
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+class PagedTable(rx.State, mixin=True):
+    """The paging vars a table page needs; the page's own state loads the rows."""
+
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    total: int = 0
+    # True while a request for rows is out: pager buttons are disabled meanwhile.
+    loading: bool = False
+    # False until the first rows arrive: the table shows skeleton rows until then.
+    loaded: bool = False
+
+    @rx.var
+    def page_count(self) -> int:
+        return page_count(self.total, self.page_size)
+
+    @rx.var
+    def first_row(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.page_size + 1
+
+    @rx.var
+    def last_row(self) -> int:
+        return min(self.page * self.page_size, self.total)
+
+    @rx.var
+    def page_size_text(self) -> str:
+        return str(self.page_size)
+
+    @rx.var
+    def shows_pager(self) -> bool:
+        # As in the template, a single page needs no controls; a changed page size
+        # keeps them, or the user could not go back to the default.
+        return self.total > self.page_size or self.page_size != DEFAULT_PAGE_SIZE
+
+    @rx.var
+    def on_first_page(self) -> bool:
+        return self.page <= 1
+
+    @rx.var
+    def on_last_page(self) -> bool:
+        return self.page >= page_count(self.total, self.page_size)
+
+    def _skip(self) -> int:
+        return (self.page - 1) * self.page_size

@@ -1,0 +1,171 @@
+"""The forms of the public pages: log in, sign up, recover and reset a password."""
+
+import reflex as rx
+
+from app.core.db import session_scope
+from app.models import UserRegister
+from app.services import auth, messages, users
+from app.ui.state import validation
+from app.ui.state.auth import AuthState
+from app.ui.state.event import event
+from app.ui.state.failures import (
+    HOME_ROUTE,
+    LOGIN_ROUTE,
+    Events,
+    reports_failures,
+    success_toast,
+)
+
+# The template's toast; the API's own reply (messages.RECOVERY_SENT) is worded for clients.
+RECOVERY_SENT = "Password recovery email sent successfully"
+
+
+class LoginState(AuthState):
+    email_error: str = ""
+    password_error: str = ""
+    submitting: bool = False
+
+    @event
+    def check_email(self, value: str) -> None:
+        self.email_error = validation.email_error(value)
+
+    @event
+    def check_password(self, value: str) -> None:
+        self.password_error = validation.password_error(value)
+
+    @event
+    def clear_errors(self) -> None:
+        self.email_error = self.password_error = ""
+
+    @event
+    @reports_failures(busy="submitting")
+    async def log_in(self, form: dict[str, str]) -> Events:
+        email, password = form.get("email", "").strip(), form.get("password", "")
+        self.email_error = validation.email_error(email)
+        self.password_error = validation.password_error(password)
+        if self.email_error or self.password_error:
+            return None
+        async with session_scope() as session:
+            self._start_session(await auth.login(session, email, password))
+        return rx.redirect(HOME_ROUTE, replace=True)
+
+
+class SignupState(AuthState):
+    full_name_error: str = ""
+    email_error: str = ""
+    password_error: str = ""
+    confirm_password_error: str = ""
+    submitting: bool = False
+
+    @event
+    def check_full_name(self, value: str) -> None:
+        self.full_name_error = validation.required_error(value, validation.FULL_NAME_REQUIRED)
+
+    @event
+    def check_email(self, value: str) -> None:
+        self.email_error = validation.email_error(value)
+
+    @event
+    def check_password(self, value: str) -> None:
+        self.password_error = validation.password_error(value)
+
+    @event
+    def check_confirm_password(self, value: str, password: str) -> None:
+        # The password comes along from the browser: it is never kept in state.
+        self.confirm_password_error = validation.confirmation_error(
+            password, value, validation.CONFIRMATION_REQUIRED
+        )
+
+    @event
+    def clear_errors(self) -> None:
+        self.full_name_error = self.email_error = ""
+        self.password_error = self.confirm_password_error = ""
+
+    @event
+    @reports_failures(busy="submitting")
+    async def sign_up(self, form: dict[str, str]) -> Events:
+        full_name, email = form.get("full_name", "").strip(), form.get("email", "").strip()
+        password = form.get("password", "")
+        self.full_name_error = validation.required_error(full_name, validation.FULL_NAME_REQUIRED)
+        self.email_error = validation.email_error(email)
+        self.password_error = validation.password_error(password)
+        self.confirm_password_error = validation.confirmation_error(
+            password, form.get("confirm_password", ""), validation.CONFIRMATION_REQUIRED
+        )
+        if any(
+            (
+                self.full_name_error,
+                self.email_error,
+                self.password_error,
+                self.confirm_password_error,
+            )
+        ):
+            return None
+        data = UserRegister(email=email, password=password, full_name=full_name)
+        async with session_scope() as session:
+            await users.register_user(session, data)
+        return rx.redirect(LOGIN_ROUTE)
+
+
+class RecoverPasswordState(AuthState):
+    email_error: str = ""
+    submitting: bool = False
+
+    @event
+    def clear_errors(self) -> None:
+        self.email_error = ""
+
+    @event
+    @reports_failures(busy="submitting")
+    async def recover(self, form: dict[str, str]) -> Events:
+        # Checked on submit only, as in the template.
+        email = form.get("email", "").strip()
+        self.email_error = validation.email_error(email)
+        if self.email_error:
+            return None
+        async with session_scope() as session:
+            await auth.request_password_recovery(session, email)
+        return success_toast(RECOVERY_SENT)
+
+
+class ResetPasswordState(AuthState):
+    new_password_error: str = ""
+    confirm_password_error: str = ""
+    submitting: bool = False
+
+    @event
+    @reports_failures()
+    async def open_form(self) -> Events:
+        """on_load: the page only makes sense with a token and without a session."""
+        self.new_password_error = self.confirm_password_error = ""
+        live, events = await self._visitor_session()
+        if live:
+            return rx.redirect(HOME_ROUTE, replace=True)
+        if not self.router.url.query_parameters.get("token"):
+            events.append(rx.redirect(LOGIN_ROUTE, replace=True))
+        return events
+
+    @event
+    def check_new_password(self, value: str) -> None:
+        self.new_password_error = validation.password_error(value)
+
+    @event
+    def check_confirm_password(self, value: str, password: str) -> None:
+        self.confirm_password_error = validation.confirmation_error(
+            password, value, validation.CONFIRMATION_REQUIRED
+        )
+
+    @event
+    @reports_failures(busy="submitting")
+    async def reset_password(self, form: dict[str, str]) -> Events:
+        new_password = form.get("new_password", "")
+        self.new_password_error = validation.password_error(new_password)
+        self.confirm_password_error = validation.confirmation_error(
+            new_password, form.get("confirm_password", ""), validation.CONFIRMATION_REQUIRED
+        )
+        if self.new_password_error or self.confirm_password_error:
+            return None
+        token = self.router.url.query_parameters.get("token", "")
+        async with session_scope() as session:
+            await auth.reset_password(session, token, new_password)
+        return [success_toast(messages.PASSWORD_UPDATED), rx.redirect(LOGIN_ROUTE)]

@@ -1,0 +1,49 @@
+"""Client-side form checks: the messages shown under fields before a service is asked.
+
+These only spare the user a round trip with an obviously incomplete form; the
+services and models still enforce every limit (a form that slips past these gets the
+service's or the model's own message as a toast).
+"""
+
+import re
+
+# The same shape zod's `.email()` accepts in the template: something@domain.tld.
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+INVALID_EMAIL = "Invalid email address"
+PASSWORD_REQUIRED = "Password is required"
+PASSWORD_TOO_SHORT = "Password must be at least 8 characters"
+CONFIRMATION_REQUIRED = "Password confirmation is required"
+CONFIRM_YOUR_PASSWORD = "Please confirm your password"
+PASSWORDS_DIFFER = "The passwords don't match"
+FULL_NAME_REQUIRED = "Full Name is required"
+TITLE_REQUIRED = "Title is required"
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def email_error(value: str) -> str:
+    return "" if EMAIL_PATTERN.match(value.strip()) else INVALID_EMAIL
+
+
+def password_error(value: str) -> str:
+    if not value:
+        return PASSWORD_REQUIRED
+    if len(value) < MIN_PASSWORD_LENGTH:
+        return PASSWORD_TOO_SHORT
+    return ""
+
+
+def optional_password_error(value: str) -> str:
+    """An edit form's password: blank means "keep the current one"."""
+    return password_error(value) if value else ""
+
+
+def confirmation_error(password: str, confirmation: str, missing: str) -> str:
+    if not confirmation:
+        return missing
+    return "" if confirmation == password else PASSWORDS_DIFFER
+
+
+def required_error(value: str, message: str) -> str:
+    return "" if value.strip() else message

@@ -1,0 +1,177 @@
+"""The app in prod mode on a throwaway seeded SQLite database, for screenshots and timings.
+
+Imported by scripts/screenshots.py and scripts/ui_timings.py (run them from the project
+root with .venv/bin/python). Importing this module points the settings at a new database
+in a temporary folder, so it must come before anything that imports `app`.
+"""
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.mkdtemp(prefix="fsr-ui-"))
+# The database and the build (node_modules included) go away with the script.
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
+# Settings are read once at import: the throwaway database and secret come first.
+os.environ.update(
+    {
+        "ENVIRONMENT": "local",
+        "DATABASE_URL": f"sqlite:///{WORK / 'app.db'}",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "FIRST_SUPERUSER": "admin@example.com",
+        "FIRST_SUPERUSER_PASSWORD": "throwaway-demo-password",
+        "BCRYPT_ROUNDS": "4",
+        "EMAIL_BACKEND": "console",
+    }
+)
+for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY"):
+    os.environ.pop(name, None)
+
+import httpx  # noqa: E402
+
+from app.core.db import dispose_engines, session_scope  # noqa: E402
+from app.models import ItemCreate, UserCreate, UserUpdateMe  # noqa: E402
+from app.prestart import migrate  # noqa: E402
+from app.services import items, users  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PEOPLE = [
+    ("Grace Hopper", "grace@example.com", False, True),
+    ("Alan Turing", "alan@example.com", False, True),
+    ("Katherine Johnson", "katherine@example.com", True, True),
+    (None, "intern@example.com", False, False),
+    ("Linus Pauling", "linus@example.com", False, True),
+]
+ITEMS = [
+    ("Quarterly report", "Numbers for the board meeting in March"),
+    ("Onboarding checklist", "Accounts, laptop and a buddy for new hires"),
+    ("Office plants", None),
+    ("Release 2.4 notes", "Highlights: faster search, dark mode, CSV export"),
+    ("Customer interview #12", "Pain points around invoicing"),
+    ("Team offsite", "Venue shortlist and budget"),
+    ("Security review", "Rotate keys and review access lists"),
+    ("Design tokens", "Spacing, radius and colour scales"),
+    ("Hiring plan", None),
+    ("Backlog grooming", "Top 20 tickets for the next sprint"),
+    ("API deprecation", "Sunset /v0 endpoints by June"),
+    ("Coffee machine", "Descale every two weeks"),
+]
+
+
+async def seed_demo(extra_items: int = 0) -> tuple[int, int]:
+    """Migrate, then a named superuser with items and a few other accounts.
+
+    Returns the superuser's and a normal user's ids. `extra_items` more items (for
+    timings) go to the superuser, created before the named ones.
+    """
+    migrate(os.environ["DATABASE_URL"])
+    async with session_scope() as session:
+        admin = await users.ensure_first_superuser(session)
+        admin = await users.update_me(session, admin, UserUpdateMe(full_name="Alex Morgan"))
+        for full_name, email, superuser, active in PEOPLE:
+            data = UserCreate(
+                email=email,
+                password="throwaway-demo-password",
+                full_name=full_name,
+                is_superuser=superuser,
+                is_active=active,
+            )
+            await users.create_user(session, data)
+        for number in range(extra_items):
+            data = ItemCreate(title=f"Archived item {number + 1}", description="Seeded in bulk")
+            await items.create_item(session, admin, data)
+        # Three rounds of the list, oldest first: the table has a few pages.
+        for round_number in range(3):
+            for title, description in ITEMS:
+                label = title if round_number == 2 else f"{title} ({2024 + round_number})"
+                await items.create_item(
+                    session, admin, ItemCreate(title=label, description=description)
+                )
+        normal = await users.get_user_by_email(session, "grace@example.com")
+        assert admin.id is not None and normal is not None and normal.id is not None
+        admin_id, normal_id = admin.id, normal.id
+    await dispose_engines()
+    return admin_id, normal_id
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"reflex exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/login", follow_redirects=True, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"reflex did not start in 300 s:\n{log.read_text()}")
+
+
+@contextmanager
+def running_app() -> Iterator[str]:
+    """`reflex run --env prod` on a free port, in its own build folder; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tools = [str(ROOT / ".tools/node_modules/.bin"), str(Path(sys.executable).parent)]
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([*tools, os.environ.get("PATH", "")]),
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_WEB_WORKDIR": str(WORK / "web"),
+        "REFLEX_STATES_WORKDIR": str(WORK / "states"),
+    }
+    command = [
+        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
+        "--backend-host", "127.0.0.1", "--frontend-port", str(port), "--backend-port", str(port),
+    ]  # fmt: skip
+    log = WORK / "reflex.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    # A SIGTERM (e.g. from `timeout`) must still stop the server: run the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        wait_until_serving(process, url, log)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)

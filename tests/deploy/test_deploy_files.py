@@ -1,0 +1,112 @@
+"""The deployment files agree with each other, and deploy.sh runs the diagram's steps."""
+
+import re
+import subprocess
+
+import yaml
+
+from app.core.config import PROJECT_ROOT
+from tests.deploy.conftest import HERE
+
+DEPLOY_STEPS = ["backup", "pull", "down", "up", "migrations", "health"]
+
+
+def compose(name: str) -> dict:  # type: ignore[type-arg]
+    return dict(yaml.safe_load((PROJECT_ROOT / name).read_text()))
+
+
+def dry_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "scripts/deploy.sh", "--dry-run", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def steps_of(output: str) -> list[tuple[str, str]]:
+    return re.findall(r"^\[deploy\] step \d/6 (\w+): (.*)$", output, re.MULTILINE)
+
+
+def test_deploy_dry_run_prints_the_production_steps_in_order() -> None:
+    result = dry_run("--env", "production", "--tag", "abc123")
+    assert result.returncode == 0, result.stderr
+    steps = steps_of(result.stdout)
+    assert [name for name, _ in steps] == DEPLOY_STEPS
+    commands = dict(steps)
+    assert "scripts/backup.sh --compose" in commands["backup"]
+    assert "pull" in commands["pull"]
+    assert "down" in commands["down"]
+    assert "up -d" in commands["up"]
+    assert "prestart" in commands["migrations"]
+    assert "/api/v1/utils/health-check/" in commands["health"]
+    assert "dry run done: nothing was changed" in result.stdout
+
+
+def test_staging_deploys_skip_the_backup() -> None:
+    result = dry_run("--env", "staging")
+    assert result.returncode == 0, result.stderr
+    steps = steps_of(result.stdout)
+    assert [name for name, _ in steps] == DEPLOY_STEPS
+    assert dict(steps)["backup"].startswith("skipped")
+
+
+def test_deploy_needs_a_known_environment() -> None:
+    assert dry_run().returncode != 0
+    assert dry_run("--env", "qa").returncode != 0
+
+
+def test_traefik_sends_api_to_the_backends_and_the_rest_to_the_frontend() -> None:
+    services = compose("compose.yml")["services"]
+    backend = services["backend"]["labels"]
+    frontend = services["frontend"]["labels"]
+    assert "PathPrefix(`/api`)" in backend["traefik.http.routers.backend.rule"]
+    assert "PathPrefix" not in frontend["traefik.http.routers.frontend.rule"]
+    assert int(backend["traefik.http.routers.backend.priority"]) > int(
+        frontend["traefik.http.routers.frontend.priority"]
+    )
+    assert not any("sticky" in label for label in backend), "state is in Redis: no stickiness"
+    assert services["backend"]["deploy"]["replicas"] == "${BACKEND_REPLICAS:-2}"
+    assert services["backend"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert services["backend"]["depends_on"]["prestart"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
+def test_the_local_proxy_of_the_tests_routes_like_traefik() -> None:
+    template = (HERE / "proxy.conf.template").read_text()
+    assert "location /api {" in template
+    assert "proxy_pass http://backends;" in template
+    assert "proxy_set_header Upgrade $http_upgrade;" in template
+    assert "include snippets/reflex-static.conf;" in template
+    # Plain round robin: no sticky, ip_hash or hash directive in the upstream.
+    assert not re.search(r"^\s*(sticky|ip_hash|hash)\b", template, re.MULTILINE)
+    # The frontend image serves the same snippet.
+    assert (
+        "include snippets/reflex-static.conf;"
+        in (PROJECT_ROOT / "docker/nginx/default.conf").read_text()
+    )
+
+
+def test_images_run_what_the_tests_run() -> None:
+    backend = (PROJECT_ROOT / "docker/backend.Dockerfile").read_text()
+    assert '"reflex", "run", "--env", "prod", "--backend-only"' in backend
+    assert "STOPSIGNAL SIGTERM" in backend
+    assert "/api/_health" in backend
+    frontend = (PROJECT_ROOT / "docker/frontend.Dockerfile").read_text()
+    assert "reflex export --frontend-only --no-zip" in frontend
+    assert "COPY docker/nginx/default.conf /etc/nginx/conf.d/default.conf" in frontend
+    assert "npm install" in frontend and "bun@" in frontend
+
+
+def test_secrets_stay_out_of_images_and_files() -> None:
+    ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".secret_key", ".venv", ".web"} <= set(ignored)
+    for name in ("compose.yml", "compose.prod.yml"):
+        text = (PROJECT_ROOT / name).read_text()
+        assert "SECRET_KEY: ${SECRET_KEY:?" in text or name != "compose.yml"
+        assert "changethis" not in text
+    for dockerfile in ("docker/backend.Dockerfile", "docker/frontend.Dockerfile"):
+        text = (PROJECT_ROOT / dockerfile).read_text()
+        assert "SECRET_KEY" not in text and "PASSWORD" not in text

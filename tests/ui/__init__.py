@@ -1,0 +1,1 @@
+"""Browser tests of the Reflex UI (Playwright + Chromium) and its state handlers."""

@@ -1,0 +1,151 @@
+"""The app in prod mode (one port) on the run's database, a mail catcher, and Chromium.
+
+One server and one browser serve the whole session; every test gets a fresh browser
+context (its own localStorage, so its own Reflex session) and leaves the tables empty
+(tests/conftest.py does that). Without /usr/bin/chromium every test here skips.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from app.core.config import PROJECT_ROOT, settings
+from tests.emails.conftest import Mailbox, free_port
+from tests.live.conftest import tool_path
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS
+
+# The app answers over a websocket on a shared 2-core machine: allow for slow moments.
+expect.set_options(timeout=15_000)
+START_TIMEOUT = 300
+
+
+@dataclass
+class MailCatcher:
+    mailbox: Mailbox
+    port: int
+
+
+@dataclass
+class UiApp:
+    url: str
+    log: Path
+    mail: Mailbox
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[MailCatcher]:
+    """A real SMTP server the app process delivers to (what Mailcatcher is in compose)."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield MailCatcher(mailbox, port)
+    controller.stop()
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Poll the backend, then a page of the built frontend (the prod build takes a while)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    for path in ("/api/ping", "/login"):
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"reflex exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                response = httpx.get(f"{url}{path}", timeout=5, follow_redirects=True)
+                if response.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"reflex did not serve {path} in {START_TIMEOUT} s:\n{log.read_text()}")
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def ui_app(
+    database: str, mail_catcher: MailCatcher, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiApp]:
+    """`reflex run --env prod` (frontend and backend on one port) in its own process group."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
+    work = tmp_path_factory.mktemp("ui-app")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = work / "reflex.log"
+    env = {
+        **os.environ,
+        "PATH": tool_path(),
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        # Its own build and state folders, so a dev server or tests/live can run meanwhile.
+        "REFLEX_WEB_WORKDIR": str(work / "web"),
+        "REFLEX_STATES_WORKDIR": str(work / "states"),
+        "DATABASE_URL": database,
+        "SECRET_KEY": settings.SECRET_KEY,
+        # Reset links in the emails point at this server.
+        "FRONTEND_HOST": url,
+        "EMAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mail_catcher.port),
+        "SMTP_TLS": "false",
+        "SMTP_SSL": "false",
+        "EMAILS_FROM_EMAIL": "info@example.com",
+    }
+    command = [
+        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
+        "--backend-host", "127.0.0.1", "--frontend-port", str(port), "--backend-port", str(port),
+    ]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        wait_until_serving(process, url, log)
+        yield UiApp(url, log, mail_catcher.mailbox)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, ui_app: UiApp) -> AsyncIterator[Page]:
+    """A new tab in a fresh context: empty localStorage, so a new Reflex session."""
+    context = await browser.new_context(
+        base_url=ui_app.url, viewport={"width": 1440, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    yield page
+    await context.close()

@@ -1,0 +1,451 @@
+"""UI state handlers without a browser: token checks, paging, failures and the rules' reach.
+
+States are built as Reflex's own tests build them (`_reflex_internal_init`), inside a
+root state so inherited vars (the token, the user) resolve as they do in the app.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import pytest
+import reflex as rx
+from pydantic import ValidationError
+from reflex.event import EventSpec
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.security import create_access_token
+from app.models import Item, ItemCreate, User
+from app.services import auth, messages, users
+from app.services.errors import NotFound
+from app.ui.state import items as items_state
+from app.ui.state import validation
+from app.ui.state.admin import AdminState, ticked
+from app.ui.state.auth import AuthState, SignedInUser, initials
+from app.ui.state.failures import (
+    DATABASE_UNAVAILABLE,
+    AccessDenied,
+    SessionExpired,
+    failure_events,
+    reports_failures,
+)
+from app.ui.state.items import ItemsState
+from app.ui.state.paging import clamp_page, page_count, parse_page_size
+from app.ui.state.public import LoginState
+from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+from tests.conftest import Account
+from tests.factories import create_item
+
+S = TypeVar("S", bound=AuthState)
+
+
+def make_state(state_class: type[S], token: str = "") -> S:
+    root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]
+    state = root.get_substate(state_class.get_full_name().split(".")[1:])
+    assert isinstance(state, state_class)
+    state.access_token = token
+    return state
+
+
+def signed_in(state_class: type[S], account: Account) -> S:
+    return make_state(state_class, create_access_token(account.id))
+
+
+def text(events: Any) -> str:
+    """What the events would do in the browser, as one string to search."""
+    if events is None:
+        return ""
+    if isinstance(events, EventSpec):
+        return " ".join(str(name) + "=" + str(value) for name, value in events.args)
+    return " | ".join(text(event) for event in events)
+
+
+async def run(handler: Any, state: rx.State, *args: Any) -> str:
+    """Run a handler to the end, as Reflex does; the events it sent, as text."""
+    sent = [events async for events in handler.fn(state, *args)]
+    return text([event for event in sent if event is not None])
+
+
+async def db_user(session: AsyncSession, account: Account) -> User:
+    user = await users.get_user(session, account.id)
+    assert user is not None
+    return user
+
+
+# Client-side checks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("user@example.com", ""),
+        ("  user@example.com ", ""),
+        ("invalidemail", validation.INVALID_EMAIL),
+        ("user@domain", validation.INVALID_EMAIL),
+        ("", validation.INVALID_EMAIL),
+    ],
+)
+def test_email_check(value: str, message: str) -> None:
+    assert validation.email_error(value) == message
+
+
+def test_password_checks() -> None:
+    assert validation.password_error("") == validation.PASSWORD_REQUIRED
+    assert validation.password_error("seven77") == validation.PASSWORD_TOO_SHORT
+    assert validation.password_error("eight888") == ""
+    assert validation.optional_password_error("") == ""
+    assert validation.optional_password_error("short") == validation.PASSWORD_TOO_SHORT
+    missing = validation.CONFIRMATION_REQUIRED
+    assert validation.confirmation_error("password1", "", missing) == missing
+    assert validation.confirmation_error("password1", "password2", missing) == (
+        validation.PASSWORDS_DIFFER
+    )
+    assert validation.confirmation_error("password1", "password1", missing) == ""
+
+
+def test_initials_fall_back_to_user() -> None:
+    assert initials("Ada Lovelace King") == "AL"
+    assert initials("") == "U"
+
+
+def test_checkbox_values_from_form_data() -> None:
+    assert ticked({"is_active": "on"}, "is_active")
+    assert not ticked({}, "is_active")
+    assert not ticked({"is_active": ""}, "is_active")
+
+
+# Paging ------------------------------------------------------------------------------
+
+
+def test_paging_arithmetic() -> None:
+    assert page_count(0, 10) == 1
+    assert page_count(123, 10) == 13
+    assert clamp_page(99, 123, 10) == 13
+    assert clamp_page(0, 123, 10) == 1
+    assert parse_page_size("25") == 25
+    assert parse_page_size("7") == 10
+    assert parse_page_size("many") == 10
+
+
+def test_pager_vars_describe_the_window() -> None:
+    state = make_state(ItemsState)
+    state.total, state.page = 123, 13
+    assert (state.first_row, state.last_row, state.page_count) == (121, 123, 13)
+    assert state.on_last_page and not state.on_first_page and state.shows_pager
+    state.total, state.page = 0, 1
+    assert (state.first_row, state.last_row) == (0, 0)
+    assert not state.shows_pager
+
+
+# How failures reach the user ---------------------------------------------------------
+
+
+def test_expired_session_clears_the_token_and_goes_to_login() -> None:
+    state = make_state(AuthState, "some-token")
+    state.user = SignedInUser(id=3, email="a@example.com")
+    events = text(failure_events(state, SessionExpired()))
+    assert '"/login"' in events and '"access_token"' in events
+    assert state.access_token == "" and not state.signed_in
+
+
+def test_failures_become_toasts_with_the_services_detail() -> None:
+    state = make_state(AuthState)
+    assert "Item not found" in text(failure_events(state, NotFound("Item not found")))
+    denied = text(failure_events(state, AccessDenied(messages.NOT_ENOUGH_PRIVILEGES)))
+    assert "doesn't have enough privileges" in denied and 'path="/"' in denied
+    with pytest.raises(ValidationError) as invalid:
+        ItemCreate(title="")
+    assert "at least 1 character" in text(failure_events(state, invalid.value))
+    database_down = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    assert DATABASE_UNAVAILABLE in text(failure_events(state, database_down))
+    with pytest.raises(KeyError):
+        failure_events(state, KeyError("a bug"))
+
+
+class Flagged(AuthState):
+    busy: bool = False
+
+    @reports_failures(busy="busy")
+    async def works(self) -> AsyncIterator[Any]:
+        assert self.busy
+        yield rx.toast.info("working")
+
+    @reports_failures(busy="busy")
+    async def answers(self) -> Any:
+        assert self.busy
+        return rx.toast.info("done")
+
+    @reports_failures(busy="busy")
+    async def breaks_a_rule(self) -> Any:
+        raise NotFound("Gone")
+
+    @reports_failures(busy="busy")
+    async def has_a_bug(self) -> Any:
+        raise RuntimeError("bug")
+
+
+async def test_busy_flag_is_sent_first_and_always_cleared() -> None:
+    state = make_state(Flagged)
+    steps = Flagged.works.fn(state)  # type: ignore[attr-defined]
+    assert await anext(steps) is None and state.busy
+    assert "working" in text(await anext(steps))
+    assert await anext(steps) is None and not state.busy
+    with pytest.raises(StopAsyncIteration):
+        await anext(steps)
+
+    # A coroutine's result goes out in the same update that clears the flag.
+    steps = Flagged.answers.fn(state)
+    assert await anext(steps) is None and state.busy
+    assert "done" in text(await anext(steps)) and not state.busy
+
+    assert "Gone" in await run(Flagged.breaks_a_rule, state)
+    assert not state.busy
+    with pytest.raises(RuntimeError):
+        await run(Flagged.has_a_bug, state)
+    assert not state.busy
+
+
+# The token -----------------------------------------------------------------------------
+
+
+async def test_current_user_comes_from_a_valid_token(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    state = signed_in(AuthState, normal_user)
+    user = await state._current_user(session)
+    assert user.id == normal_user.id
+    assert state.user.email == normal_user.email and state.signed_in
+
+
+@pytest.mark.parametrize("token", ["", "not-a-jwt"])
+async def test_missing_or_malformed_token_is_an_expired_session(
+    session: AsyncSession, token: str
+) -> None:
+    with pytest.raises(SessionExpired):
+        await make_state(AuthState, token)._current_user(session)
+
+
+async def test_token_of_a_deactivated_user_is_refused(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    user = await db_user(session, normal_user)
+    user.is_active = False
+    session.add(user)
+    await session.commit()
+    with pytest.raises(SessionExpired):
+        await signed_in(AuthState, normal_user)._current_user(session)
+
+
+async def test_log_in_stores_a_token_the_api_accepts(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    state = make_state(LoginState)
+    form = {"email": normal_user.email, "password": normal_user.password}
+    assert '"/"' in await run(LoginState.log_in, state, form)
+    assert (await auth.user_from_access_token(session, state.access_token)).id == normal_user.id
+
+
+async def test_log_in_checks_the_form_before_asking(normal_user: Account) -> None:
+    state = make_state(LoginState)
+    assert await run(LoginState.log_in, state, {"email": "nope", "password": "x"}) == ""
+    assert state.email_error == validation.INVALID_EMAIL
+    assert state.password_error == validation.PASSWORD_TOO_SHORT
+    wrong = {"email": normal_user.email, "password": "wrong-password"}
+    assert messages.INCORRECT_LOGIN in await run(LoginState.log_in, state, wrong)
+    assert state.access_token == ""
+
+
+async def test_public_pages_send_a_live_session_home(normal_user: Account) -> None:
+    assert 'path="/"' in await run(
+        AuthState.redirect_if_signed_in, signed_in(AuthState, normal_user)
+    )
+
+
+async def test_public_pages_drop_a_dead_token_once() -> None:
+    state = make_state(AuthState, "not-a-jwt")
+    assert '"access_token"' in await run(AuthState.redirect_if_signed_in, state)
+    # Removing the key re-hydrates the page: with nothing stored, nothing more is sent.
+    assert await run(AuthState.redirect_if_signed_in, state) == ""
+
+
+def test_log_out_forgets_the_session() -> None:
+    state = make_state(AuthState, "token")
+    state.user = SignedInUser(id=1)
+    assert '"/login"' in text(AuthState.log_out.fn(state))
+    assert state.access_token == "" and not state.signed_in
+
+
+# Items ------------------------------------------------------------------------------
+
+
+async def test_items_page_lists_only_the_callers_items(
+    session: AsyncSession, normal_user: Account, other_user: Account, superuser: Account
+) -> None:
+    await create_item(session, await db_user(session, normal_user), "mine")
+    await create_item(session, await db_user(session, other_user), "theirs")
+    state = signed_in(ItemsState, normal_user)
+    await run(ItemsState.open_page, state)
+    assert [row.title for row in state.items] == ["mine"]
+    assert state.loaded and not state.loading
+    admin_view = signed_in(ItemsState, superuser)
+    await run(ItemsState.open_page, admin_view)
+    assert admin_view.total == 2
+
+
+async def test_a_page_past_the_end_shows_the_last_one(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    owner = await db_user(session, normal_user)
+    for number in range(12):
+        await create_item(session, owner, f"item {number}")
+    state = signed_in(ItemsState, normal_user)
+    await run(ItemsState.open_page, state)
+    await run(ItemsState.load_page, state, 2)
+    assert (state.page, len(state.items)) == (2, 2)
+    # Rows deleted elsewhere: page 2 no longer exists.
+    for item in (await session.exec(select(Item).limit(5))).all():
+        await session.delete(item)
+    await session.commit()
+    await run(ItemsState.search_items, state, "")
+    state.page = 2
+    await run(ItemsState.change_page_size, state, "5")
+    await run(ItemsState.load_page, state, 9)
+    assert (state.page, state.total, len(state.items)) == (2, 7, 2)
+
+
+async def test_blank_title_is_stopped_in_the_ui(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    state = signed_in(ItemsState, normal_user)
+    assert await run(ItemsState.create, state, {"title": "  ", "description": ""}) == ""
+    assert state.title_error == validation.TITLE_REQUIRED
+    assert (await session.exec(select(Item))).all() == []
+
+
+async def test_create_item_goes_through_the_service(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    state = signed_in(ItemsState, normal_user)
+    state.add_open = True
+    events = await run(ItemsState.create, state, {"title": "New", "description": ""})
+    assert "Item created successfully" in events
+    assert not state.add_open and [row.title for row in state.items] == ["New"]
+    stored = (await session.exec(select(Item))).one()
+    assert stored.owner_id == normal_user.id and stored.description is None
+
+
+async def test_someone_elses_item_cannot_be_deleted(
+    session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
+    theirs = await create_item(session, await db_user(session, other_user), "theirs")
+    state = signed_in(ItemsState, normal_user)
+    assert theirs.id is not None
+    state.selected = items_state.ItemRow(id=theirs.id, title="theirs")
+    assert messages.NOT_ENOUGH_PERMISSIONS in await run(ItemsState.delete, state)
+    assert (await session.exec(select(Item))).one().id == theirs.id
+
+
+async def test_unreachable_database_is_a_toast_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, normal_user: Account
+) -> None:
+    @asynccontextmanager
+    async def database_down() -> AsyncIterator[AsyncSession]:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(items_state, "session_scope", database_down)
+    state = signed_in(ItemsState, normal_user)
+    assert DATABASE_UNAVAILABLE in await run(ItemsState.open_page, state)
+    assert not state.loading and state.access_token
+
+
+# Admin --------------------------------------------------------------------------------
+
+
+async def test_admin_page_sends_a_normal_user_home_with_no_data(normal_user: Account) -> None:
+    state = signed_in(AdminState, normal_user)
+    events = await run(AdminState.open_page, state)
+    assert messages.NOT_ENOUGH_PRIVILEGES in events and 'path="/"' in events
+    assert state.users == [] and state.total == 0
+
+
+async def test_admin_handlers_check_the_caller_each_time(
+    session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
+    state = signed_in(AdminState, superuser)
+    await run(AdminState.open_page, state)
+    assert {row.email for row in state.users} == {superuser.email, normal_user.email}
+    # Demoted meanwhile: the next action is refused.
+    admin = await db_user(session, superuser)
+    admin.is_superuser = False
+    session.add(admin)
+    await session.commit()
+    state.selected = next(row for row in state.users if row.email == normal_user.email)
+    assert messages.NOT_ENOUGH_PRIVILEGES in await run(AdminState.delete, state)
+    assert await users.get_user(session, normal_user.id) is not None
+
+
+async def test_admin_edit_keeps_the_password_when_left_blank(
+    session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
+    state = signed_in(AdminState, superuser)
+    await run(AdminState.open_page, state)
+    AdminState.open_edit.fn(state, normal_user.id)
+    form = {"email": normal_user.email, "full_name": "Edited", "is_active": "on"}
+    assert "User updated successfully" in await run(AdminState.update, state, form)
+    session.expire_all()
+    edited = await db_user(session, normal_user)
+    assert edited.full_name == "Edited" and edited.is_active and not edited.is_superuser
+    assert await auth.authenticate(session, normal_user.email, normal_user.password)
+
+
+# Settings -----------------------------------------------------------------------------
+
+
+async def test_password_change_keeps_this_tab_signed_in(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    old_token = create_access_token(normal_user.id)
+    state = make_state(PasswordState, old_token)
+    form = {
+        "current_password": normal_user.password,
+        "new_password": "a-new-password",
+        "confirm_password": "a-new-password",
+    }
+    assert messages.PASSWORD_UPDATED in await run(PasswordState.change_password, state, form)
+    assert state.access_token != old_token
+    session.expire_all()
+    assert (await auth.user_from_access_token(session, state.access_token)).id == normal_user.id
+    with pytest.raises(Exception, match="Could not validate credentials"):
+        await auth.user_from_access_token(session, old_token)
+
+
+async def test_profile_sends_only_what_changed(normal_user: Account, other_user: Account) -> None:
+    state = signed_in(ProfileState, normal_user)
+    await run(ProfileState.open_page, state)
+    form = {"full_name": "Only Name", "email": normal_user.email}
+    assert "User updated successfully" in await run(ProfileState.save, state, form)
+    assert state.user.full_name == "Only Name" and not state.editing
+    taken = {"full_name": "Only Name", "email": other_user.email}
+    assert messages.EMAIL_TAKEN_UPDATE in await run(ProfileState.save, state, taken)
+
+
+async def test_superuser_cannot_delete_their_own_account(
+    session: AsyncSession, superuser: Account
+) -> None:
+    state = signed_in(DeleteAccountState, superuser)
+    assert messages.SUPERUSER_SELF_DELETE in await run(DeleteAccountState.delete_account, state)
+    assert state.access_token
+    assert await users.get_user(session, superuser.id) is not None
+
+
+async def test_deleting_your_account_logs_you_out(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    state = signed_in(DeleteAccountState, normal_user)
+    events = await run(DeleteAccountState.delete_account, state)
+    assert "Your account has been successfully deleted" in events and '"/login"' in events
+    assert state.access_token == ""
+    assert await users.get_user(session, normal_user.id) is None
