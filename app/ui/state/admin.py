@@ -12,7 +12,7 @@ from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
-from app.ui.state.paging import PagedTable, clamp_page, parse_page_size
+from app.ui.state.paging import PagedTable, clamp_page
 
 USER_CREATED = "User created successfully"
 USER_UPDATED = "User updated successfully"
@@ -75,18 +75,6 @@ class AdminState(PagedTable, AuthState):
         """on_load; a normal user is sent home by the superuser check, seeing nothing."""
         self.users, self.loaded, self.page = [], False, 1
         yield None
-        await self._reload()
-
-    @event
-    @reports_failures(busy="loading")
-    async def load_page(self, page: int) -> None:
-        self.page = clamp_page(page, self.total, self.page_size)
-        await self._reload()
-
-    @event
-    @reports_failures(busy="loading")
-    async def change_page_size(self, size: str) -> None:
-        self.page_size, self.page = parse_page_size(size), 1
         await self._reload()
 
     # Dialogs ---------------------------------------------------------------

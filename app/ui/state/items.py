@@ -12,7 +12,7 @@ from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
-from app.ui.state.paging import PagedTable, clamp_page, parse_page_size
+from app.ui.state.paging import PagedTable, clamp_page
 
 ITEM_CREATED = "Item created successfully"
 ITEM_UPDATED = "Item updated successfully"
@@ -65,18 +65,6 @@ class ItemsState(PagedTable, AuthState):
         """on_load: a fresh first page (nothing shown from an earlier visit or user)."""
         self.items, self.loaded, self.page, self.search = [], False, 1, ""
         yield None
-        await self._reload()
-
-    @event
-    @reports_failures(busy="loading")
-    async def load_page(self, page: int) -> None:
-        self.page = clamp_page(page, self.total, self.page_size)
-        await self._reload()
-
-    @event
-    @reports_failures(busy="loading")
-    async def change_page_size(self, size: str) -> None:
-        self.page_size, self.page = parse_page_size(size), 1
         await self._reload()
 
     @event

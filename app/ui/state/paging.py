@@ -1,6 +1,12 @@
 """Server-side paging of a table: which window of rows is shown, and how many exist."""
 
+from typing import TYPE_CHECKING
+
 import reflex as rx
+from reflex.event import EventSpec
+
+from app.ui.state.event import event
+from app.ui.state.failures import reports_failures
 
 PAGE_SIZES = (5, 10, 25, 50)
 DEFAULT_PAGE_SIZE = 10
@@ -66,3 +72,23 @@ class PagedTable(rx.State, mixin=True):
 
     def _skip(self) -> int:
         return (self.page - 1) * self.page_size
+
+    async def _reload(self) -> None:
+        """Fetch the current page's rows; each table's state says how."""
+        raise NotImplementedError
+
+    if TYPE_CHECKING:
+        # Provided by AuthState, which every table state also derives from.
+        def _forget_session(self) -> list[EventSpec]: ...
+
+    @event
+    @reports_failures(busy="loading")
+    async def load_page(self, page: int) -> None:
+        self.page = clamp_page(page, self.total, self.page_size)
+        await self._reload()
+
+    @event
+    @reports_failures(busy="loading")
+    async def change_page_size(self, size: str) -> None:
+        self.page_size, self.page = parse_page_size(size), 1
+        await self._reload()
