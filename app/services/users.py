@@ -130,9 +130,12 @@ async def read_user(session: AsyncSession, caller: User, user_id: int) -> User:
     return user
 
 
-async def _set_password(user: User, password: str) -> None:
-    """Hash and set; callers hold no open transaction while this runs."""
-    user.hashed_password = await hash_password(password)
+def _store_password_hash(user: User, hashed_password: str) -> None:
+    """A new password; every token issued before this instant stops working.
+
+    Callers hash before they open a transaction, so no connection waits on bcrypt.
+    """
+    user.hashed_password = hashed_password
     user.password_changed_at = utcnow()
 
 
@@ -146,14 +149,13 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
     email = changes.get("email")
     if email and await _email_owned_by_other(session, email, user.id):
         raise conflict
-    password = changes.pop("password", None)
+    changes.pop("password", None)
     if "email" in changes and changes["email"] is None:
         # The column is NOT NULL: an explicit null means "leave as is".
         del changes["email"]
     user.sqlmodel_update(changes)
-    if password and hashed_password:
-        user.hashed_password = hashed_password
-        user.password_changed_at = utcnow()
+    if hashed_password:
+        _store_password_hash(user, hashed_password)
     session.add(user)
     await _commit_unique_email(session, conflict)
     return user
@@ -180,13 +182,13 @@ async def change_password(
         raise BadRequest(messages.INCORRECT_PASSWORD)
     if current_password == new_password:
         raise BadRequest(messages.SAME_PASSWORD)
-    await _set_password(user, new_password)
+    _store_password_hash(user, await hash_password(new_password))
     session.add(user)
     await session.commit()
 
 
 async def reset_password(session: AsyncSession, user: User, new_password: str) -> None:
-    await _set_password(user, new_password)
+    _store_password_hash(user, await hash_password(new_password))
     session.add(user)
     await session.commit()
 
