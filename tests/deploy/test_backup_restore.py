@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from app.core.config import PROJECT_ROOT
 from tests.database import drop_test_database
 from tests.deploy.conftest import Stack, start, wait_for
-from tests.emails.conftest import free_port
 from tests.factories import random_email, random_lower_string
+from tests.processes import free_port
 
 
 def script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,8 +1,6 @@
 """The real backend, started the way production and the conformance suite start it."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,23 +12,13 @@ import httpx
 import pytest
 
 from app.core.config import PROJECT_ROOT, settings
+from tests.processes import free_port, stop_process_group, tool_path
 
 
 @dataclass
 class LiveBackend:
     url: str
     log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def tool_path() -> str:
-    extra = [str(PROJECT_ROOT / ".tools/node_modules/.bin"), str(Path(sys.executable).parent)]
-    return os.pathsep.join([*extra, os.environ.get("PATH", "")])
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +65,4 @@ def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             time.sleep(0.5)
         yield LiveBackend(url, log)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_process_group(process)

@@ -6,7 +6,6 @@ context (its own localStorage, so its own Reflex session) and leaves the tables 
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,8 +19,8 @@ from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from app.core.config import PROJECT_ROOT, settings
-from tests.emails.conftest import Mailbox, free_port
-from tests.live.conftest import tool_path
+from tests.emails.conftest import Mailbox
+from tests.processes import free_port, stop_process_group, tool_path
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS
 
 # The app answers over a websocket on a shared 2-core machine: allow for slow moments.
@@ -119,12 +118,7 @@ def ui_app(
         wait_until_serving(process, url, log)
         yield UiApp(url, log, mail_catcher.mailbox)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_process_group(process)
 
 
 @pytest.fixture(scope="session")
