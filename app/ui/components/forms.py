@@ -141,3 +141,34 @@ def submit_button(text: str, busy: bool | rx.Var[bool], **props: Any) -> rx.Comp
     disabled = props.pop("disabled", None)
     props["disabled"] = not_ready if disabled is None else not_ready | disabled
     return rx.button(text, type="submit", loading=busy, **props)
+
+
+def public_form(
+    *fields: rx.Component,
+    submit_label: str,
+    busy: bool | rx.Var[bool],
+    on_submit: Any,
+) -> rx.Component:
+    """A public page's form: its fields, then a full-width submit button."""
+    return rx.form(
+        rx.vstack(
+            *fields,
+            submit_button(submit_label, busy, width="100%"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        width="100%",
+    )
+
+
+def switch_prompt(question: str, link_text: str, href: str) -> rx.Component:
+    """The line under a public form that leads to its sibling page."""
+    return rx.text(
+        f"{question} ",
+        rx.link(link_text, href=href, weight="medium"),
+        size="2",
+        color_scheme="gray",
+        text_align="center",
+        width="100%",
+    )
