@@ -54,11 +54,9 @@ ListSessionDep = Annotated[AsyncSession, Depends(get_list_session)]
 TokenDep = Annotated[str, Depends(reusable_oauth2)]
 
 
-async def get_current_user(session: ReadOnlySessionDep, token: TokenDep) -> User:
-    user = await auth.user_from_access_token(session, token)
+async def get_current_user(token: TokenDep) -> User:
     # Detached, so a route's write session can take it over (session.add) to update it.
-    session.expunge(user)
-    return user
+    return await auth.user_from_access_token(token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -47,22 +47,23 @@ async def login(session: AsyncSession, email: str, password: str) -> str:
     return create_access_token(user.id)
 
 
-async def user_from_access_token(session: AsyncSession, token: str) -> User:
-    """The active user a bearer token speaks for; the one path API and UI share."""
+async def user_from_access_token(token: str) -> User:
+    """The active user a bearer token speaks for; the one path API and UI share.
+
+    It needs no session: the lookup borrows a pooled connection for the one query
+    and gives it back before the request goes on.
+    """
     try:
         claims = decode_token(token, "access")
     except InvalidTokenError:
         raise InvalidCredentials() from None
-    user = await users.get_user(session, claims.user_id)
+    user = await users.get_caller(claims.user_id)
     if user is None:
         raise NotFound(messages.USER_NOT_FOUND)
     if issued_before_password_change(claims, user.password_changed_at):
         raise InvalidCredentials()
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
-    # End the read so the connection returns to the pool while the request goes
-    # on (it may hash a password or just serialize); later queries check one out.
-    await session.commit()
     return user
 
 

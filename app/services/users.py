@@ -4,10 +4,12 @@ from typing import Any, cast
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
+from app.core.rows import RowQuery
 from app.core.security import hash_password, verify_password
 from app.models import (
     PrivateUserCreate,
@@ -35,12 +37,30 @@ def is_storable_id(value: int) -> bool:
 # Built once: these run on every authenticated request and every login.
 _USER_BY_ID = select(User).where(col(User.id) == bindparam("user_id"))
 _USER_BY_EMAIL = select(User).where(col(User.email) == bindparam("email"))
+_CALLER = RowQuery(_USER_BY_ID)
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     if not is_storable_id(user_id):
         return None
     return (await session.exec(_USER_BY_ID, params={"user_id": user_id})).first()
+
+
+async def get_caller(user_id: int) -> User | None:
+    """The user behind a request, read without a session (see app.core.rows).
+
+    Always from the primary, never a replica: a password change must revoke the
+    caller's tokens at once. The user comes back detached, as if loaded and then
+    expunged, so a route's session can take it over to update or delete it.
+    """
+    if not is_storable_id(user_id):
+        return None
+    row = await _CALLER.fetch(user_id=user_id)
+    if row is None:
+        return None
+    user = User(**row)
+    make_transient_to_detached(user)
+    return user
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api import deps
+from app.core import db
 from app.core.db import create_async_engine
 from app.core.security import create_access_token
 
@@ -24,6 +25,7 @@ async def dead_database(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
     dead = async_sessionmaker(engine, class_=AsyncSession)
     for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
         monkeypatch.setattr(deps, name, dead)
+    monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
     yield
     await engine.dispose()
 

@@ -46,26 +46,26 @@ async def test_password_is_checked_before_the_active_flag(session: AsyncSession)
 async def test_access_token_resolves_to_its_user(session: AsyncSession) -> None:
     user = await new_user(session, "right-password")
     token = await auth.login(session, user.email, "right-password")
-    assert (await auth.user_from_access_token(session, token)).id == user.id
+    assert (await auth.user_from_access_token(token)).id == user.id
 
 
 async def test_token_outcomes(session: AsyncSession) -> None:
     user = await new_user(session, "right-password")
     assert user.id is not None
     with pytest.raises(InvalidCredentials) as bad:
-        await auth.user_from_access_token(session, "garbage")
+        await auth.user_from_access_token("garbage")
     assert bad.value.detail == "Could not validate credentials"
     with pytest.raises(InvalidCredentials):
-        await auth.user_from_access_token(session, security.create_reset_token(user.id))
+        await auth.user_from_access_token(security.create_reset_token(user.id))
     with pytest.raises(NotFound) as missing:
-        await auth.user_from_access_token(session, security.create_access_token(10**6))
+        await auth.user_from_access_token(security.create_access_token(10**6))
     assert missing.value.detail == messages.USER_NOT_FOUND
     token = security.create_access_token(user.id)
     user.is_active = False
     session.add(user)
     await session.commit()
     with pytest.raises(BadRequest) as inactive:
-        await auth.user_from_access_token(session, token)
+        await auth.user_from_access_token(token)
     assert inactive.value.detail == messages.INACTIVE_USER
 
 
@@ -74,9 +74,9 @@ async def test_password_change_revokes_earlier_tokens(session: AsyncSession) -> 
     old_token = await auth.login(session, user.email, "first-password")
     await users.change_password(session, user, "first-password", "second-password")
     with pytest.raises(InvalidCredentials):
-        await auth.user_from_access_token(session, old_token)
+        await auth.user_from_access_token(old_token)
     new_token = await auth.login(session, user.email, "second-password")
-    assert (await auth.user_from_access_token(session, new_token)).id == user.id
+    assert (await auth.user_from_access_token(new_token)).id == user.id
 
 
 async def test_reset_token_works_once(session: AsyncSession) -> None:

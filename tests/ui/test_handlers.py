@@ -210,21 +210,17 @@ async def test_busy_flag_is_sent_first_and_always_cleared() -> None:
 # The token -----------------------------------------------------------------------------
 
 
-async def test_current_user_comes_from_a_valid_token(
-    session: AsyncSession, normal_user: Account
-) -> None:
+async def test_current_user_comes_from_a_valid_token(normal_user: Account) -> None:
     state = signed_in(AuthState, normal_user)
-    user = await state._current_user(session)
+    user = await state._current_user()
     assert user.id == normal_user.id
     assert state.user.email == normal_user.email and state.signed_in
 
 
 @pytest.mark.parametrize("token", ["", "not-a-jwt"])
-async def test_missing_or_malformed_token_is_an_expired_session(
-    session: AsyncSession, token: str
-) -> None:
+async def test_missing_or_malformed_token_is_an_expired_session(token: str) -> None:
     with pytest.raises(SessionExpired):
-        await make_state(AuthState, token)._current_user(session)
+        await make_state(AuthState, token)._current_user()
 
 
 async def test_token_of_a_deactivated_user_is_refused(
@@ -235,16 +231,14 @@ async def test_token_of_a_deactivated_user_is_refused(
     session.add(user)
     await session.commit()
     with pytest.raises(SessionExpired):
-        await signed_in(AuthState, normal_user)._current_user(session)
+        await signed_in(AuthState, normal_user)._current_user()
 
 
-async def test_log_in_stores_a_token_the_api_accepts(
-    session: AsyncSession, normal_user: Account
-) -> None:
+async def test_log_in_stores_a_token_the_api_accepts(normal_user: Account) -> None:
     state = make_state(LoginState)
     form = {"email": normal_user.email, "password": normal_user.password}
     assert '"/"' in await run(LoginState.log_in, state, form)
-    assert (await auth.user_from_access_token(session, state.access_token)).id == normal_user.id
+    assert (await auth.user_from_access_token(state.access_token)).id == normal_user.id
 
 
 async def test_log_in_checks_the_form_before_asking(normal_user: Account) -> None:
@@ -417,9 +411,9 @@ async def test_password_change_keeps_this_tab_signed_in(
     assert messages.PASSWORD_UPDATED in await run(PasswordState.change_password, state, form)
     assert state.access_token != old_token
     session.expire_all()
-    assert (await auth.user_from_access_token(session, state.access_token)).id == normal_user.id
+    assert (await auth.user_from_access_token(state.access_token)).id == normal_user.id
     with pytest.raises(Exception, match="Could not validate credentials"):
-        await auth.user_from_access_token(session, old_token)
+        await auth.user_from_access_token(old_token)
 
 
 async def test_profile_sends_only_what_changed(normal_user: Account, other_user: Account) -> None:

@@ -65,8 +65,8 @@ class AdminState(PagedTable, AuthState):
         self.loaded = True
 
     async def _reload(self) -> None:
+        await self._current_superuser()
         async with session_scope() as session:
-            await self._current_superuser(session)
             await self._fetch(session)
 
     @event
@@ -157,8 +157,8 @@ class AdminState(PagedTable, AuthState):
             is_superuser=ticked(form, "is_superuser"),
             is_active=ticked(form, "is_active"),
         )
+        await self._current_superuser()
         async with session_scope() as session:
-            await self._current_superuser(session)
             await users.create_user(session, data)
             self.page = 1
             await self._fetch(session)
@@ -180,8 +180,8 @@ class AdminState(PagedTable, AuthState):
             # A blank password is left out, so the current one stays.
             fields["password"] = form["password"]
         changes = UserUpdate.model_validate(fields)
+        await self._current_superuser()
         async with session_scope() as session:
-            await self._current_superuser(session)
             await users.update_user(session, self.selected.id, changes)
             await self._fetch(session)
         self.edit_open = False
@@ -190,8 +190,8 @@ class AdminState(PagedTable, AuthState):
     @event
     @reports_failures(busy="saving")
     async def delete(self) -> Events:
+        caller = await self._current_superuser()
         async with session_scope() as session:
-            caller = await self._current_superuser(session)
             await users.delete_user(session, caller, self.selected.id)
             await self._fetch(session)
         self.delete_open = False

@@ -4,9 +4,7 @@ import dataclasses
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_scope
 from app.models import User
 from app.services import auth
 from app.services.errors import DomainError, Forbidden
@@ -63,19 +61,19 @@ class AuthState(rx.State):
     def signed_in(self) -> bool:
         return self.user.id > 0
 
-    async def _current_user(self, session: AsyncSession) -> User:
+    async def _current_user(self) -> User:
         """The user the stored token speaks for, through the API's own code path."""
         if not self.access_token:
             raise SessionExpired()
         try:
-            user = await auth.user_from_access_token(session, self.access_token)
+            user = await auth.user_from_access_token(self.access_token)
         except DomainError:
             raise SessionExpired() from None
         self.user = SignedInUser.of(user)
         return user
 
-    async def _current_superuser(self, session: AsyncSession) -> User:
-        user = await self._current_user(session)
+    async def _current_superuser(self) -> User:
+        user = await self._current_user()
         try:
             return auth.require_superuser(user)
         except Forbidden as error:
@@ -101,16 +99,14 @@ class AuthState(rx.State):
     @reports_failures()
     async def check_login(self) -> None:
         """on_load of the signed-in pages that load nothing else (the dashboard)."""
-        async with session_scope() as session:
-            await self._current_user(session)
+        await self._current_user()
 
     async def _visitor_session(self) -> tuple[bool, list[EventSpec]]:
         """On a public page: whether the stored token works, and events dropping a dead one."""
         if not self.access_token:
             return False, []
         try:
-            async with session_scope() as session:
-                await self._current_user(session)
+            await self._current_user()
         except SessionExpired:
             return False, self._forget_session()
         return True, []

@@ -56,8 +56,9 @@ class ItemsState(PagedTable, AuthState):
         self.loaded = True
 
     async def _reload(self) -> None:
+        user = await self._current_user()
         async with session_scope() as session:
-            await self._fetch(session, await self._current_user(session))
+            await self._fetch(session, user)
 
     @event
     @reports_failures(busy="loading")
@@ -114,8 +115,8 @@ class ItemsState(PagedTable, AuthState):
         if self.title_error:
             return None
         data = ItemCreate(title=title, description=description)
+        user = await self._current_user()
         async with session_scope() as session:
-            user = await self._current_user(session)
             await items.create_item(session, user, data)
             # Newest first: the new item heads the first page.
             self.page = 1
@@ -130,8 +131,8 @@ class ItemsState(PagedTable, AuthState):
         if self.title_error:
             return None
         data = ItemUpdate(title=title, description=description)
+        user = await self._current_user()
         async with session_scope() as session:
-            user = await self._current_user(session)
             await items.update_item(session, user, self.selected.id, data)
             await self._fetch(session, user)
         self.edit_open = False
@@ -140,8 +141,8 @@ class ItemsState(PagedTable, AuthState):
     @event
     @reports_failures(busy="saving")
     async def delete(self) -> Events:
+        user = await self._current_user()
         async with session_scope() as session:
-            user = await self._current_user(session)
             await items.delete_item(session, user, self.selected.id)
             await self._fetch(session, user)
         self.delete_open = False

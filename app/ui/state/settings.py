@@ -34,8 +34,7 @@ class ProfileState(AuthState):
     @reports_failures()
     async def open_page(self) -> None:
         """on_load of /settings: a fresh read of the user, out of edit mode."""
-        async with session_scope() as session:
-            await self._current_user(session)
+        await self._current_user()
         self.editing, self.email_error = False, ""
 
     @event
@@ -66,8 +65,8 @@ class ProfileState(AuthState):
         self.email_error = validation.email_error(email)
         if self.email_error:
             return None
+        user = await self._current_user()
         async with session_scope() as session:
-            user = await self._current_user(session)
             # Only what changed is sent, as the template's PATCH does.
             changes: dict[str, object] = {}
             if full_name != (user.full_name or ""):
@@ -102,8 +101,8 @@ class PasswordState(AuthState):
         )
         if self.current_password_error or self.new_password_error or self.confirm_password_error:
             return None
+        user = await self._current_user()
         async with session_scope() as session:
-            user = await self._current_user(session)
             await users.change_password(session, user, current, new)
         assert user.id is not None
         # The change revokes every older token, this tab's included: keep it signed in.
@@ -125,8 +124,8 @@ class DeleteAccountState(AuthState):
     @event
     @reports_failures(busy="deleting")
     async def delete_account(self) -> Events:
+        user = await self._current_user()
         async with session_scope() as session:
-            user = await self._current_user(session)
             await users.delete_me(session, user)
         self.confirm_open = False
         return [

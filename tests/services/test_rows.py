@@ -1,0 +1,112 @@
+"""The session-free caller lookup (app.core.rows) against the ORM and the pool."""
+
+import asyncio
+
+import psycopg
+import pytest
+from sqlalchemy import inspect, literal_column, select
+from sqlalchemy.exc import OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core import db
+from app.core.rows import RowQuery
+from app.models import User, UserCreate, UserUpdateMe
+from app.services import users
+from tests.factories import random_email, random_lower_string
+
+postgres_only = pytest.mark.skipif(
+    db.engine.dialect.name != "postgresql", reason="the pooled psycopg path"
+)
+
+
+async def new_user(session: AsyncSession) -> User:
+    data = UserCreate(email=random_email(), password=random_lower_string(), full_name="Ada")
+    return await users.create_user(session, data)
+
+
+async def test_caller_reads_exactly_what_the_orm_reads(session: AsyncSession) -> None:
+    created = await new_user(session)
+    assert created.id is not None
+    caller = await users.get_caller(created.id)
+    async with db.SessionMaker() as fresh:
+        loaded = await users.get_user(fresh, created.id)
+    assert caller is not None and loaded is not None
+    assert caller.model_dump() == loaded.model_dump()
+    assert {type(value) for value in caller.model_dump().values()} == {
+        type(value) for value in loaded.model_dump().values()
+    }
+
+
+@pytest.mark.parametrize("user_id", [10**6, 0, -1, 2**31, 2**63])
+async def test_no_caller_for_a_missing_or_impossible_id(user_id: int) -> None:
+    assert await users.get_caller(user_id) is None
+
+
+async def test_caller_is_detached_and_a_session_can_update_it(session: AsyncSession) -> None:
+    created = await new_user(session)
+    assert created.id is not None
+    caller = await users.get_caller(created.id)
+    assert caller is not None and inspect(caller).detached
+    # Taken over as the existing row: an INSERT would break the unique email.
+    async with db.SessionMaker() as write:
+        await users.update_me(write, caller, UserUpdateMe(full_name="Grace"))
+    async with db.SessionMaker() as check:
+        reloaded = await users.get_user(check, created.id)
+    assert reloaded is not None and reloaded.full_name == "Grace"
+
+
+async def assert_pooled_connections_are_transactional() -> None:
+    """Had a read left a pooled connection in autocommit, a write on it would outlive
+    its rollback. The pool hands out its idle connections in turn, so each is tried."""
+    pool = db.engine.sync_engine.pool
+    assert pool.checkedout() == 0
+    email = random_email()
+    for _ in range(max(1, pool.checkedin())):
+        async with db.SessionMaker() as write:
+            write.add(User(email=email, hashed_password="x"))
+            await write.flush()
+            await write.rollback()
+    async with db.SessionMaker() as check:
+        assert await users.get_user_by_email(check, email) is None
+
+
+@postgres_only
+async def test_connection_goes_back_transactional(session: AsyncSession) -> None:
+    created = await new_user(session)
+    assert created.id is not None
+    for _ in range(3):
+        await users.get_caller(created.id)
+    await assert_pooled_connections_are_transactional()
+
+
+@postgres_only
+async def test_a_cancelled_read_never_returns_its_connection_to_the_pool() -> None:
+    slow = RowQuery(select(literal_column("pg_sleep(5)")))
+    task = asyncio.create_task(slow.fetch())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await assert_pooled_connections_are_transactional()
+
+
+@postgres_only
+async def test_a_lost_server_connection_is_a_database_error_then_recovers(
+    session: AsyncSession,
+) -> None:
+    created = await new_user(session)
+    assert created.id is not None
+    await users.get_caller(created.id)  # the pool now holds live connections
+    # A restart, as the pool sees it: every server process of this database ends.
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    with pytest.raises(OperationalError) as lost:
+        await users.get_caller(created.id)
+    assert lost.value.connection_invalidated
+    # The whole pool aged out with it: the next read gets a new connection at once.
+    caller = await users.get_caller(created.id)
+    assert caller is not None and caller.id == created.id
