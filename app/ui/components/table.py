@@ -1,4 +1,7 @@
-"""Table pieces: the server-side pager, skeleton rows and empty states."""
+"""Table pieces: a paged table, its server-side pager, skeleton rows and empty states."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import reflex as rx
 from reflex.event import EventCallback, EventType
@@ -137,4 +140,36 @@ def table_card(*children: rx.Component, busy: bool | rx.Var[bool] = False) -> rx
         overflow_x="auto",
         opacity=rx.cond(busy, "0.6", "1"),
         transition="opacity 0.15s ease",
+    )
+
+
+def paged_table(
+    state: type[PagedTable],
+    columns: Sequence[str],
+    rows: rx.Var[list[Any]] | list[Any],
+    render_row: Callable[[Any], rx.Component],
+) -> rx.Component:
+    """A table of `rows` (skeleton rows until the first page arrives) and its pager."""
+    return rx.vstack(
+        table_card(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*(rx.table.column_header_cell(name) for name in columns))
+                ),
+                rx.table.body(
+                    rx.cond(
+                        state.loaded,
+                        rx.foreach(rows, render_row),
+                        rx.fragment(*skeleton_rows(len(columns))),
+                    )
+                ),
+                variant="surface",
+                size="2",
+                width="100%",
+            ),
+            busy=state.loading,
+        ),
+        pagination_bar(state, state.load_page, state.change_page_size),
+        spacing="4",
+        width="100%",
     )

@@ -6,7 +6,7 @@ from app.ui.components.dialogs import confirm_dialog, form_dialog
 from app.ui.components.forms import field_value, labelled, password_input, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
-from app.ui.components.table import empty_state, pagination_bar, skeleton_rows, table_card
+from app.ui.components.table import empty_state, paged_table
 from app.ui.state.admin import AdminState, UserRow
 from app.ui.state.auth import AuthState
 
@@ -67,25 +67,6 @@ def user_row(user: UserRow) -> rx.Component:
             width="48px",
         ),
         align="center",
-    )
-
-
-def users_table() -> rx.Component:
-    return table_card(
-        rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(name) for name in COLUMNS))),
-            rx.table.body(
-                rx.cond(
-                    AdminState.loaded,
-                    rx.foreach(AdminState.users, user_row),
-                    rx.fragment(*skeleton_rows(len(COLUMNS))),
-                )
-            ),
-            variant="surface",
-            size="2",
-            width="100%",
-        ),
-        busy=AdminState.loading,
     )
 
 
@@ -216,12 +197,7 @@ def admin_content() -> rx.Component:
         rx.cond(
             AdminState.loaded & (AdminState.total == 0),
             empty_state("users", "No users yet", "Add a user to get started"),
-            rx.vstack(
-                users_table(),
-                pagination_bar(AdminState, AdminState.load_page, AdminState.change_page_size),
-                spacing="4",
-                width="100%",
-            ),
+            paged_table(AdminState, COLUMNS, AdminState.users, user_row),
         ),
         dialogs(),
         spacing="5",

@@ -6,7 +6,7 @@ from app.ui.components.dialogs import confirm_dialog, form_dialog
 from app.ui.components.forms import labelled, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
-from app.ui.components.table import empty_state, pagination_bar, skeleton_rows, table_card
+from app.ui.components.table import empty_state, paged_table
 from app.ui.state.items import ItemRow, ItemsState
 
 COLUMNS = ("ID", "Title", "Description", "")
@@ -55,25 +55,6 @@ def item_row(item: ItemRow) -> rx.Component:
             width="48px",
         ),
         align="center",
-    )
-
-
-def items_table() -> rx.Component:
-    return table_card(
-        rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(name) for name in COLUMNS))),
-            rx.table.body(
-                rx.cond(
-                    ItemsState.loaded,
-                    rx.foreach(ItemsState.items, item_row),
-                    rx.fragment(*skeleton_rows(len(COLUMNS))),
-                )
-            ),
-            variant="surface",
-            size="2",
-            width="100%",
-        ),
-        busy=ItemsState.loading,
     )
 
 
@@ -174,12 +155,7 @@ def items() -> rx.Component:
                     "briefcase", "You don't have any items yet", "Add a new item to get started"
                 ),
             ),
-            rx.vstack(
-                items_table(),
-                pagination_bar(ItemsState, ItemsState.load_page, ItemsState.change_page_size),
-                spacing="4",
-                width="100%",
-            ),
+            paged_table(ItemsState, COLUMNS, ItemsState.items, item_row),
         ),
         dialogs(),
     )

@@ -12,7 +12,7 @@ from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
-from app.ui.state.paging import PagedTable, clamp_page
+from app.ui.state.paging import PagedTable
 
 USER_CREATED = "User created successfully"
 USER_UPDATED = "User updated successfully"
@@ -56,13 +56,8 @@ class AdminState(PagedTable, AuthState):
     saving: bool = False
 
     async def _fetch(self, session: AsyncSession) -> None:
-        rows, total = await users.list_users(session, self._skip(), self.page_size)
-        if not rows and total and self.page > 1:
-            self.page = clamp_page(self.page, total, self.page_size)
-            rows, total = await users.list_users(session, self._skip(), self.page_size)
+        rows = await self._fetch_window(lambda skip, limit: users.list_users(session, skip, limit))
         self.users = [UserRow.of(user) for user in rows]
-        self.total = total
-        self.loaded = True
 
     async def _reload(self) -> None:
         await self._current_superuser()

@@ -12,7 +12,7 @@ from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
-from app.ui.state.paging import PagedTable, clamp_page
+from app.ui.state.paging import PagedTable
 
 ITEM_CREATED = "Item created successfully"
 ITEM_UPDATED = "Item updated successfully"
@@ -43,17 +43,11 @@ class ItemsState(PagedTable, AuthState):
     saving: bool = False
 
     async def _fetch(self, session: AsyncSession, user: User) -> None:
-        """Load the current page; past the end (rows deleted elsewhere), the last one."""
         search = self.search.strip() or None
-        rows, total = await items.list_items(session, user, self._skip(), self.page_size, search)
-        if not rows and total and self.page > 1:
-            self.page = clamp_page(self.page, total, self.page_size)
-            rows, total = await items.list_items(
-                session, user, self._skip(), self.page_size, search
-            )
+        rows = await self._fetch_window(
+            lambda skip, limit: items.list_items(session, user, skip, limit, search)
+        )
         self.items = [ItemRow.of(item) for item in rows]
-        self.total = total
-        self.loaded = True
 
     async def _reload(self) -> None:
         user = await self._current_user()

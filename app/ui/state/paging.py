@@ -1,12 +1,17 @@
 """Server-side paging of a table: which window of rows is shown, and how many exist."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from app.ui.state.event import event
 from app.ui.state.failures import reports_failures
+
+Row = TypeVar("Row")
+# A service's list call for one window: (skip, limit) -> (rows, total).
+FetchWindow = Callable[[int, int], Awaitable[tuple[list[Row], int]]]
 
 PAGE_SIZES = (5, 10, 25, 50)
 DEFAULT_PAGE_SIZE = 10
@@ -72,6 +77,15 @@ class PagedTable(rx.State, mixin=True):
 
     def _skip(self) -> int:
         return (self.page - 1) * self.page_size
+
+    async def _fetch_window(self, fetch: FetchWindow[Row]) -> list[Row]:
+        """The current page's rows; past the end (rows deleted elsewhere), the last page's."""
+        rows, total = await fetch(self._skip(), self.page_size)
+        if not rows and total and self.page > 1:
+            self.page = clamp_page(self.page, total, self.page_size)
+            rows, total = await fetch(self._skip(), self.page_size)
+        self.total, self.loaded = total, True
+        return rows
 
     async def _reload(self) -> None:
         """Fetch the current page's rows; each table's state says how."""
