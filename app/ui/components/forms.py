@@ -1,5 +1,6 @@
 """Form building blocks: labelled inputs with their message, password toggles, buttons."""
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import reflex as rx
@@ -127,6 +128,64 @@ def password_input(
         auto_complete=auto_complete,
         custom_attrs={"data-testid": testid} if testid else {},
         **props,
+    )
+
+
+def email_field(error: str | rx.Var[str], on_blur: EventType[str] | None = None) -> rx.Component:
+    """The public pages' Email field (id `email`, test id `email-input`)."""
+    return labelled(
+        "Email",
+        text_input(
+            name="email",
+            field_id="email",
+            type="email",
+            placeholder="user@example.com",
+            testid="email-input",
+            on_blur=on_blur,
+            auto_complete="email",
+        ),
+        "email",
+        error,
+    )
+
+
+def password_field(
+    label: str,
+    name: str,
+    error: str | rx.Var[str],
+    *,
+    on_blur: EventType[str] | None = None,
+    placeholder: str = "Password",
+    auto_complete: str = "new-password",
+    aside: rx.Component | None = None,
+) -> rx.Component:
+    """A public page's password field: id `name`, test id `name-input` with dashes."""
+    return labelled(
+        label,
+        password_input(
+            name=name,
+            field_id=name,
+            placeholder=placeholder,
+            testid=f"{name.replace('_', '-')}-input",
+            on_blur=on_blur,
+            auto_complete=auto_complete,
+        ),
+        name,
+        error,
+        aside=aside,
+    )
+
+
+def confirm_password_field(
+    error: str | rx.Var[str], check: Callable[..., Any], password_field_id: str
+) -> rx.Component:
+    """ "Confirm Password", checked on blur against what the password field holds."""
+    return password_field(
+        "Confirm Password",
+        "confirm_password",
+        error,
+        on_blur=lambda value: check(value, field_value(password_field_id)),
+        placeholder="Confirm Password",
     )
 
 

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.ui.components.forms import labelled, password_input, public_form, switch_prompt, text_input
+from app.ui.components.forms import email_field, password_field, public_form, switch_prompt
 from app.ui.components.layout import form_heading, page_title, public_shell
 from app.ui.state.auth import AuthState
 from app.ui.state.public import LoginState
@@ -17,30 +17,13 @@ def login() -> rx.Component:
     return public_shell(
         form_heading("Login to your account", "Enter your email and password to continue"),
         public_form(
-            labelled(
-                "Email",
-                text_input(
-                    name="email",
-                    field_id="email",
-                    type="email",
-                    placeholder="user@example.com",
-                    testid="email-input",
-                    on_blur=LoginState.check_email,
-                    auto_complete="email",
-                ),
-                "email",
-                LoginState.email_error,
-            ),
-            labelled(
+            email_field(LoginState.email_error, on_blur=LoginState.check_email),
+            password_field(
                 "Password",
-                password_input(
-                    name="password",
-                    field_id="password",
-                    testid="password-input",
-                    on_blur=LoginState.check_password,
-                ),
                 "password",
                 LoginState.password_error,
+                on_blur=LoginState.check_password,
+                auto_complete="current-password",
                 aside=rx.link("Forgot your password?", href="/recover-password", size="2"),
             ),
             submit_label="Log In",

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.ui.components.forms import labelled, public_form, switch_prompt, text_input
+from app.ui.components.forms import email_field, public_form, switch_prompt
 from app.ui.components.layout import form_heading, page_title, public_shell
 from app.ui.state.auth import AuthState
 from app.ui.state.public import RecoverPasswordState
@@ -20,19 +20,7 @@ def recover_password() -> rx.Component:
             "A password recovery email will be sent to the registered account",
         ),
         public_form(
-            labelled(
-                "Email",
-                text_input(
-                    name="email",
-                    field_id="email",
-                    type="email",
-                    placeholder="user@example.com",
-                    testid="email-input",
-                    auto_complete="email",
-                ),
-                "email",
-                RecoverPasswordState.email_error,
-            ),
+            email_field(RecoverPasswordState.email_error),
             submit_label="Continue",
             busy=RecoverPasswordState.submitting,
             on_submit=RecoverPasswordState.recover,

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.ui.components.forms import field_value, labelled, password_input, public_form
+from app.ui.components.forms import confirm_password_field, password_field, public_form
 from app.ui.components.layout import form_heading, page_title, public_shell
 from app.ui.state.public import ResetPasswordState
 
@@ -16,33 +16,17 @@ def reset_password() -> rx.Component:
     return public_shell(
         form_heading("Reset Password", "Enter your new password and confirm it"),
         public_form(
-            labelled(
+            password_field(
                 "New Password",
-                password_input(
-                    name="new_password",
-                    field_id="new_password",
-                    placeholder="New Password",
-                    testid="new-password-input",
-                    on_blur=ResetPasswordState.check_new_password,
-                    auto_complete="new-password",
-                ),
                 "new_password",
                 ResetPasswordState.new_password_error,
+                on_blur=ResetPasswordState.check_new_password,
+                placeholder="New Password",
             ),
-            labelled(
-                "Confirm Password",
-                password_input(
-                    name="confirm_password",
-                    field_id="confirm_password",
-                    placeholder="Confirm Password",
-                    testid="confirm-password-input",
-                    on_blur=lambda value: ResetPasswordState.check_confirm_password(
-                        value, field_value("new_password")
-                    ),
-                    auto_complete="new-password",
-                ),
-                "confirm_password",
+            confirm_password_field(
                 ResetPasswordState.confirm_password_error,
+                ResetPasswordState.check_confirm_password,
+                "new_password",
             ),
             submit_label="Reset Password",
             busy=ResetPasswordState.submitting,

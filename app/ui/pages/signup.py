@@ -3,9 +3,10 @@
 import reflex as rx
 
 from app.ui.components.forms import (
-    field_value,
+    confirm_password_field,
+    email_field,
     labelled,
-    password_input,
+    password_field,
     public_form,
     switch_prompt,
     text_input,
@@ -37,46 +38,15 @@ def signup() -> rx.Component:
                 "full_name",
                 SignupState.full_name_error,
             ),
-            labelled(
-                "Email",
-                text_input(
-                    name="email",
-                    field_id="email",
-                    type="email",
-                    placeholder="user@example.com",
-                    testid="email-input",
-                    on_blur=SignupState.check_email,
-                    auto_complete="email",
-                ),
-                "email",
-                SignupState.email_error,
-            ),
-            labelled(
+            email_field(SignupState.email_error, on_blur=SignupState.check_email),
+            password_field(
                 "Password",
-                password_input(
-                    name="password",
-                    field_id="password",
-                    testid="password-input",
-                    on_blur=SignupState.check_password,
-                    auto_complete="new-password",
-                ),
                 "password",
                 SignupState.password_error,
+                on_blur=SignupState.check_password,
             ),
-            labelled(
-                "Confirm Password",
-                password_input(
-                    name="confirm_password",
-                    field_id="confirm_password",
-                    placeholder="Confirm Password",
-                    testid="confirm-password-input",
-                    on_blur=lambda value: SignupState.check_confirm_password(
-                        value, field_value("password")
-                    ),
-                    auto_complete="new-password",
-                ),
-                "confirm_password",
-                SignupState.confirm_password_error,
+            confirm_password_field(
+                SignupState.confirm_password_error, SignupState.check_confirm_password, "password"
             ),
             submit_label="Sign Up",
             busy=SignupState.submitting,
