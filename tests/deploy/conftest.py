@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,7 +24,14 @@ import pytest
 
 from app.core.config import PROJECT_ROOT
 from tests.database import create_test_database, drop_test_database
-from tests.processes import free_port, stop_process_group, tool_path
+from tests.processes import (
+    free_port,
+    log_tail,
+    start_logged,
+    stop_process_group,
+    tool_path,
+    wait_until_ok,
+)
 
 HERE = Path(__file__).resolve().parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -62,38 +68,15 @@ class Server:
         stop_process_group(self.process, sig)
 
     def tail(self, lines: int = 60) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log, lines)
 
 
 def start(name: str, command: list[str], env: dict[str, str], log: Path, port: int = 0) -> Server:
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    return Server(name, process, log, port)
+    return Server(name, start_logged(command, env, log), log, port)
 
 
 def wait_for(server: Server, url: str, timeout: float = START_TIMEOUT) -> None:
-    """Poll `url` until it answers 200, failing early if the server exits."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if not server.alive:
-            pytest.fail(f"{server.name} exited with {server.process.returncode}:\n{server.tail()}")
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"{server.name}: {url} did not answer 200 in {timeout} s:\n{server.tail()}")
-        time.sleep(0.5)
+    wait_until_ok(server.process, url, server.log, timeout, server.name)
 
 
 def run_to_end(name: str, command: list[str], env: dict[str, str], log: Path) -> None:

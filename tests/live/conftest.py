@@ -1,18 +1,21 @@
 """The real backend, started the way production and the conformance suite start it."""
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from app.core.config import PROJECT_ROOT, settings
-from tests.processes import free_port, stop_process_group, tool_path
+from app.core.config import settings
+from tests.processes import (
+    free_port,
+    start_logged,
+    stop_process_group,
+    tool_path,
+    wait_until_ok,
+)
 
 
 @dataclass
@@ -39,30 +42,10 @@ def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         str(reflex), "run", "--env", "prod", "--backend-only",
         "--backend-host", "127.0.0.1", "--backend-port", str(port),
     ]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_logged(command, env, log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"reflex exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/api/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"reflex did not answer within 180 s:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_ok(process, f"{url}/api/ping", log, 180)
         yield LiveBackend(url, log)
     finally:
         stop_process_group(process)

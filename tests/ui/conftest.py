@@ -13,14 +13,19 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from app.core.config import PROJECT_ROOT, settings
+from app.core.config import settings
 from tests.emails.conftest import Mailbox
-from tests.processes import free_port, stop_process_group, tool_path
+from tests.processes import (
+    free_port,
+    start_logged,
+    stop_process_group,
+    tool_path,
+    wait_until_ok,
+)
 from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS
 
 # The app answers over a websocket on a shared 2-core machine: allow for slow moments.
@@ -56,18 +61,7 @@ def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) ->
     """Poll the backend, then a page of the built frontend (the prod build takes a while)."""
     deadline = time.monotonic() + START_TIMEOUT
     for path in ("/api/ping", "/login"):
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"reflex exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                response = httpx.get(f"{url}{path}", timeout=5, follow_redirects=True)
-                if response.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"reflex did not serve {path} in {START_TIMEOUT} s:\n{log.read_text()}")
-            time.sleep(0.5)
+        wait_until_ok(process, f"{url}{path}", log, max(1.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(scope="session")
@@ -104,16 +98,7 @@ def ui_app(
         str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
         "--backend-host", "127.0.0.1", "--frontend-port", str(port), "--backend-port", str(port),
     ]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_logged(command, env, log)
     try:
         wait_until_serving(process, url, log)
         yield UiApp(url, log, mail_catcher.mailbox)
