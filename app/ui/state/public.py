@@ -20,6 +20,22 @@ from app.ui.state.failures import (
 RECOVERY_SENT = "Password recovery email sent successfully"
 
 
+class ConfirmedPassword(rx.State, mixin=True):
+    """A form that sets a new password and asks for it twice (sign-up, reset)."""
+
+    confirm_password_error: str = ""
+
+    @event
+    def check_confirm_password(self, value: str, password: str) -> None:
+        # The password comes along from the browser: it is never kept in state.
+        self._check_confirmation(password, value)
+
+    def _check_confirmation(self, password: str, confirmation: str) -> None:
+        self.confirm_password_error = validation.confirmation_error(
+            password, confirmation, validation.CONFIRMATION_REQUIRED
+        )
+
+
 class LoginState(AuthState):
     email_error: str = ""
     password_error: str = ""
@@ -50,11 +66,10 @@ class LoginState(AuthState):
         return rx.redirect(HOME_ROUTE, replace=True)
 
 
-class SignupState(AuthState):
+class SignupState(ConfirmedPassword, AuthState):
     full_name_error: str = ""
     email_error: str = ""
     password_error: str = ""
-    confirm_password_error: str = ""
     submitting: bool = False
 
     @event
@@ -70,13 +85,6 @@ class SignupState(AuthState):
         self.password_error = validation.password_error(value)
 
     @event
-    def check_confirm_password(self, value: str, password: str) -> None:
-        # The password comes along from the browser: it is never kept in state.
-        self.confirm_password_error = validation.confirmation_error(
-            password, value, validation.CONFIRMATION_REQUIRED
-        )
-
-    @event
     def clear_errors(self) -> None:
         self.full_name_error = self.email_error = ""
         self.password_error = self.confirm_password_error = ""
@@ -89,9 +97,7 @@ class SignupState(AuthState):
         self.full_name_error = validation.required_error(full_name, validation.FULL_NAME_REQUIRED)
         self.email_error = validation.email_error(email)
         self.password_error = validation.password_error(password)
-        self.confirm_password_error = validation.confirmation_error(
-            password, form.get("confirm_password", ""), validation.CONFIRMATION_REQUIRED
-        )
+        self._check_confirmation(password, form.get("confirm_password", ""))
         if any(
             (
                 self.full_name_error,
@@ -128,9 +134,8 @@ class RecoverPasswordState(AuthState):
         return success_toast(RECOVERY_SENT)
 
 
-class ResetPasswordState(AuthState):
+class ResetPasswordState(ConfirmedPassword, AuthState):
     new_password_error: str = ""
-    confirm_password_error: str = ""
     submitting: bool = False
 
     @event
@@ -150,19 +155,11 @@ class ResetPasswordState(AuthState):
         self.new_password_error = validation.password_error(value)
 
     @event
-    def check_confirm_password(self, value: str, password: str) -> None:
-        self.confirm_password_error = validation.confirmation_error(
-            password, value, validation.CONFIRMATION_REQUIRED
-        )
-
-    @event
     @reports_failures(busy="submitting")
     async def reset_password(self, form: dict[str, str]) -> Events:
         new_password = form.get("new_password", "")
         self.new_password_error = validation.password_error(new_password)
-        self.confirm_password_error = validation.confirmation_error(
-            new_password, form.get("confirm_password", ""), validation.CONFIRMATION_REQUIRED
-        )
+        self._check_confirmation(new_password, form.get("confirm_password", ""))
         if self.new_password_error or self.confirm_password_error:
             return None
         token = self.router.url.query_parameters.get("token", "")
