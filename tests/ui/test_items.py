@@ -1,7 +1,9 @@
 """The Items page (template-contract §7, items.spec) plus server-side paging and search."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.async_api import Locator, Page, expect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -170,6 +172,48 @@ async def test_pages_through_more_than_a_hundred_items(
     await page.get_by_role("button", name="Go to last page").click()
     await expect(summary).to_have_text("Showing 101 to 123 of 123 entries")
     await expect(page.get_by_text("Page 3 of 3")).to_be_visible()
+
+
+async def test_the_page_is_in_the_address_and_survives_a_reload(
+    page: Page, normal_user: Account, session: AsyncSession
+) -> None:
+    await seed_items(session, normal_user, [f"Item {number:02}" for number in range(1, 26)])
+    await sign_in_as(page, normal_user.id, "/items")
+    summary = page.get_by_test_id("pagination-summary")
+    await expect(summary).to_have_text("Showing 1 to 10 of 25 entries")
+    await page.get_by_role("button", name="Go to next page").click()
+    await expect(summary).to_have_text("Showing 11 to 20 of 25 entries")
+    await expect(page).to_have_url(re.compile(r"/items/?\?page=2$"))
+
+    await page.reload()
+    await expect(summary).to_have_text("Showing 11 to 20 of 25 entries")
+    await expect(rows(page).first).to_contain_text("Item 15")
+
+    await page.get_by_role("button", name="Go to first page").click()
+    await expect(summary).to_have_text("Showing 1 to 10 of 25 entries")
+    await expect(page).to_have_url(re.compile(r"/items/?$"))
+
+
+@pytest.mark.parametrize(
+    ("address", "shown", "corrected"),
+    [
+        ("/items?page=99", "Showing 21 to 25 of 25 entries", r"/items/?\?page=3$"),
+        ("/items?page=nonsense", "Showing 1 to 10 of 25 entries", r"/items/?$"),
+        ("/items?page=-4", "Showing 1 to 10 of 25 entries", r"/items/?$"),
+    ],
+)
+async def test_a_page_outside_the_table_shows_the_nearest_one(
+    page: Page,
+    normal_user: Account,
+    session: AsyncSession,
+    address: str,
+    shown: str,
+    corrected: str,
+) -> None:
+    await seed_items(session, normal_user, [f"Item {number:02}" for number in range(1, 26)])
+    await sign_in_as(page, normal_user.id, address)
+    await expect(page.get_by_test_id("pagination-summary")).to_have_text(shown)
+    await expect(page).to_have_url(re.compile(corrected))
 
 
 async def test_search_by_title_or_description(

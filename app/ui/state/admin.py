@@ -67,10 +67,12 @@ class AdminState(PagedTable, AuthState):
     @event
     @reports_failures(busy="loading")
     async def open_page(self) -> AsyncIterator[Events]:
-        """on_load; a normal user is sent home by the superuser check, seeing nothing."""
-        self.users, self.loaded, self.page = [], False, 1
+        """on_load, at the page in the address; a normal user is sent home by the
+        superuser check, seeing nothing."""
+        self.users, self.loaded, self.page = [], False, self._page_in_url()
         yield None
         await self._reload()
+        yield self._show_page_in_url()
 
     # Dialogs ---------------------------------------------------------------
 
@@ -158,7 +160,7 @@ class AdminState(PagedTable, AuthState):
             self.page = 1
             await self._fetch(session)
         self.add_open = False
-        return success_toast(USER_CREATED)
+        return [success_toast(USER_CREATED), self._show_page_in_url()]
 
     @event
     @reports_failures(busy="saving")
@@ -180,7 +182,7 @@ class AdminState(PagedTable, AuthState):
             await users.update_user(session, self.selected.id, changes)
             await self._fetch(session)
         self.edit_open = False
-        return success_toast(USER_UPDATED)
+        return [success_toast(USER_UPDATED), self._show_page_in_url()]
 
     @event
     @reports_failures(busy="saving")
@@ -190,4 +192,4 @@ class AdminState(PagedTable, AuthState):
             await users.delete_user(session, caller, self.selected.id)
             await self._fetch(session)
         self.delete_open = False
-        return success_toast(USER_DELETED)
+        return [success_toast(USER_DELETED), self._show_page_in_url()]

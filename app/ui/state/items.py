@@ -3,6 +3,7 @@
 import dataclasses
 from collections.abc import AsyncIterator
 
+from reflex.event import EventSpec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
@@ -57,16 +58,19 @@ class ItemsState(PagedTable, AuthState):
     @event
     @reports_failures(busy="loading")
     async def open_page(self) -> AsyncIterator[Events]:
-        """on_load: a fresh first page (nothing shown from an earlier visit or user)."""
-        self.items, self.loaded, self.page, self.search = [], False, 1, ""
+        """on_load: a fresh read of the page in the address (nothing shown from an
+        earlier visit or user); past the end, the last page."""
+        self.items, self.loaded, self.page, self.search = [], False, self._page_in_url(), ""
         yield None
         await self._reload()
+        yield self._show_page_in_url()
 
     @event
     @reports_failures(busy="loading")
-    async def search_items(self, text: str) -> None:
+    async def search_items(self, text: str) -> EventSpec:
         self.search, self.page = text, 1
         await self._reload()
+        return self._show_page_in_url()
 
     # Dialogs ---------------------------------------------------------------
 
@@ -116,7 +120,7 @@ class ItemsState(PagedTable, AuthState):
             self.page = 1
             await self._fetch(session, user)
         self.add_open = False
-        return success_toast(ITEM_CREATED)
+        return [success_toast(ITEM_CREATED), self._show_page_in_url()]
 
     @event
     @reports_failures(busy="saving")
@@ -130,7 +134,7 @@ class ItemsState(PagedTable, AuthState):
             await items.update_item(session, user, self.selected.id, data)
             await self._fetch(session, user)
         self.edit_open = False
-        return success_toast(ITEM_UPDATED)
+        return [success_toast(ITEM_UPDATED), self._show_page_in_url()]
 
     @event
     @reports_failures(busy="saving")
@@ -140,4 +144,4 @@ class ItemsState(PagedTable, AuthState):
             await items.delete_item(session, user, self.selected.id)
             await self._fetch(session, user)
         self.delete_open = False
-        return success_toast(ITEM_DELETED)
+        return [success_toast(ITEM_DELETED), self._show_page_in_url()]

@@ -1,5 +1,6 @@
 """Server-side paging of a table: which window of rows is shown, and how many exist."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,6 +24,14 @@ def page_count(total: int, page_size: int) -> int:
 
 def clamp_page(page: int, total: int, page_size: int) -> int:
     return min(max(1, page), page_count(total, page_size))
+
+
+def parse_page(value: str | None) -> int:
+    """The `?page=` of the address; anything but a positive number is the first page."""
+    try:
+        return max(1, int(value or "1"))
+    except ValueError:
+        return 1
 
 
 def parse_page_size(value: str) -> int:
@@ -78,6 +87,22 @@ class PagedTable(rx.State, mixin=True):
     def _skip(self) -> int:
         return (self.page - 1) * self.page_size
 
+    def _page_in_url(self) -> int:
+        return parse_page(self.router.url.query_parameters.get("page"))
+
+    def _show_page_in_url(self) -> EventSpec:
+        """Put the page in the address (`?page=N`, none for the first) without navigating,
+        so a reload or a shared link comes back to it. Reflex reads the live query
+        string for later events, so on_load sees it too."""
+        page = self.page if self.page > 1 else None
+        return rx.call_script(
+            "(() => { const url = new URL(window.location.href);"
+            f" {json.dumps(page)} === null ? url.searchParams.delete('page')"
+            f" : url.searchParams.set('page', {json.dumps(page)});"
+            " if (url.href !== window.location.href)"
+            " window.history.replaceState(window.history.state, '', url); })()"
+        )
+
     async def _fetch_window(self, fetch: FetchWindow[Row]) -> list[Row]:
         """The current page's rows; past the end (rows deleted elsewhere), the last page's."""
         rows, total = await fetch(self._skip(), self.page_size)
@@ -97,12 +122,14 @@ class PagedTable(rx.State, mixin=True):
 
     @event
     @reports_failures(busy="loading")
-    async def load_page(self, page: int) -> None:
+    async def load_page(self, page: int) -> EventSpec:
         self.page = clamp_page(page, self.total, self.page_size)
         await self._reload()
+        return self._show_page_in_url()
 
     @event
     @reports_failures(busy="loading")
-    async def change_page_size(self, size: str) -> None:
+    async def change_page_size(self, size: str) -> EventSpec:
         self.page_size, self.page = parse_page_size(size), 1
         await self._reload()
+        return self._show_page_in_url()
