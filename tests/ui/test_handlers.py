@@ -16,6 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import db
+from app.core.db import create_async_engine
 from app.core.security import create_access_token
 from app.models import Item, ItemCreate, User
 from app.services import auth, messages, users
@@ -37,6 +39,7 @@ from app.ui.state.public import LoginState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
 from tests.conftest import Account
 from tests.factories import create_item
+from tests.processes import free_port
 
 S = TypeVar("S", bound=AuthState)
 
@@ -352,6 +355,20 @@ async def test_unreachable_database_is_a_toast_not_a_crash(
     monkeypatch.setattr(items_state, "session_scope", database_down)
     state = signed_in(ItemsState, normal_user)
     assert DATABASE_UNAVAILABLE in await run(ItemsState.open_page, state)
+    assert not state.loading and state.access_token
+
+
+async def test_unreachable_database_for_the_caller_lookup_is_a_toast(
+    monkeypatch: pytest.MonkeyPatch, normal_user: Account
+) -> None:
+    dead = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/app")
+    monkeypatch.setattr(db, "engine", dead)  # what app.core.rows reads the caller through
+    state = signed_in(ItemsState, normal_user)
+    try:
+        assert DATABASE_UNAVAILABLE in await run(ItemsState.open_page, state)
+    finally:
+        await dead.dispose()
+    # Not the user's fault: the token stays, so the next try can work.
     assert not state.loading and state.access_token
 
 
