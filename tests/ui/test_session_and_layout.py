@@ -75,6 +75,31 @@ async def test_sidebar_collapses_to_icons(page: Page, normal_user: Account) -> N
     await expect(sidebar.get_by_text("Dashboard")).to_have_count(0)
 
 
+async def test_a_collapsed_sidebar_never_flashes_open_on_reload(
+    page: Page, normal_user: Account
+) -> None:
+    await sign_in_as(page, normal_user.id, "/")
+    sidebar = page.get_by_test_id("sidebar")
+    await page.get_by_role("button", name="Toggle Sidebar").click()
+    await expect(sidebar.get_by_text("Dashboard")).to_have_count(0)
+    # Every frame from the first paint on, the widest the sidebar has been drawn.
+    await page.add_init_script(
+        """
+        window.__widest = 0;
+        const watch = () => {
+          const el = document.querySelector('[data-testid="sidebar"]');
+          if (el) window.__widest = Math.max(window.__widest, el.getBoundingClientRect().width);
+          requestAnimationFrame(watch);
+        };
+        requestAnimationFrame(watch);
+        """
+    )
+    await page.reload()
+    await expect(sidebar.get_by_role("link", name="Items")).to_be_visible()
+    await page.wait_for_timeout(500)
+    assert 0 < await page.evaluate("window.__widest") < 80
+
+
 async def test_phone_width_uses_a_drawer(
     browser: Browser, ui_app: UiApp, normal_user: Account
 ) -> None:
