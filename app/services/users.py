@@ -2,7 +2,7 @@
 
 from typing import Any, cast
 
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
@@ -126,15 +126,30 @@ async def create_private_user(session: AsyncSession, data: PrivateUserCreate) ->
     )
 
 
-_ALL_USERS = PageQuery.build(
-    select(*[getattr(User, name) for name in UserRecord.__annotations__]),
-    [col(User.created_at).desc(), col(User.id).desc()],
-)
+_USER_RECORDS = select(*[getattr(User, name) for name in UserRecord.__annotations__])
+_NEWEST_FIRST: list[ColumnElement[Any]] = [col(User.created_at).desc(), col(User.id).desc()]
+# The page the API and the admin table ask for; searches are built per request.
+_ALL_USERS = PageQuery.build(_USER_RECORDS, _NEWEST_FIRST)
 
 
-async def list_users(session: AsyncSession, skip: int, limit: int) -> tuple[list[UserRecord], int]:
-    """One page of accounts, newest first, as plain records, and how many there are."""
-    rows, count = await fetch_page(session, _ALL_USERS, skip, limit)
+def _matching(search: str) -> ColumnElement[bool]:
+    return or_(
+        col(User.email).icontains(search, autoescape=True),
+        col(User.full_name).icontains(search, autoescape=True),
+    )
+
+
+async def list_users(
+    session: AsyncSession, skip: int, limit: int, search: str | None = None
+) -> tuple[list[UserRecord], int]:
+    """One page of accounts, newest first, as plain records, and how many there are;
+    with `search`, only those whose email or full name contains it (any case)."""
+    query = (
+        PageQuery.build(_USER_RECORDS.where(_matching(search)), _NEWEST_FIRST)
+        if search
+        else _ALL_USERS
+    )
+    rows, count = await fetch_page(session, query, skip, limit)
     return cast(list[UserRecord], rows), count
 
 

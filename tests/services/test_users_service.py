@@ -177,6 +177,24 @@ async def test_list_users_newest_first_with_total_count(session: AsyncSession) -
     assert [u["id"] for u in page] == [created[3].id, created[2].id]
 
 
+async def test_list_users_searches_email_and_full_name_literally(session: AsyncSession) -> None:
+    ada = await users.create_user(
+        session, UserCreate(email="ada@lovelace.example", password="x" * 8, full_name="Ada")
+    )
+    grace = await users.create_user(
+        session, UserCreate(email="hopper@navy.example", password="x" * 8, full_name="Grace 100%")
+    )
+    await new_user(session)
+    found, count = await users.list_users(session, 0, 10, search="LOVELACE")
+    assert count == 1 and [u["id"] for u in found] == [ada.id]
+    found, count = await users.list_users(session, 0, 10, search="grace")
+    assert count == 1 and [u["id"] for u in found] == [grace.id]
+    # Wildcards are plain characters.
+    found, count = await users.list_users(session, 0, 10, search="%")
+    assert count == 1 and [u["id"] for u in found] == [grace.id]
+    assert (await users.list_users(session, 0, 10, search="nobody"))[1] == 0
+
+
 async def test_first_superuser_is_created_once(session: AsyncSession) -> None:
     first = await users.ensure_first_superuser(session)
     again = await users.ensure_first_superuser(session)

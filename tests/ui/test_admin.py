@@ -3,6 +3,7 @@
 from playwright.async_api import Locator, Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.models import UserCreate
 from app.services import users
 from tests.conftest import Account
 from tests.factories import random_email
@@ -50,6 +51,34 @@ async def test_own_row_is_marked_and_has_no_actions(page: Page, superuser: Accou
     await expect(mine).to_contain_text("Superuser")
     await expect(mine).to_contain_text("Active")
     await expect(mine.get_by_role("button")).to_have_count(0)
+
+
+async def test_search_by_email_or_name_then_page_through_all(
+    page: Page, superuser: Account, normal_user: Account, session: AsyncSession
+) -> None:
+    for number in range(12):
+        await users.create_user(
+            session,
+            UserCreate(email=f"crew{number:02}@ship.example", password="x" * 8, full_name="Crew"),
+        )
+    await sign_in_as(page, superuser.id, "/admin")
+    summary = page.get_by_test_id("pagination-summary")
+    await expect(summary).to_have_text("Showing 1 to 10 of 14 entries")
+    search = page.get_by_test_id("search-input")
+
+    await search.fill(normal_user.email.upper())
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await expect(row(page, normal_user.email)).to_be_visible()
+
+    await search.fill("crew")
+    await expect(summary).to_have_text("Showing 1 to 10 of 12 entries")
+    await page.get_by_role("button", name="Go to next page").click()
+    await expect(summary).to_have_text("Showing 11 to 12 of 12 entries")
+
+    await search.fill("nobody like this")
+    await expect(page.get_by_text("No users found")).to_be_visible()
+    await search.fill("")
+    await expect(summary).to_have_text("Showing 1 to 10 of 14 entries")
 
 
 async def test_create_a_user(page: Page, superuser: Account, session: AsyncSession) -> None:

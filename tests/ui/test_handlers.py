@@ -305,7 +305,7 @@ async def test_a_page_past_the_end_shows_the_last_one(
     for item in (await session.exec(select(Item).limit(5))).all():
         await session.delete(item)
     await session.commit()
-    await run(ItemsState.search_items, state, "")
+    await run(ItemsState.search_rows, state, "")
     state.page = 2
     await run(ItemsState.change_page_size, state, "5")
     await run(ItemsState.load_page, state, 9)

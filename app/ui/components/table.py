@@ -132,6 +132,24 @@ def empty_state(icon: str, title: str | rx.Var[str], text: str | rx.Var[str]) ->
     )
 
 
+def search_box(
+    value: str | rx.Var[str], on_change: EventType[str], placeholder: str, label: str
+) -> rx.Component:
+    """The search field above a table; each keystroke reloads the first page."""
+    return rx.input(
+        rx.input.slot(rx.icon("search", size=16)),
+        value=value,
+        on_change=on_change,
+        placeholder=placeholder,
+        type="search",
+        aria_label=label,
+        max_width="24rem",
+        width="100%",
+        size="2",
+        custom_attrs={"data-testid": "search-input"},
+    )
+
+
 def table_card(*children: rx.Component, busy: bool | rx.Var[bool] = False) -> rx.Component:
     """The table's frame; rows fade while a new page is on its way."""
     return rx.box(

@@ -6,7 +6,7 @@ from app.ui.components.dialogs import confirm_dialog, form_dialog
 from app.ui.components.forms import field_value, labelled, password_input, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
-from app.ui.components.table import empty_state, paged_table
+from app.ui.components.table import empty_state, paged_table, search_box
 from app.ui.state.admin import AdminState, UserRow
 from app.ui.state.auth import AuthState
 
@@ -194,9 +194,13 @@ def admin_content() -> rx.Component:
             "Manage user accounts and permissions",
             rx.button(rx.icon("plus", size=16), "Add User", on_click=AdminState.set_add_open(True)),
         ),
+        search_box(
+            AdminState.search, AdminState.search_rows, "Search by email or name", "Search users"
+        ),
         rx.cond(
             AdminState.loaded & (AdminState.total == 0),
-            empty_state("users", "No users yet", "Add a user to get started"),
+            # Only a search can come back empty: the caller is a user too.
+            empty_state("search-x", "No users found", "No user matches your search"),
             paged_table(AdminState, COLUMNS, AdminState.users, user_row),
         ),
         dialogs(),

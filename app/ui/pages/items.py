@@ -6,7 +6,7 @@ from app.ui.components.dialogs import confirm_dialog, form_dialog
 from app.ui.components.forms import labelled, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
-from app.ui.components.table import empty_state, paged_table
+from app.ui.components.table import empty_state, paged_table, search_box
 from app.ui.state.items import ItemRow, ItemsState
 
 COLUMNS = ("ID", "Title", "Description", "")
@@ -134,17 +134,11 @@ def items() -> rx.Component:
                 on_click=ItemsState.set_add_open(True),
             ),
         ),
-        rx.input(
-            rx.input.slot(rx.icon("search", size=16)),
-            value=ItemsState.search,
-            on_change=ItemsState.search_items,
-            placeholder="Search by title or description",
-            type="search",
-            aria_label="Search items",
-            max_width="24rem",
-            width="100%",
-            size="2",
-            custom_attrs={"data-testid": "search-input"},
+        search_box(
+            ItemsState.search,
+            ItemsState.search_rows,
+            "Search by title or description",
+            "Search items",
         ),
         rx.cond(
             no_results,

@@ -56,7 +56,10 @@ class AdminState(PagedTable, AuthState):
     saving: bool = False
 
     async def _fetch(self, session: AsyncSession) -> None:
-        rows = await self._fetch_window(lambda skip, limit: users.list_users(session, skip, limit))
+        search = self.search.strip() or None
+        rows = await self._fetch_window(
+            lambda skip, limit: users.list_users(session, skip, limit, search)
+        )
         self.users = [UserRow.of(user) for user in rows]
 
     async def _reload(self) -> None:
@@ -69,7 +72,7 @@ class AdminState(PagedTable, AuthState):
     async def open_page(self) -> AsyncIterator[Events]:
         """on_load, at the page in the address; a normal user is sent home by the
         superuser check, seeing nothing."""
-        self.users, self.loaded, self.page = [], False, self._page_in_url()
+        self.users, self.loaded, self.page, self.search = [], False, self._page_in_url(), ""
         yield None
         await self._reload()
         yield self._show_page_in_url()

@@ -3,7 +3,6 @@
 import dataclasses
 from collections.abc import AsyncIterator
 
-from reflex.event import EventSpec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
@@ -33,7 +32,6 @@ class ItemRow:
 
 class ItemsState(PagedTable, AuthState):
     items: list[ItemRow] = []
-    search: str = ""
 
     add_open: bool = False
     edit_open: bool = False
@@ -64,13 +62,6 @@ class ItemsState(PagedTable, AuthState):
         yield None
         await self._reload()
         yield self._show_page_in_url()
-
-    @event
-    @reports_failures(busy="loading")
-    async def search_items(self, text: str) -> EventSpec:
-        self.search, self.page = text, 1
-        await self._reload()
-        return self._show_page_in_url()
 
     # Dialogs ---------------------------------------------------------------
 

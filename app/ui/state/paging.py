@@ -49,6 +49,8 @@ class PagedTable(rx.State, mixin=True):
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     total: int = 0
+    # What the search box holds; each table's fetch decides what it matches.
+    search: str = ""
     # True while a request for rows is out: pager buttons are disabled meanwhile.
     loading: bool = False
     # False until the first rows arrive: the table shows skeleton rows until then.
@@ -124,6 +126,13 @@ class PagedTable(rx.State, mixin=True):
     @reports_failures(busy="loading")
     async def load_page(self, page: int) -> EventSpec:
         self.page = clamp_page(page, self.total, self.page_size)
+        await self._reload()
+        return self._show_page_in_url()
+
+    @event
+    @reports_failures(busy="loading")
+    async def search_rows(self, text: str) -> EventSpec:
+        self.search, self.page = text, 1
         await self._reload()
         return self._show_page_in_url()
 
