@@ -13,8 +13,6 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,15 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.servers import (  # noqa: E402
+    ServerNotReady,
+    free_port,
+    start_logged,
+    stop_process_group,
+    wait_until_ok,
+)
 
 # The FastAPI template's backend on this kind of machine (issue #3), wrk -c32.
 TEMPLATE = {"S1": 6.4, "S2": 200.0, "S3": 74.0, "S4": 115.0, "S5": 1570.0}
@@ -118,48 +125,20 @@ class Sampler:
             self.cpu_end = self._cpu()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_ready(url: str, server: Server, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise SystemExit(f"server exited early:\n{server.log.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        time.sleep(0.3)
-    raise SystemExit(f"server not ready after {timeout} s:\n{server.log.read_text()[-3000:]}")
-
-
 def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Server:
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    """Start a server and wait until `ready_url` answers (any status below 500)."""
+    process = start_logged(command, env, log)
     server = Server(process, ready_url.rsplit("/api", 1)[0], log)
-    wait_ready(ready_url, server)
+    try:
+        wait_until_ok(process, ready_url, log, 180, "server", ready=lambda status: status < 500)
+    except ServerNotReady as error:
+        stop(server)
+        raise SystemExit(str(error)) from None
     return server
 
 
 def stop(server: Server) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.process.pid, signal.SIGTERM)
-    try:
-        server.process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(10)
+    stop_process_group(server.process)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}

@@ -36,21 +36,12 @@ from bench.bench import (  # noqa: E402
     Server,
     create_database,
     drop_database,
-    free_port,
     seed,
     start,
     stop,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from devtools.servers import free_port  # noqa: E402
 
 ROOT_STATE = "reflex___state____state"
 AUTH_STATE = f"{ROOT_STATE}.app___ui___state___auth____auth_state"

@@ -21,16 +21,7 @@ from app.emails import (  # noqa: E402
     build_reset_password_email,
     build_test_email,
 )
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def main() -> int:

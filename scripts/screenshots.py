@@ -12,9 +12,10 @@ import sys
 from playwright.sync_api import Browser, Page, sync_playwright
 
 # Before any `app` import: it points the settings at a throwaway database.
-from ui_app import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, seed_demo
+from ui_app import ROOT, running_app, seed_demo
 
 from app.core.security import create_access_token, create_reset_token
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 OUT = ROOT / "docs" / "images"
 DESKTOP = {"width": 1440, "height": 900}

@@ -10,11 +10,8 @@ import os
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,22 +36,19 @@ os.environ.update(
 for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY"):
     os.environ.pop(name, None)
 
-import httpx  # noqa: E402
-
 from app.core.db import dispose_engines, session_scope  # noqa: E402
 from app.models import ItemCreate, UserCreate, UserUpdateMe  # noqa: E402
 from app.prestart import migrate  # noqa: E402
 from app.services import items, users  # noqa: E402
+from devtools.servers import (  # noqa: E402
+    ServerNotReady,
+    free_port,
+    start_logged,
+    stop_process_group,
+    tool_path,
+    wait_until_ok,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PEOPLE = [
     ("Grace Hopper", "grace@example.com", False, True),
     ("Alan Turing", "alan@example.com", False, True),
@@ -114,35 +108,14 @@ async def seed_demo(extra_items: int = 0) -> tuple[int, int]:
     return admin_id, normal_id
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"reflex exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/login", follow_redirects=True, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"reflex did not start in 300 s:\n{log.read_text()}")
-
-
 @contextmanager
 def running_app() -> Iterator[str]:
     """`reflex run --env prod` on a free port, in its own build folder; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    tools = [str(ROOT / ".tools/node_modules/.bin"), str(Path(sys.executable).parent)]
     env = {
         **os.environ,
-        "PATH": os.pathsep.join([*tools, os.environ.get("PATH", "")]),
+        "PATH": tool_path(),
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_WEB_WORKDIR": str(WORK / "web"),
@@ -153,25 +126,14 @@ def running_app() -> Iterator[str]:
         "--backend-host", "127.0.0.1", "--frontend-port", str(port), "--backend-port", str(port),
     ]  # fmt: skip
     log = WORK / "reflex.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_logged(command, env, log)
     # A SIGTERM (e.g. from `timeout`) must still stop the server: run the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        wait_until_serving(process, url, log)
+        try:
+            wait_until_ok(process, f"{url}/login", log, 300)
+        except ServerNotReady as error:
+            raise SystemExit(str(error)) from None
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_process_group(process)

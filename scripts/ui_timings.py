@@ -15,9 +15,10 @@ import sys
 from playwright.sync_api import Page, expect, sync_playwright
 
 # Before any `app` import: it points the settings at a throwaway database.
-from ui_app import CHROMIUM, CHROMIUM_ARGS, running_app, seed_demo
+from ui_app import running_app, seed_demo
 
 from app.core.security import create_access_token
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 FIRST_ROW = "tbody tr td >> nth=1"
 # Resolves when the pager summary reads `expected`, with the ms since the click.

@@ -23,8 +23,7 @@ import httpx
 import pytest
 
 from app.core.config import PROJECT_ROOT
-from tests.database import create_test_database, drop_test_database
-from tests.processes import (
+from devtools.servers import (
     free_port,
     log_tail,
     start_logged,
@@ -32,6 +31,7 @@ from tests.processes import (
     tool_path,
     wait_until_ok,
 )
+from tests.database import create_test_database, drop_test_database
 
 HERE = Path(__file__).resolve().parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

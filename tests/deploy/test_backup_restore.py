@@ -13,10 +13,10 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import PROJECT_ROOT
+from devtools.servers import free_port
 from tests.database import drop_test_database
 from tests.deploy.conftest import Stack, start, wait_for
 from tests.factories import random_email, random_lower_string
-from tests.processes import free_port
 
 
 def script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

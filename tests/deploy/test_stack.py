@@ -19,9 +19,9 @@ import redis
 from playwright.async_api import Page, async_playwright, expect
 
 from app.core.config import PROJECT_ROOT
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.conftest import Server, Stack
 from tests.factories import random_email
-from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def run_smoke(stack: Stack, email: str, password: str) -> subprocess.CompletedProcess[str]:

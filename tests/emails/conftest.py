@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from app.core.config import settings
-from tests.processes import free_port
+from devtools.servers import free_port
 
 
 @dataclass

@@ -11,10 +11,10 @@ from app.core.config import settings
 from app.emails import EmailMessage as EmailMessageParts
 from app.emails import build_test_email, send_email
 from app.emails.sending import wait_for_pending_emails
+from devtools.servers import free_port
 from tests.conftest import Account
 from tests.emails.conftest import Mailbox, ResendEndpoint
 from tests.factories import random_email
-from tests.processes import free_port
 
 API = settings.API_V1_STR
 RECOVERY_REPLY = "If that email is registered, we sent a password recovery link"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import settings
-from tests.processes import (
+from devtools.servers import (
     free_port,
     start_logged,
     stop_process_group,

@@ -1,22 +1,12 @@
 """Chromium settings and page helpers shared by the browser tests."""
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
 from app.core.security import create_access_token
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from devtools.chromium import CHROMIUM
 
 needs_chromium = [
     pytest.mark.ui,

@@ -18,15 +18,15 @@ from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from app.core.config import settings
-from tests.emails.conftest import Mailbox
-from tests.processes import (
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.servers import (
     free_port,
     start_logged,
     stop_process_group,
     tool_path,
     wait_until_ok,
 )
-from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.emails.conftest import Mailbox
 
 # The app answers over a websocket on a shared 2-core machine: allow for slow moments.
 expect.set_options(timeout=15_000)

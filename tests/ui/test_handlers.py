@@ -37,9 +37,9 @@ from app.ui.state.items import ItemsState
 from app.ui.state.paging import clamp_page, page_count, parse_page_size
 from app.ui.state.public import LoginState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+from devtools.servers import free_port
 from tests.conftest import Account
 from tests.factories import create_item
-from tests.processes import free_port
 
 S = TypeVar("S", bound=AuthState)
 
