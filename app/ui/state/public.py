@@ -36,7 +36,9 @@ class ConfirmedPassword(rx.State, mixin=True):
         )
 
 
-class LoginState(AuthState):
+class Credentials(rx.State, mixin=True):
+    """A form with an email and a password, each checked when the field is left."""
+
     email_error: str = ""
     password_error: str = ""
     submitting: bool = False
@@ -49,6 +51,8 @@ class LoginState(AuthState):
     def check_password(self, value: str) -> None:
         self.password_error = validation.password_error(value)
 
+
+class LoginState(Credentials, AuthState):
     @event
     def clear_errors(self) -> None:
         self.email_error = self.password_error = ""
@@ -66,23 +70,12 @@ class LoginState(AuthState):
         return rx.redirect(HOME_ROUTE, replace=True)
 
 
-class SignupState(ConfirmedPassword, AuthState):
+class SignupState(ConfirmedPassword, Credentials, AuthState):
     full_name_error: str = ""
-    email_error: str = ""
-    password_error: str = ""
-    submitting: bool = False
 
     @event
     def check_full_name(self, value: str) -> None:
         self.full_name_error = validation.required_error(value, validation.FULL_NAME_REQUIRED)
-
-    @event
-    def check_email(self, value: str) -> None:
-        self.email_error = validation.email_error(value)
-
-    @event
-    def check_password(self, value: str) -> None:
-        self.password_error = validation.password_error(value)
 
     @event
     def clear_errors(self) -> None:
