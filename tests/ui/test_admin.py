@@ -81,6 +81,16 @@ async def test_search_by_email_or_name_then_page_through_all(
     await expect(summary).to_have_text("Showing 1 to 10 of 14 entries")
 
 
+async def test_dialog_fields_are_the_only_ones_their_placeholders_find(
+    page: Page, superuser: Account
+) -> None:
+    await sign_in_as(page, superuser.id, "/admin")
+    await open_add_user(page)
+    await expect(page.get_by_placeholder("Email")).to_have_count(1)
+    await expect(page.get_by_placeholder("Full name")).to_have_count(1)
+    await expect(page.get_by_placeholder("Password")).to_have_count(2)
+
+
 async def test_create_a_user(page: Page, superuser: Account, session: AsyncSession) -> None:
     email = random_email()
     await sign_in_as(page, superuser.id, "/admin")

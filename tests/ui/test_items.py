@@ -71,6 +71,18 @@ async def test_create_an_item(page: Page, normal_user: Account, session: AsyncSe
     assert [item.title for item in stored] == ["Playwright item"]
 
 
+async def test_dialog_fields_are_the_only_ones_their_placeholders_find(
+    page: Page, normal_user: Account
+) -> None:
+    # Browser tests written for the template fill fields by placeholder, unscoped; a
+    # substring match must not also hit the search box behind the dialog.
+    await sign_in_as(page, normal_user.id, "/items")
+    await page.get_by_role("button", name="Add Item").click()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await expect(page.get_by_placeholder("Title")).to_have_count(1)
+    await expect(page.get_by_placeholder("Description")).to_have_count(1)
+
+
 async def test_create_with_only_a_title(page: Page, normal_user: Account) -> None:
     await sign_in_as(page, normal_user.id, "/items")
     await page.get_by_role("button", name="Add Item").click()

@@ -132,15 +132,18 @@ def empty_state(icon: str, title: str | rx.Var[str], text: str | rx.Var[str]) ->
     )
 
 
-def search_box(
-    value: str | rx.Var[str], on_change: EventType[str], placeholder: str, label: str
-) -> rx.Component:
-    """The search field above a table; each keystroke reloads the first page."""
+def search_box(value: str | rx.Var[str], on_change: EventType[str], label: str) -> rx.Component:
+    """The search field above a table; each keystroke reloads the first page.
+
+    `label` is its placeholder and accessible name. Keep it free of the dialogs' field
+    placeholders ("Title", "Email", ...): browser tests find those by placeholder, a
+    case-insensitive substring match that would also hit a "Search by title" box.
+    """
     return rx.input(
         rx.input.slot(rx.icon("search", size=16)),
         value=value,
         on_change=on_change,
-        placeholder=placeholder,
+        placeholder=label,
         type="search",
         aria_label=label,
         max_width="24rem",

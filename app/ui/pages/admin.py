@@ -194,9 +194,7 @@ def admin_content() -> rx.Component:
             "Manage user accounts and permissions",
             rx.button(rx.icon("plus", size=16), "Add User", on_click=AdminState.set_add_open(True)),
         ),
-        search_box(
-            AdminState.search, AdminState.search_rows, "Search by email or name", "Search users"
-        ),
+        search_box(AdminState.search, AdminState.search_rows, "Search users"),
         rx.cond(
             AdminState.loaded & (AdminState.total == 0),
             # Only a search can come back empty: the caller is a user too.

@@ -134,12 +134,7 @@ def items() -> rx.Component:
                 on_click=ItemsState.set_add_open(True),
             ),
         ),
-        search_box(
-            ItemsState.search,
-            ItemsState.search_rows,
-            "Search by title or description",
-            "Search items",
-        ),
+        search_box(ItemsState.search, ItemsState.search_rows, "Search items"),
         rx.cond(
             no_results,
             rx.cond(
