@@ -95,10 +95,13 @@ class PagedTable(rx.State, mixin=True):
     def _show_page_in_url(self) -> EventSpec:
         """Put the page in the address (`?page=N`, none for the first) without navigating,
         so a reload or a shared link comes back to it. Reflex reads the live query
-        string for later events, so on_load sees it too."""
+        string for later events, so on_load sees it too. Only on the table's own page:
+        the user may have moved on while the rows were loading."""
         page = self.page if self.page > 1 else None
+        path = self.router.url.path.rstrip("/")
         return rx.call_script(
             "(() => { const url = new URL(window.location.href);"
+            f" if (url.pathname.replace(/\\/$/, '') !== {json.dumps(path)}) return;"
             f" {json.dumps(page)} === null ? url.searchParams.delete('page')"
             f" : url.searchParams.set('page', {json.dumps(page)});"
             " if (url.href !== window.location.href)"
