@@ -1,9 +1,12 @@
-"""Dialogs: a form in a dialog (add / edit), and a confirmation (delete)."""
+"""Dialogs: a form in a dialog (add / edit), a confirmation (delete), and a table's three."""
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventType
+
+from app.ui.state.row_dialogs import RowDialogs
 
 
 def dialog_buttons(submit: rx.Component, busy: bool | rx.Var[bool]) -> rx.Component:
@@ -29,20 +32,17 @@ def form_dialog(
     busy: bool | rx.Var[bool],
     submit_label: str = "Save",
 ) -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(title),
-            dialog_description(description),
-            rx.form(
-                rx.vstack(*fields, spacing="4", width="100%"),
-                dialog_buttons(rx.button(submit_label, type="submit", loading=busy), busy),
-                on_submit=on_submit,
-                width="100%",
-            ),
-            max_width="30rem",
+    return _dialog(
+        title,
+        description,
+        rx.form(
+            rx.vstack(*fields, spacing="4", width="100%"),
+            dialog_buttons(rx.button(submit_label, type="submit", loading=busy), busy),
+            on_submit=on_submit,
+            width="100%",
         ),
-        open=is_open,
-        on_open_change=on_open_change,
+        is_open,
+        on_open_change,
     )
 
 
@@ -56,18 +56,79 @@ def confirm_dialog(
     busy: bool | rx.Var[bool],
     confirm_label: str = "Delete",
 ) -> rx.Component:
+    return _dialog(
+        title,
+        description,
+        dialog_buttons(
+            rx.button(confirm_label, color_scheme="red", loading=busy, on_click=on_confirm),
+            busy,
+        ),
+        is_open,
+        on_open_change,
+    )
+
+
+def _dialog(
+    title: str,
+    description: str,
+    body: rx.Component,
+    is_open: bool | rx.Var[bool],
+    on_open_change: EventType[bool],
+) -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(title),
             dialog_description(description),
-            dialog_buttons(
-                rx.button(confirm_label, color_scheme="red", loading=busy, on_click=on_confirm),
-                busy,
-            ),
+            body,
             max_width="30rem",
         ),
         open=is_open,
         on_open_change=on_open_change,
+    )
+
+
+def row_dialogs(
+    state: type[RowDialogs],
+    noun: str,
+    *,
+    add_description: str,
+    delete_description: str,
+    fields: Callable[[bool], list[rx.Component]],
+    create: EventType[dict[str, Any]],
+    update: EventType[dict[str, Any]],
+    delete: EventType[()],
+) -> rx.Component:
+    """`Add {noun}`, `Edit {noun}` and `Delete {noun}` for a table's rows.
+
+    `fields(editing)` builds the form; editing fills it from the selected row.
+    """
+    return rx.fragment(
+        form_dialog(
+            title=f"Add {noun}",
+            description=add_description,
+            is_open=state.add_open,
+            on_open_change=state.set_add_open,
+            on_submit=create,
+            fields=fields(False),
+            busy=state.saving,
+        ),
+        form_dialog(
+            title=f"Edit {noun}",
+            description=f"Update the {noun.lower()} details below.",
+            is_open=state.edit_open,
+            on_open_change=state.set_edit_open,
+            on_submit=update,
+            fields=fields(True),
+            busy=state.saving,
+        ),
+        confirm_dialog(
+            title=f"Delete {noun}",
+            description=delete_description,
+            is_open=state.delete_open,
+            on_open_change=state.set_delete_open,
+            on_confirm=delete,
+            busy=state.saving,
+        ),
     )
 
 

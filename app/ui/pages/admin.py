@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.ui.components.dialogs import confirm_dialog, form_dialog
+from app.ui.components.dialogs import row_dialogs
 from app.ui.components.forms import field_value, labelled, password_input, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
@@ -79,7 +79,7 @@ def checkbox(label: str, name: str, checked: bool | rx.Var[bool]) -> rx.Componen
     )
 
 
-def user_fields(*, editing: bool) -> list[rx.Component]:
+def user_fields(editing: bool) -> list[rx.Component]:
     selected = AdminState.selected
     return [
         labelled(
@@ -146,36 +146,18 @@ def user_fields(*, editing: bool) -> list[rx.Component]:
 
 
 def dialogs() -> rx.Component:
-    return rx.fragment(
-        form_dialog(
-            title="Add User",
-            description="Fill in the form below to add a new user to the system.",
-            is_open=AdminState.add_open,
-            on_open_change=AdminState.set_add_open,
-            on_submit=AdminState.create,
-            fields=user_fields(editing=False),
-            busy=AdminState.saving,
+    return row_dialogs(
+        AdminState,
+        "User",
+        add_description="Fill in the form below to add a new user to the system.",
+        delete_description=(
+            "All items associated with this user will also be permanently deleted. "
+            "Are you sure? You will not be able to undo this action."
         ),
-        form_dialog(
-            title="Edit User",
-            description="Update the user details below.",
-            is_open=AdminState.edit_open,
-            on_open_change=AdminState.set_edit_open,
-            on_submit=AdminState.update,
-            fields=user_fields(editing=True),
-            busy=AdminState.saving,
-        ),
-        confirm_dialog(
-            title="Delete User",
-            description=(
-                "All items associated with this user will also be permanently deleted. "
-                "Are you sure? You will not be able to undo this action."
-            ),
-            is_open=AdminState.delete_open,
-            on_open_change=AdminState.set_delete_open,
-            on_confirm=AdminState.delete,
-            busy=AdminState.saving,
-        ),
+        fields=user_fields,
+        create=AdminState.create,
+        update=AdminState.update,
+        delete=AdminState.delete,
     )
 
 

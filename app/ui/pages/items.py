@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.ui.components.dialogs import confirm_dialog, form_dialog
+from app.ui.components.dialogs import row_dialogs
 from app.ui.components.forms import labelled, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
@@ -58,7 +58,9 @@ def item_row(item: ItemRow) -> rx.Component:
     )
 
 
-def item_fields(title: str | rx.Var[str], description: str | rx.Var[str]) -> list[rx.Component]:
+def item_fields(editing: bool) -> list[rx.Component]:
+    title = ItemsState.selected.title if editing else ""
+    description = ItemsState.selected.description if editing else ""
     return [
         labelled(
             "Title",
@@ -87,36 +89,18 @@ def item_fields(title: str | rx.Var[str], description: str | rx.Var[str]) -> lis
 
 
 def dialogs() -> rx.Component:
-    return rx.fragment(
-        form_dialog(
-            title="Add Item",
-            description="Fill in the details to add a new item.",
-            is_open=ItemsState.add_open,
-            on_open_change=ItemsState.set_add_open,
-            on_submit=ItemsState.create,
-            fields=item_fields("", ""),
-            busy=ItemsState.saving,
+    return row_dialogs(
+        ItemsState,
+        "Item",
+        add_description="Fill in the details to add a new item.",
+        delete_description=(
+            "This item will be permanently deleted. Are you sure? "
+            "You will not be able to undo this action."
         ),
-        form_dialog(
-            title="Edit Item",
-            description="Update the item details below.",
-            is_open=ItemsState.edit_open,
-            on_open_change=ItemsState.set_edit_open,
-            on_submit=ItemsState.update,
-            fields=item_fields(ItemsState.selected.title, ItemsState.selected.description),
-            busy=ItemsState.saving,
-        ),
-        confirm_dialog(
-            title="Delete Item",
-            description=(
-                "This item will be permanently deleted. Are you sure? "
-                "You will not be able to undo this action."
-            ),
-            is_open=ItemsState.delete_open,
-            on_open_change=ItemsState.set_delete_open,
-            on_confirm=ItemsState.delete,
-            busy=ItemsState.saving,
-        ),
+        fields=item_fields,
+        create=ItemsState.create,
+        update=ItemsState.update,
+        delete=ItemsState.delete,
     )
 
 

@@ -1,7 +1,6 @@
 """The Admin page: one page of all users, and the add/edit/delete user dialogs."""
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +12,7 @@ from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
 from app.ui.state.paging import PagedTable
+from app.ui.state.row_dialogs import RowDialogs
 
 USER_CREATED = "User created successfully"
 USER_UPDATED = "User updated successfully"
@@ -43,39 +43,29 @@ def ticked(form: dict[str, str], name: str) -> bool:
     return name in form and form[name] not in ("", "off", "false")
 
 
-class AdminState(PagedTable, AuthState):
+class AdminState(RowDialogs, PagedTable, AuthState):
     users: list[UserRow] = []
-
-    add_open: bool = False
-    edit_open: bool = False
-    delete_open: bool = False
+    # The row the edit or delete dialog is about.
     selected: UserRow = UserRow()
     email_error: str = ""
     password_error: str = ""
     confirm_password_error: str = ""
-    saving: bool = False
 
     async def _fetch(self, session: AsyncSession) -> None:
-        search = self.search.strip() or None
+        search = self._search_term()
         rows = await self._fetch_window(
             lambda skip, limit: users.list_users(session, skip, limit, search)
         )
         self.users = [UserRow.of(user) for user in rows]
 
     async def _reload(self) -> None:
+        # A normal user is refused (and sent home) before any account is read.
         await self._current_superuser()
         async with session_scope() as session:
             await self._fetch(session)
 
-    @event
-    @reports_failures(busy="loading")
-    async def open_page(self) -> AsyncIterator[Events]:
-        """on_load, at the page in the address; a normal user is sent home by the
-        superuser check, seeing nothing."""
-        self.users, self.loaded, self.page, self.search = [], False, self._page_in_url(), ""
-        yield None
-        await self._reload()
-        yield self._show_page_in_url()
+    def _forget_rows(self) -> None:
+        self.users = []
 
     # Dialogs ---------------------------------------------------------------
 
@@ -84,29 +74,6 @@ class AdminState(PagedTable, AuthState):
 
     def _clear_errors(self) -> None:
         self.email_error = self.password_error = self.confirm_password_error = ""
-
-    @event
-    def set_add_open(self, is_open: bool) -> None:
-        self._clear_errors()
-        self.add_open = is_open
-
-    @event
-    def open_edit(self, user_id: int) -> None:
-        self._clear_errors()
-        self.selected, self.edit_open = self._row(user_id), True
-
-    @event
-    def set_edit_open(self, is_open: bool) -> None:
-        self._clear_errors()
-        self.edit_open = is_open
-
-    @event
-    def open_delete(self, user_id: int) -> None:
-        self.selected, self.delete_open = self._row(user_id), True
-
-    @event
-    def set_delete_open(self, is_open: bool) -> None:
-        self.delete_open = is_open
 
     @event
     def check_email(self, value: str) -> None:

@@ -1,7 +1,6 @@
 """The Items page: one page of the user's items, search, and the add/edit/delete dialogs."""
 
 import dataclasses
-from collections.abc import AsyncIterator
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +12,7 @@ from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
 from app.ui.state.paging import PagedTable
+from app.ui.state.row_dialogs import RowDialogs
 
 ITEM_CREATED = "Item created successfully"
 ITEM_UPDATED = "Item updated successfully"
@@ -30,19 +30,14 @@ class ItemRow:
         return cls(id=item["id"], title=item["title"], description=item["description"] or "")
 
 
-class ItemsState(PagedTable, AuthState):
+class ItemsState(RowDialogs, PagedTable, AuthState):
     items: list[ItemRow] = []
-
-    add_open: bool = False
-    edit_open: bool = False
-    delete_open: bool = False
     # The row the edit or delete dialog is about.
     selected: ItemRow = ItemRow()
     title_error: str = ""
-    saving: bool = False
 
     async def _fetch(self, session: AsyncSession, user: User) -> None:
-        search = self.search.strip() or None
+        search = self._search_term()
         rows = await self._fetch_window(
             lambda skip, limit: items.list_items(session, user, skip, limit, search)
         )
@@ -53,40 +48,16 @@ class ItemsState(PagedTable, AuthState):
         async with session_scope() as session:
             await self._fetch(session, user)
 
-    @event
-    @reports_failures(busy="loading")
-    async def open_page(self) -> AsyncIterator[Events]:
-        """on_load: a fresh read of the page in the address (nothing shown from an
-        earlier visit or user); past the end, the last page."""
-        self.items, self.loaded, self.page, self.search = [], False, self._page_in_url(), ""
-        yield None
-        await self._reload()
-        yield self._show_page_in_url()
+    def _forget_rows(self) -> None:
+        self.items = []
 
     # Dialogs ---------------------------------------------------------------
 
     def _row(self, item_id: int) -> ItemRow:
         return next((row for row in self.items if row.id == item_id), ItemRow())
 
-    @event
-    def set_add_open(self, is_open: bool) -> None:
-        self.add_open, self.title_error = is_open, ""
-
-    @event
-    def open_edit(self, item_id: int) -> None:
-        self.selected, self.title_error, self.edit_open = self._row(item_id), "", True
-
-    @event
-    def set_edit_open(self, is_open: bool) -> None:
-        self.edit_open, self.title_error = is_open, ""
-
-    @event
-    def open_delete(self, item_id: int) -> None:
-        self.selected, self.delete_open = self._row(item_id), True
-
-    @event
-    def set_delete_open(self, is_open: bool) -> None:
-        self.delete_open = is_open
+    def _clear_errors(self) -> None:
+        self.title_error = ""
 
     @event
     def check_title(self, value: str) -> None:

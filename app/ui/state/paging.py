@@ -1,14 +1,14 @@
 """Server-side paging of a table: which window of rows is shown, and how many exist."""
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from app.ui.state.event import event
-from app.ui.state.failures import reports_failures
+from app.ui.state.failures import Events, reports_failures
 
 Row = TypeVar("Row")
 # A service's list call for one window: (skip, limit) -> (rows, total).
@@ -117,13 +117,32 @@ class PagedTable(rx.State, mixin=True):
         self.total, self.loaded = total, True
         return rows
 
+    def _search_term(self) -> str | None:
+        return self.search.strip() or None
+
     async def _reload(self) -> None:
-        """Fetch the current page's rows; each table's state says how."""
+        """Fetch the current page's rows; each table's state says how (and whom it shows
+        them to: a refused caller is sent away before any row is read)."""
+        raise NotImplementedError
+
+    def _forget_rows(self) -> None:
+        """Drop the rows on show; each table's state holds its own list."""
         raise NotImplementedError
 
     if TYPE_CHECKING:
         # Provided by AuthState, which every table state also derives from.
         def _forget_session(self) -> list[EventSpec]: ...
+
+    @event
+    @reports_failures(busy="loading")
+    async def open_page(self) -> AsyncIterator[Events]:
+        """on_load: a fresh read of the page in the address (nothing shown from an
+        earlier visit or user); past the end, the last page."""
+        self._forget_rows()
+        self.loaded, self.page, self.search = False, self._page_in_url(), ""
+        yield None
+        await self._reload()
+        yield self._show_page_in_url()
 
     @event
     @reports_failures(busy="loading")
