@@ -36,7 +36,7 @@ from app.ui.state.failures import (
 )
 from app.ui.state.items import ItemsState
 from app.ui.state.paging import clamp_page, page_count, parse_page_size
-from app.ui.state.public import LoginState
+from app.ui.state.public import LoginState, ResetPasswordState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
 from devtools.servers import free_port
 from tests.conftest import Account
@@ -273,6 +273,15 @@ async def test_public_pages_drop_a_dead_token_once() -> None:
     assert await run(AuthState.redirect_if_signed_in, state) == ""
 
 
+async def test_reset_link_opened_while_signed_in_goes_home(normal_user: Account) -> None:
+    state = signed_in(ResetPasswordState, normal_user)
+    # A recovery email's link, followed in a browser that already has a session.
+    at_address(state, "/reset-password?token=some-reset-token")
+    events = await run(ResetPasswordState.open_form, state)
+    assert 'path="/"' in events and '"/login"' not in events
+    assert state.access_token
+
+
 def test_log_out_forgets_the_session() -> None:
     state = make_state(AuthState, "token")
     state.user = SignedInUser(id=1)
@@ -429,6 +438,48 @@ async def test_admin_edit_keeps_the_password_when_left_blank(
     edited = await db_user(session, normal_user)
     assert edited.full_name == "Edited" and edited.is_active and not edited.is_superuser
     assert await auth.authenticate(session, normal_user.email, normal_user.password)
+
+
+async def test_admin_edit_sets_a_new_password(
+    session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
+    state = signed_in(AdminState, superuser)
+    await run(AdminState.open_page, state)
+    AdminState.open_edit.fn(state, normal_user.id)
+    form = {
+        "email": normal_user.email,
+        "full_name": "",
+        "is_active": "on",
+        "password": "set-by-admin",
+        "confirm_password": "set-by-admin",
+    }
+    assert "User updated successfully" in await run(AdminState.update, state, form)
+    session.expire_all()
+    login = make_state(LoginState)
+    old = {"email": normal_user.email, "password": normal_user.password}
+    assert messages.INCORRECT_LOGIN in await run(LoginState.log_in, login, old)
+    new = {"email": normal_user.email, "password": "set-by-admin"}
+    assert 'path="/"' in await run(LoginState.log_in, login, new)
+
+
+@pytest.mark.parametrize("password", ["", "a-password"])
+async def test_admin_add_refuses_a_blank_confirmation(
+    session: AsyncSession, superuser: Account, password: str
+) -> None:
+    state = signed_in(AdminState, superuser)
+    await run(AdminState.open_page, state)
+    AdminState.set_add_open.fn(state, True)
+    form = {
+        "email": "new@example.com",
+        "password": password,
+        "confirm_password": "",
+        "is_active": "on",
+    }
+    # Refused under the field, before any service is asked: no toast, no account.
+    assert await run(AdminState.create, state, form) == ""
+    assert state.confirm_password_error == validation.CONFIRM_YOUR_PASSWORD
+    assert state.add_open
+    assert await users.get_user_by_email(session, "new@example.com") is None
 
 
 # Settings -----------------------------------------------------------------------------
