@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Run the tests: scripts/test.sh [pytest arguments], e.g. scripts/test.sh -q tests/api
+# COVERAGE=1 runs them under coverage.py (branch coverage of app/, see pyproject.toml).
 #
 # Database: by default each run migrates a fresh SQLite file in a temporary folder.
 # Set TEST_DATABASE_URL to a PostgreSQL *server* URL to run on PostgreSQL instead, e.g.
@@ -10,9 +11,11 @@
 #
 # Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing it is
 # installed with apt-get (root, or passwordless sudo), unless SKIP_BROWSER_INSTALL is set
-# (to anything). If that fails this is only a warning: browser tests skip without it.
-# tests/deploy runs the stack behind Debian's nginx, installed the same way when missing
-# (unless SKIP_NGINX_INSTALL is set); without it those tests skip.
+# (to anything). tests/deploy runs the stack behind Debian's nginx, installed the same way
+# when missing (unless SKIP_NGINX_INSTALL is set).
+# Locally a tool that cannot be installed is a warning and the tests that need it skip,
+# saying what to install. In CI (CI=true) it is an error, and so is every such test
+# (tests/skip_policy.py): CI must never go green on a suite that did not run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +24,13 @@ bash "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 
-warn() { printf '[test] WARNING: %s\n' "$*" >&2; }
+warn() {
+    if [ "${CI:-}" = "true" ]; then
+        printf '[test] ERROR (CI=true): %s\n' "$*" >&2
+        exit 1
+    fi
+    printf '[test] WARNING: %s\n' "$*" >&2
+}
 
 # apt_install PACKAGE WHAT: install a Debian package, warning (not failing) if it cannot.
 apt_install() {
@@ -70,6 +79,12 @@ if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "[test] database: a fresh database on the server of TEST_DATABASE_URL"
 else
     echo "[test] database: a fresh SQLite file (set TEST_DATABASE_URL for PostgreSQL)"
+fi
+if [ -n "${COVERAGE:-}" ]; then
+    # Branch coverage of app/, also in the servers the tests start (pyproject.toml);
+    # `python -m coverage combine && python -m coverage report` afterwards.
+    echo "[test] python -m coverage run -m pytest $*"
+    exec python -m coverage run -m pytest "$@"
 fi
 echo "[test] python -m pytest $*"
 exec python -m pytest "$@"

@@ -13,6 +13,8 @@ import pytest
 
 from tests.database import create_test_database, drop_test_database
 
+pytest_plugins = ["tests.skip_policy"]
+
 TEST_DATABASE_URL = create_test_database(os.environ.get("TEST_DATABASE_URL"))
 os.environ.update(
     {

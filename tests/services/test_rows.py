@@ -14,9 +14,8 @@ from app.models import User, UserCreate, UserUpdateMe
 from app.services import users
 from tests.factories import random_email, random_lower_string
 
-postgres_only = pytest.mark.skipif(
-    db.engine.dialect.name != "postgresql", reason="the pooled psycopg path"
-)
+# The pooled psycopg path; SQLite takes SQLAlchemy Core.
+postgres_only = pytest.mark.postgres
 
 
 async def new_user(session: AsyncSession) -> User:
@@ -83,7 +82,19 @@ async def test_connection_goes_back_transactional(session: AsyncSession) -> None
 async def test_a_cancelled_read_never_returns_its_connection_to_the_pool() -> None:
     slow = RowQuery(select(literal_column("pg_sleep(5)")))
     task = asyncio.create_task(slow.fetch())
-    await asyncio.sleep(0.3)
+    # Cancel only once the server runs the query: earlier, nothing would be in flight.
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher:
+        for _ in range(500):
+            running = await watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'active' AND query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()"
+            )
+            if (await running.fetchone()) == (1,):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the slow query never started")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
