@@ -1,18 +1,21 @@
 """Servers the tools start: free loopback ports, the project's tools, clean stops."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# What Reflex, granian, nginx and redis-server say when their port was taken meanwhile.
+PORT_TAKEN = re.compile(r"address already in use|port: \d+ is already in use", re.IGNORECASE)
 
 
 class ServerNotReady(RuntimeError):
@@ -23,6 +26,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port held for a server that can only start later (its URL is needed first).
+
+    The socket stays bound with SO_REUSEPORT, so no other process is handed the port,
+    while a server that also binds with SO_REUSEPORT (nginx: `listen ... reuseport`) can
+    take it; leave the block once that server listens.
+    """
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("127.0.0.1", 0))
+        yield int(holder.getsockname()[1])
 
 
 def tool_path() -> str:
@@ -50,6 +67,12 @@ def log_tail(log: Path, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def http_answers(url: str, ready: Callable[[int], bool] = lambda status: status == 200) -> bool:
+    with suppress(httpx.TransportError):
+        return ready(httpx.get(url, timeout=5, follow_redirects=True).status_code)
+    return False
+
+
 def wait_until_ok(
     process: subprocess.Popen[bytes],
     url: str,
@@ -57,15 +80,16 @@ def wait_until_ok(
     timeout: float,
     name: str = "reflex",
     ready: Callable[[int], bool] = lambda status: status == 200,
+    probe: Callable[[str], bool] | None = None,
 ) -> None:
-    """Poll `url` until its status is `ready`; raise at once, with the log, if the server exits."""
+    """Poll `url` until its status is `ready` (or `probe(url)` is true, for servers that do
+    not speak HTTP); raise at once, with the log, if the server exits."""
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             raise ServerNotReady(f"{name} exited with {process.returncode}:\n{log_tail(log)}")
-        with suppress(httpx.TransportError):
-            if ready(httpx.get(url, timeout=5, follow_redirects=True).status_code):
-                return
+        if probe(url) if probe else http_answers(url, ready):
+            return
         if time.monotonic() > deadline:
             raise ServerNotReady(f"{name}: {url} did not answer in {timeout} s:\n{log_tail(log)}")
         time.sleep(0.5)
@@ -84,3 +108,31 @@ def stop_process_group(
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
+
+
+def serve_on_free_port(
+    start: Callable[[int], subprocess.Popen[bytes]],
+    ready_url: Callable[[int], str],
+    log: Path,
+    timeout: float,
+    name: str = "server",
+    attempts: int = 3,
+    probe: Callable[[str], bool] | None = None,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a server with `start(port)` on a free port and wait until `ready_url(port)` answers.
+
+    A port that was free when chosen can be taken before the server binds it (another
+    test run, a browser): a server that exits saying so is started again on another port.
+    """
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        process = start(port)
+        try:
+            wait_until_ok(process, ready_url(port), log, timeout, name, probe=probe)
+        except ServerNotReady:
+            stop_process_group(process)
+            if attempt == attempts or not PORT_TAKEN.search(log_tail(log, 200)):
+                raise
+            continue
+        return process, port
+    raise AssertionError("unreachable")

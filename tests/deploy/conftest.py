@@ -5,7 +5,8 @@ two backends (`reflex run --env prod --backend-only`, sharing their state throug
 the exported static frontend, and Debian's nginx as the reverse proxy with the Traefik
 labels' routing (tests/deploy/proxy.conf.template) and the frontend image's static rules.
 Every server runs in its own process group on a free 127.0.0.1 port and is stopped when
-the package's tests are done. Skipped without PostgreSQL, nginx, redis-server or pg_dump.
+the package's tests are done. Skipped without PostgreSQL, nginx, redis-server or pg_dump
+(a failure in CI).
 """
 
 import os
@@ -14,24 +15,27 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from app.core.config import PROJECT_ROOT
 from devtools.servers import (
-    free_port,
     log_tail,
+    reserved_port,
+    serve_on_free_port,
     start_logged,
     stop_process_group,
     tool_path,
     wait_until_ok,
 )
 from tests.database import create_test_database, drop_test_database
+from tests.skip_policy import unavailable
 
 HERE = Path(__file__).resolve().parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -59,6 +63,8 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
     port: int = 0
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -70,9 +76,22 @@ class Server:
     def tail(self, lines: int = 60) -> str:
         return log_tail(self.log, lines)
 
+    def restart(self, ready_url: str) -> None:
+        """Start the same command again (after a test stopped it) and wait until it serves."""
+        assert not self.alive, f"{self.name} is still running"
+        self.log = self.log.with_name(f"{self.log.stem}-restarted{self.log.suffix}")
+        self.process = start_logged(self.command, self.env, self.log)
+        wait_for(self, ready_url)
+
 
 def start(name: str, command: list[str], env: dict[str, str], log: Path, port: int = 0) -> Server:
-    return Server(name, start_logged(command, env, log), log, port)
+    return Server(name, start_logged(command, env, log), log, port, command, env)
+
+
+def redis_answers(url: str) -> bool:
+    with suppress(redis.RedisError), redis.Redis.from_url(url, socket_timeout=2) as client:
+        return bool(client.ping())
+    return False
 
 
 def wait_for(server: Server, url: str, timeout: float = START_TIMEOUT) -> None:
@@ -153,50 +172,72 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     missing = missing_requirements()
     if missing:
-        pytest.skip(f"the deployment stack needs: {', '.join(missing)}")
+        unavailable(f"the deployment stack needs: {', '.join(missing)}")
     work = tmp_path_factory.mktemp("deploy-stack")
     database_url = create_test_database(SERVER_URL)
-    redis_port, proxy_port = free_port(), free_port()
-    backend_ports = [free_port(), free_port()]
-    url = f"http://127.0.0.1:{proxy_port}"
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
     superuser = ("admin@example.com", secrets.token_urlsafe(16))
-    env = {
-        **os.environ,
-        "PATH": tool_path(),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_CHECK_LATEST_VERSION": "false",
-        # As compose.prod.yml runs it: production settings, real secrets, Redis state.
-        "ENVIRONMENT": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "FIRST_SUPERUSER": superuser[0],
-        "FIRST_SUPERUSER_PASSWORD": superuser[1],
-        "FRONTEND_HOST": url,
-        "REFLEX_API_URL": url,
-        "REFLEX_TRUSTED_PROXY_HOPS": "1",
-        "EMAIL_BACKEND": "console",
-        "BCRYPT_ROUNDS": "4",
-        # One worker per backend: two cores run all of this.
-        "GRANIAN_WORKERS": "1",
-    }
     reflex = str(Path(sys.executable).parent / "reflex")
     with ExitStack() as cleanup:
         cleanup.callback(drop_test_database, database_url)
         servers: list[Server] = []
         cleanup.callback(lambda: [server.stop() for server in reversed(servers)])
 
-        redis = start(
+        def serve(
+            name: str, command: Callable[[int], list[str]], env: dict[str, str], log: Path
+        ) -> Server:
+            """Start on a free port (another one if it was taken) and wait for /api/ping."""
+            process, port = serve_on_free_port(
+                lambda port: start_logged(command(port), env, log),
+                lambda port: f"http://127.0.0.1:{port}/api/ping",
+                log,
+                START_TIMEOUT,
+                name,
+            )
+            server = Server(name, process, log, port, command(port), env)
+            servers.append(server)
+            return server
+
+        redis_log = work / "redis.log"
+        redis_process, redis_port = serve_on_free_port(
+            lambda port: start_logged(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--daemonize", "no"],
+                dict(os.environ),
+                redis_log,
+            ),
+            lambda port: f"redis://127.0.0.1:{port}/0",
+            redis_log,
+            START_TIMEOUT,
             "redis-server",
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            env,
-            work / "redis.log",
-            redis_port,
+            probe=redis_answers,
         )  # fmt: skip
-        servers.append(redis)
+        servers.append(Server("redis-server", redis_process, redis_log, redis_port))
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+
+        # The proxy's origin is baked into the export, so its port is held from here on.
+        proxy_port = cleanup.enter_context(reserved_port())
+        url = f"http://127.0.0.1:{proxy_port}"
+        env = {
+            **os.environ,
+            "PATH": tool_path(),
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            "REFLEX_CHECK_LATEST_VERSION": "false",
+            # As compose.prod.yml runs it: production settings, real secrets, Redis state.
+            "ENVIRONMENT": "production",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "FIRST_SUPERUSER": superuser[0],
+            "FIRST_SUPERUSER_PASSWORD": superuser[1],
+            "FRONTEND_HOST": url,
+            "REFLEX_API_URL": url,
+            "REFLEX_TRUSTED_PROXY_HOPS": "1",
+            "EMAIL_BACKEND": "console",
+            "BCRYPT_ROUNDS": "4",
+            # One worker per backend: two cores run all of this.
+            "GRANIAN_WORKERS": "1",
+        }
 
         prestart = [sys.executable, "-m", "app.prestart"]
         run_to_end("python -m app.prestart", prestart, env, work / "prestart.log")
@@ -213,23 +254,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             work / "export.log",
         )
         servers.append(export)
-        backends = []
-        for number, port in enumerate(backend_ports, 1):
-            backend_env = {
-                **env,
-                "REFLEX_WEB_WORKDIR": str(work / f"backend{number}-web"),
-                "REFLEX_STATES_WORKDIR": str(work / f"backend{number}-states"),
-            }
-            backend = start(
+        backends = [
+            serve(
                 f"backend {number}",
-                [reflex, "run", "--env", "prod", "--backend-only",
-                 "--backend-host", "127.0.0.1", "--backend-port", str(port)],
-                backend_env,
+                lambda port: [reflex, "run", "--env", "prod", "--backend-only",
+                              "--backend-host", "127.0.0.1", "--backend-port", str(port)],
+                {
+                    **env,
+                    "REFLEX_WEB_WORKDIR": str(work / f"backend{number}-web"),
+                    "REFLEX_STATES_WORKDIR": str(work / f"backend{number}-states"),
+                },
                 work / f"backend{number}.log",
-                port,
-            )  # fmt: skip
-            servers.append(backend)
-            backends.append(backend)
+            )
+            for number in (1, 2)
+        ]  # fmt: skip
 
         try:
             code = export.process.wait(START_TIMEOUT)
@@ -240,10 +278,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         static_root = work / "export-web/build/client"
         assert (static_root / "index.html").exists(), export.tail()
 
-        for backend in backends:
-            wait_for(backend, f"http://127.0.0.1:{backend.port}/api/ping")
-
         nginx_dir = work / "nginx"
+        backend_ports = [backend.port for backend in backends]
         config = render_proxy_config(nginx_dir, proxy_port, static_root, backend_ports)
         error_log = str(nginx_dir / "logs/error.log")
         proxy = start(

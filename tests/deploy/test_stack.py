@@ -1,7 +1,7 @@
 """The whole stack behind the proxy: smoke tests, static fallbacks, round robin, failover.
 
-The last test kills a backend, so it stays last in this file (and this file last in the
-package): the tests before it see both backends.
+The failover test kills a backend and starts it again before it ends, so the tests
+here and elsewhere in the package see both backends whatever order they run in.
 """
 
 import asyncio
@@ -22,6 +22,7 @@ from app.core.config import PROJECT_ROOT
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.conftest import Server, Stack
 from tests.factories import random_email
+from tests.skip_policy import require_chromium
 
 
 def run_smoke(stack: Stack, email: str, password: str) -> subprocess.CompletedProcess[str]:
@@ -124,11 +125,12 @@ async def add_item(page: Page, title: str) -> None:
 
 
 @pytest.mark.ui
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's Chromium at {CHROMIUM}")
 async def test_browser_session_survives_losing_a_backend(stack: Stack) -> None:
     """Log in, use /items, kill the backend holding the websocket, keep going on the other."""
+    require_chromium()
     email, password = random_email(), "failover-password"
     stack.create_user(email, password)
+    killed: list[Server] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -156,6 +158,7 @@ async def test_browser_session_survives_losing_a_backend(stack: Stack) -> None:
                 assert time.monotonic() < deadline, "no single backend holds the websocket"
                 await asyncio.sleep(0.2)
             survivor = next(backend for backend in stack.backends if backend is not victim)
+            killed.append(victim)
             victim.stop(signal.SIGKILL)
             assert not victim.alive and survivor.alive
 
@@ -172,3 +175,7 @@ async def test_browser_session_survives_losing_a_backend(stack: Stack) -> None:
         finally:
             await context.close()
             await browser.close()
+            for backend in killed:
+                await asyncio.to_thread(
+                    backend.restart, f"http://127.0.0.1:{backend.port}/api/ping"
+                )

@@ -1,6 +1,7 @@
 """The real backend, started the way production and the conformance suite start it."""
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,11 +11,10 @@ import pytest
 
 from app.core.config import settings
 from devtools.servers import (
-    free_port,
+    serve_on_free_port,
     start_logged,
     stop_process_group,
     tool_path,
-    wait_until_ok,
 )
 
 
@@ -27,7 +27,6 @@ class LiveBackend:
 @pytest.fixture(scope="session")
 def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
     """`reflex run --env prod --backend-only` on the run's database, in its own process group."""
-    port = free_port()
     log = tmp_path_factory.mktemp("live") / "backend.log"
     env = {
         **os.environ,
@@ -38,14 +37,18 @@ def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "SECRET_KEY": settings.SECRET_KEY,
     }
     reflex = Path(sys.executable).parent / "reflex"
-    command = [
-        str(reflex), "run", "--env", "prod", "--backend-only",
-        "--backend-host", "127.0.0.1", "--backend-port", str(port),
-    ]  # fmt: skip
-    process = start_logged(command, env, log)
-    url = f"http://127.0.0.1:{port}"
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        command = [
+            str(reflex), "run", "--env", "prod", "--backend-only",
+            "--backend-host", "127.0.0.1", "--backend-port", str(port),
+        ]  # fmt: skip
+        return start_logged(command, env, log)
+
+    process, port = serve_on_free_port(
+        start, lambda port: f"http://127.0.0.1:{port}/api/ping", log, 180
+    )
     try:
-        wait_until_ok(process, f"{url}/api/ping", log, 180)
-        yield LiveBackend(url, log)
+        yield LiveBackend(f"http://127.0.0.1:{port}", log)
     finally:
         stop_process_group(process)

@@ -2,13 +2,13 @@
 
 One server and one browser serve the whole session; every test gets a fresh browser
 context (its own localStorage, so its own Reflex session) and leaves the tables empty
-(tests/conftest.py does that). Without /usr/bin/chromium every test here skips.
+(tests/conftest.py does that). Without /usr/bin/chromium every browser test here skips
+(and fails in CI).
 """
 
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +21,14 @@ from app.core.config import settings
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.servers import (
     free_port,
+    serve_on_free_port,
     start_logged,
     stop_process_group,
     tool_path,
     wait_until_ok,
 )
 from tests.emails.conftest import Mailbox
+from tests.skip_policy import require_chromium
 
 # The app answers over a websocket on a shared 2-core machine: allow for slow moments.
 expect.set_options(timeout=15_000)
@@ -57,50 +59,49 @@ def mail_catcher() -> Iterator[MailCatcher]:
     controller.stop()
 
 
-def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    """Poll the backend, then a page of the built frontend (the prod build takes a while)."""
-    deadline = time.monotonic() + START_TIMEOUT
-    for path in ("/api/ping", "/login"):
-        wait_until_ok(process, f"{url}{path}", log, max(1.0, deadline - time.monotonic()))
-
-
 @pytest.fixture(scope="session")
 def ui_app(
     database: str, mail_catcher: MailCatcher, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[UiApp]:
     """`reflex run --env prod` (frontend and backend on one port) in its own process group."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
+    require_chromium()
     work = tmp_path_factory.mktemp("ui-app")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = work / "reflex.log"
-    env = {
-        **os.environ,
-        "PATH": tool_path(),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        # Its own build and state folders, so a dev server or tests/live can run meanwhile.
-        "REFLEX_WEB_WORKDIR": str(work / "web"),
-        "REFLEX_STATES_WORKDIR": str(work / "states"),
-        "DATABASE_URL": database,
-        "SECRET_KEY": settings.SECRET_KEY,
-        # Reset links in the emails point at this server.
-        "FRONTEND_HOST": url,
-        "EMAIL_BACKEND": "smtp",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(mail_catcher.port),
-        "SMTP_TLS": "false",
-        "SMTP_SSL": "false",
-        "EMAILS_FROM_EMAIL": "info@example.com",
-    }
-    command = [
-        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
-        "--backend-host", "127.0.0.1", "--frontend-port", str(port), "--backend-port", str(port),
-    ]  # fmt: skip
-    process = start_logged(command, env, log)
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "PATH": tool_path(),
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            # Its own build and state folders, so a dev server or tests/live can run meanwhile.
+            "REFLEX_WEB_WORKDIR": str(work / "web"),
+            "REFLEX_STATES_WORKDIR": str(work / "states"),
+            "DATABASE_URL": database,
+            "SECRET_KEY": settings.SECRET_KEY,
+            # Reset links in the emails point at this server.
+            "FRONTEND_HOST": f"http://127.0.0.1:{port}",
+            "EMAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(mail_catcher.port),
+            "SMTP_TLS": "false",
+            "SMTP_SSL": "false",
+            "EMAILS_FROM_EMAIL": "info@example.com",
+        }
+        command = [
+            str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
+            "--backend-host", "127.0.0.1", "--frontend-port", str(port),
+            "--backend-port", str(port),
+        ]  # fmt: skip
+        return start_logged(command, env, log)
+
+    # The backend answers first; the pages once the production build is done.
+    process, port = serve_on_free_port(
+        start, lambda port: f"http://127.0.0.1:{port}/api/ping", log, START_TIMEOUT
+    )
+    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(process, url, log)
+        wait_until_ok(process, f"{url}/login", log, START_TIMEOUT)
         yield UiApp(url, log, mail_catcher.mailbox)
     finally:
         stop_process_group(process)
@@ -108,8 +109,7 @@ def ui_app(
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}")
+    require_chromium()
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
