@@ -53,8 +53,14 @@ def test_staging_deploys_skip_the_backup() -> None:
 
 
 def test_deploy_needs_a_known_environment() -> None:
-    assert dry_run().returncode != 0
-    assert dry_run("--env", "qa").returncode != 0
+    for args in ((), ("--env", "qa")):
+        result = dry_run(*args)
+        assert result.returncode == 1, result.stderr
+        assert "--env must be staging or production" in result.stderr
+        assert not steps_of(result.stdout), "no step may run before the arguments are checked"
+    unknown = dry_run("--env", "staging", "--no-such-flag")
+    assert unknown.returncode == 2
+    assert "unknown argument: --no-such-flag" in unknown.stdout
 
 
 def test_traefik_sends_api_to_the_backends_and_the_rest_to_the_frontend() -> None:
@@ -103,10 +109,13 @@ def test_images_run_what_the_tests_run() -> None:
 def test_secrets_stay_out_of_images_and_files() -> None:
     ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
     assert {".env", ".secret_key", ".venv", ".web"} <= set(ignored)
-    for name in ("compose.yml", "compose.prod.yml"):
+    # compose.yml requires the secret; the other files must not give it a default either.
+    assert "SECRET_KEY: ${SECRET_KEY:?" in (PROJECT_ROOT / "compose.yml").read_text()
+    for name in ("compose.yml", "compose.prod.yml", "compose.override.yml"):
         text = (PROJECT_ROOT / name).read_text()
-        assert "SECRET_KEY: ${SECRET_KEY:?" in text or name != "compose.yml"
         assert "changethis" not in text
+        if name != "compose.yml":
+            assert "SECRET_KEY" not in text, f"{name} overrides SECRET_KEY"
     for dockerfile in ("docker/backend.Dockerfile", "docker/frontend.Dockerfile"):
         text = (PROJECT_ROOT / dockerfile).read_text()
         assert "SECRET_KEY" not in text and "PASSWORD" not in text
