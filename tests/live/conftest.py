@@ -24,10 +24,8 @@ class LiveBackend:
     log: Path
 
 
-@pytest.fixture(scope="session")
-def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
-    """`reflex run --env prod --backend-only` on the run's database, in its own process group."""
-    log = tmp_path_factory.mktemp("live") / "backend.log"
+def run_backend(database: str, log: Path, **settings_env: str) -> Iterator[LiveBackend]:
+    """`reflex run --env prod --backend-only` on `database`, in its own process group."""
     env = {
         **os.environ,
         "PATH": tool_path(),
@@ -35,6 +33,7 @@ def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "REFLEX_TELEMETRY_ENABLED": "false",
         "DATABASE_URL": database,
         "SECRET_KEY": settings.SECRET_KEY,
+        **settings_env,
     }
     reflex = Path(sys.executable).parent / "reflex"
 
@@ -52,3 +51,31 @@ def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield LiveBackend(f"http://127.0.0.1:{port}", log)
     finally:
         stop_process_group(process)
+
+
+@pytest.fixture(scope="session")
+def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
+    """The backend as the test run's environment configures it (ENVIRONMENT=local)."""
+    yield from run_backend(database, tmp_path_factory.mktemp("live") / "backend.log")
+
+
+# The deployment's own origins; nothing else may call the API from a browser.
+PRODUCTION_FRONTEND = "https://dashboard.example.com"
+PRODUCTION_EXTRA_ORIGIN = "https://admin.example.com"
+
+
+@pytest.fixture(scope="session")
+def production_backend(
+    database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveBackend]:
+    """The backend with ENVIRONMENT=production, as a deployment configures it."""
+    work = tmp_path_factory.mktemp("production")
+    yield from run_backend(
+        database,
+        work / "backend.log",
+        ENVIRONMENT="production",
+        FRONTEND_HOST=PRODUCTION_FRONTEND,
+        BACKEND_CORS_ORIGINS=f"{PRODUCTION_EXTRA_ORIGIN}/",
+        # Its own UI-state folder, so it can run beside live_backend.
+        REFLEX_STATES_WORKDIR=str(work / "states"),
+    )

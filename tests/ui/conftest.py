@@ -14,20 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from app.core.config import settings
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.servers import (
-    free_port,
     serve_on_free_port,
     start_logged,
     stop_process_group,
     tool_path,
     wait_until_ok,
 )
-from tests.emails.conftest import Mailbox
+from tests.emails.conftest import BoundController, Mailbox, loopback_listener
 from tests.skip_policy import require_chromium
 
 # The app answers over a websocket on a shared 2-core machine: allow for slow moments.
@@ -52,10 +50,9 @@ class UiApp:
 def mail_catcher() -> Iterator[MailCatcher]:
     """A real SMTP server the app process delivers to (what Mailcatcher is in compose)."""
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = BoundController(mailbox, loopback_listener())
     controller.start()
-    yield MailCatcher(mailbox, port)
+    yield MailCatcher(mailbox, controller.port)
     controller.stop()
 
 

@@ -1,0 +1,152 @@
+"""Two `python -m app.prestart` at once on a fresh database: one superuser, both exit 0.
+
+Left alone, two processes rarely meet inside ensure_first_superuser's window (after
+the "no such user" check, before the commit). So the test holds the database's write
+lock: both processes find no superuser and then wait at their INSERT. Once both are
+seen waiting, the lock goes and they insert together, as a real race would.
+"""
+
+import glob
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+
+from alembic import command
+from app.core.config import PROJECT_ROOT
+from app.prestart import alembic_config
+from tests.database import create_test_database, drop_test_database
+
+EMAIL = "race@example.com"
+WAIT_SECONDS = 60
+# x86-64 and arm64 numbers of clock_nanosleep, where SQLite's busy handler sleeps.
+CLOCK_NANOSLEEP = {"230", "115"}
+
+
+@pytest.fixture
+def migrated_database() -> Iterator[str]:
+    url = create_test_database(os.environ.get("TEST_DATABASE_URL"))
+    command.upgrade(alembic_config(url), "head")
+    yield url
+    drop_test_database(url)
+
+
+def start_prestart(database_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "FIRST_SUPERUSER": EMAIL,
+        "FIRST_SUPERUSER_PASSWORD": "race-password",
+    }
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.prestart"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for(condition: Callable[[], bool], processes: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        exited = [p.returncode for p in processes if p.poll() is not None]
+        assert not exited, f"a prestart ended before reaching its INSERT: {exited}"
+        assert time.monotonic() < deadline, "the prestarts never both waited at the INSERT"
+        time.sleep(0.05)
+
+
+@contextmanager
+def postgres_insert_gate(url: str) -> Iterator[Callable[[], bool]]:
+    """Block INSERTs into "user" (reads still pass); report when two sessions wait on it."""
+    engine = create_engine(url)
+    database = make_url(url).database
+    try:
+        with engine.connect() as gate, engine.connect() as observer:
+            gate.execute(text('LOCK TABLE "user" IN SHARE ROW EXCLUSIVE MODE'))
+
+            def both_waiting(connection: Connection = observer) -> bool:
+                waiting = connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = :db AND wait_event_type = 'Lock'"
+                    ),
+                    {"db": database},
+                ).scalar_one()
+                connection.rollback()
+                return bool(waiting >= 2)
+
+            yield both_waiting
+            gate.rollback()
+    finally:
+        engine.dispose()
+
+
+def sleeping_in_sqlite_busy_handler(pid: int) -> bool:
+    # The process's only reason to sleep is SQLite's busy handler waiting for the lock
+    # (asyncio and idle worker threads wait in epoll and futexes, not in a sleep).
+    for task in glob.glob(f"/proc/{pid}/task/*/syscall"):
+        try:
+            number = Path(task).read_text().split()[0]
+        except (OSError, IndexError):
+            continue
+        if number in CLOCK_NANOSLEEP:
+            return True
+    return False
+
+
+@contextmanager
+def sqlite_insert_gate(
+    url: str, processes: list[subprocess.Popen[bytes]]
+) -> Iterator[Callable[[], bool]]:
+    """Hold SQLite's write lock (WAL readers still pass); report when both writers wait."""
+    gate = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+    try:
+        gate.execute("PRAGMA journal_mode=WAL")
+        gate.execute("BEGIN IMMEDIATE")
+        yield lambda: all(sleeping_in_sqlite_busy_handler(p.pid) for p in processes)
+        gate.execute("ROLLBACK")
+    finally:
+        gate.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to see the processes wait")
+def test_two_racing_prestarts_make_one_superuser_and_both_succeed(
+    migrated_database: str, tmp_path: Path
+) -> None:
+    is_sqlite = make_url(migrated_database).get_backend_name() == "sqlite"
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = [tmp_path / f"prestart-{n}.log" for n in range(2)]
+    gate = (
+        sqlite_insert_gate(migrated_database, processes)
+        if is_sqlite
+        else postgres_insert_gate(migrated_database)
+    )
+    try:
+        with gate as both_waiting:
+            processes.extend(start_prestart(migrated_database, log) for log in logs)
+            wait_for(both_waiting, processes)
+        codes = [p.wait(WAIT_SECONDS) for p in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    output = "\n".join(log.read_text() for log in logs)
+    assert codes == [0, 0], output
+    engine = create_engine(migrated_database)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text('SELECT email, is_superuser FROM "user"')).all()
+    finally:
+        engine.dispose()
+    assert [(email, bool(flag)) for email, flag in rows] == [(EMAIL, True)]
