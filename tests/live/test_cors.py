@@ -18,6 +18,7 @@ from tests.live.conftest import PRODUCTION_EXTRA_ORIGIN, PRODUCTION_FRONTEND, Li
 API = settings.API_V1_STR
 HEALTH = f"{API}/utils/health-check/"
 ELSEWHERE = "https://evil.example.net"
+pytestmark = pytest.mark.live
 
 
 def simple_get(backend: LiveBackend, origin: str) -> httpx.Response:

@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
@@ -11,6 +12,7 @@ from tests.factories import random_email
 from tests.live.conftest import LiveBackend
 
 API = settings.API_V1_STR
+pytestmark = pytest.mark.live
 
 
 async def superuser_headers(base: str, session: AsyncSession) -> dict[str, str]:
