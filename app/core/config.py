@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     SENTRY_DSN: str | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = 0.1
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # While this file exists the health endpoints answer 503 (app/core/drain.py), so the
+    # proxy stops routing here before a rolling deploy stops the replica. Empty: never.
+    DRAIN_FILE: str = "/tmp/full-stack-reflex.draining"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -210,7 +213,6 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-
 def load_settings() -> Settings:
     """The settings, or one line on stderr and exit status 2 when they are invalid.
 
@@ -224,7 +226,8 @@ def load_settings() -> Settings:
             f"{'.'.join(str(part) for part in problem['loc']) or 'settings'}: {problem['msg']}"
             for problem in error.errors()
         )
-        print(f"configuration error: {problems}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"configuration error: {problems}\n")
+        sys.stderr.flush()
         raise SystemExit(2) from None
 
 

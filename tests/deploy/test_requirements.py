@@ -60,8 +60,8 @@ def test_every_direct_dependency_is_in_its_lock(source: str, lock: str) -> None:
 
 
 def test_the_runtime_set_declares_the_async_driver_and_leaves_dev_tools_out() -> None:
-    runtime = {normalized(m.group(1)) for line in requirement_lines(PROJECT_ROOT / "requirements.txt")
-               if (m := PIN.match(line))}  # fmt: skip
+    lines = requirement_lines(PROJECT_ROOT / "requirements.txt")
+    runtime = {normalized(m.group(1)) for line in lines if (m := PIN.match(line))}
     # SQLAlchemy's asyncio extra: without greenlet the async engine fails on import.
     assert "greenlet" in runtime
     assert re.search(r"^SQLAlchemy\[asyncio\]==", (PROJECT_ROOT / "requirements.in").read_text(),
