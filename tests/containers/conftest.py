@@ -135,7 +135,7 @@ def images() -> dict[str, str]:
     """Tags: v1 (built from the Dockerfiles), v2 (a new release of it), v3-broken."""
     missing = missing_tools()
     if missing:
-        message = f"the container tests need {', '.join(missing)} (scripts/containers/test.sh installs them)"
+        message = f"tests/containers need {', '.join(missing)} (scripts/containers/test.sh)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

@@ -81,8 +81,16 @@ async def ui_session(stack: Stack) -> AsyncIterator[Page]:
             await page.get_by_test_id("password-input").fill(password)
             await page.get_by_role("button", name="Log In").click()
             await expect(page).not_to_have_url(re.compile(r"/login/?$"), timeout=30_000)
-            await page.goto("/items")
-            await expect(page.get_by_role("button", name="Add Item")).to_be_visible()
+            add = page.get_by_role("button", name="Add Item")
+            for attempt in range(3):
+                # The first load of /items can race the token landing in local storage.
+                await page.goto("/items")
+                try:
+                    await expect(add).to_be_visible(timeout=20_000)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
             yield page
         finally:
             await context.close()
