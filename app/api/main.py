@@ -3,6 +3,7 @@
 import asyncio
 import gc
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from starlette.routing import compile_path
 from app.api.errors import install_error_handlers
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
-from app.core.db import dispose_engines
+from app.core.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
 from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
 
@@ -31,6 +32,23 @@ def custom_generate_unique_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # A backend that cannot reach its database (a wrong DATABASE_URL, a database that
+    # never came up) stops with one line instead of running unhealthy forever: the
+    # orchestrator then restarts it, and a rolling deploy rolls back. Once started, an
+    # outage is a 503 (app/api/errors.py), not an exit.
+    try:
+        await wait_for_database(settings.DB_WAIT_SECONDS)
+    except DatabaseUnreachable as error:
+        safe_url = engine.url.render_as_string(hide_password=True)
+        logger.critical(
+            "The database at %s did not answer within %d s (DB_WAIT_SECONDS): %s",
+            safe_url,
+            settings.DB_WAIT_SECONDS,
+            error,
+        )
+        logging.shutdown()
+        # Not SystemExit: the ASGI server would log it as a startup traceback per worker.
+        os._exit(3)
     # Computed now so the first login for an unknown email is not the slow one.
     await asyncio.get_running_loop().run_in_executor(None, dummy_hash)
     # Everything alive now (app, routes, compiled queries) lives as long as the

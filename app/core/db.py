@@ -1,11 +1,14 @@
 """Database engines (primary and optional read replica) and session helpers."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -72,3 +75,24 @@ async def dispose_engines() -> None:
     await engine.dispose()
     if replica_engine is not engine:
         await replica_engine.dispose()
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The primary database did not answer within the startup budget."""
+
+
+async def wait_for_database(seconds: float) -> None:
+    """`SELECT 1` on the primary until it answers, for at most `seconds`.
+
+    Raises DatabaseUnreachable with the last error (its text never holds the password).
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except (SQLAlchemyError, OSError) as error:
+            if time.monotonic() >= deadline:
+                raise DatabaseUnreachable(str(error).splitlines()[0]) from error
+        await asyncio.sleep(1)
