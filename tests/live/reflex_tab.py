@@ -31,9 +31,13 @@ def router(path: str) -> dict[str, Any]:
 
 
 class Tab:
+    # Every client token a test used, to look for in the server's log.
+    client_tokens: list[str] = []
+
     def __init__(self, base: str, client_token: str | None = None) -> None:
         self.base = base
         self.client_token = client_token or str(uuid.uuid4())
+        Tab.client_tokens.append(self.client_token)
         self.updates: list[dict[str, Any]] = []
         self.closed = asyncio.Event()
         self.client: socketio.AsyncClient | None = None

@@ -247,6 +247,8 @@ async def test_a_closed_tabs_state_expires(
 
 
 def test_the_backend_log_holds_no_token(ui_backend: LiveBackend) -> None:
-    # Last in the module: every test above ran against this backend.
+    # Last in the module: every test above ran against this backend, and logged.
     logged = ui_backend.log.read_text(errors="replace")
     assert "eyJ" not in logged
+    assert Tab.client_tokens
+    assert not [token for token in Tab.client_tokens if token in logged]
