@@ -24,6 +24,7 @@ ITEMS = ItemsState.get_full_name()
 ADMIN = AdminState.get_full_name()
 VISIBILITY = PasswordVisibilityState.get_full_name()
 TOKEN_VAR = f"{AUTH}.access_token_rx_state_"
+WAIT_SECONDS = 20
 
 
 def router(path: str) -> dict[str, Any]:
@@ -90,13 +91,14 @@ class Tab:
         """Everything the tab received, as one string to search."""
         return json.dumps(self.updates)
 
-    async def wait_for(self, state: str, var: str, check: Any, timeout: float = 20) -> Any:
+    async def wait_for(self, state: str, var: str, check: Any) -> Any:
         """The first value of `state.var` received for which `check(value)` holds."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
             for value in self.values(state, var):
                 if check(value):
                     return value
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{state}.{var}: {self.values(state, var)!r}")
+                # Short: a value may be a hostile client's megabyte.
+                raise AssertionError(f"{state}.{var}: {str(self.values(state, var))[:300]}")
             await asyncio.sleep(0.05)

@@ -3,7 +3,6 @@ shared tabs, revoked tokens, failing handlers, floods, oversized events, expiry.
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
