@@ -10,6 +10,7 @@ from app.services import auth
 from app.services.errors import DomainError, Forbidden
 from app.ui.state.event import event
 from app.ui.state.failures import (
+    DATABASE_ERRORS,
     HOME_ROUTE,
     LOGIN_ROUTE,
     AccessDenied,
@@ -118,7 +119,8 @@ class AuthState(rx.State):
             return False
         try:
             user = await auth.user_from_access_token(presented)
-        except DomainError:
+        except (DomainError, *DATABASE_ERRORS):
+            # Unverifiable is not verified: the tab starts over, its pages read again.
             return False
         return user.id == self.user.id
 
