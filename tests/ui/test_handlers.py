@@ -211,9 +211,12 @@ async def test_busy_flag_is_sent_first_and_always_cleared() -> None:
 
     assert "Gone" in await run(Flagged.breaks_a_rule, state)
     assert not state.busy
+    # A bug: the cleared flag is sent before Reflex reports the error.
+    steps = Flagged.has_a_bug.fn(state)
+    assert await anext(steps) is None and state.busy
+    assert await anext(steps) is None and not state.busy
     with pytest.raises(RuntimeError):
-        await run(Flagged.has_a_bug, state)
-    assert not state.busy
+        await anext(steps)
 
 
 # The token -----------------------------------------------------------------------------
