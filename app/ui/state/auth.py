@@ -56,7 +56,7 @@ class AuthState(rx.State):
 
     # Same key as the template's SPA, so the token also works against /api/v1.
     # Synced: a log out (or in) in one tab reaches this browser's other tabs, whose
-    # states then forget what they read (see app/ui/state/session_guard.py).
+    # states then forget what they read (see app/ui/guards.py).
     access_token: str = rx.LocalStorage(name="access_token", sync=True)
     user: SignedInUser = SignedInUser()
 
@@ -114,6 +114,7 @@ class AuthState(rx.State):
         """Whether what this tab holds may be shown to a client presenting `presented`:
         the same token as the one it was read with, still speaking for the same user."""
         if not self.user.id:
+            # Nothing is read before the user is resolved: there is nothing to keep.
             return True
         if presented != self.access_token:
             return False
