@@ -12,6 +12,8 @@ config = rx.Config(
     backend_path="/api",
     db_url=settings.database_url,
     redis_url=settings.REDIS_URL,
+    # Despite the name, the disk and memory state managers expire by it too.
+    redis_token_expiration=settings.STATE_EXPIRY_SECONDS,
     # Local runs are reached as localhost, 127.0.0.1 or a LAN address; deployments
     # only accept their own origins.
     cors_allowed_origins=["*"] if settings.ENVIRONMENT == "local" else settings.all_cors_origins,

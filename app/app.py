@@ -4,13 +4,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import reflex as rx
+from starlette.types import ASGIApp
 
 from app.api.main import api
 from app.core.config import settings
 from app.core.drain import drain_middleware
 from app.core.logging import configure_logging
-from app.ui import pages  # noqa: F401  (importing it registers every @rx.page)
+from app.core.security_headers import SecurityHeaders
+from app.ui import (
+    guards,
+    pages,  # noqa: F401  (importing it registers every @rx.page)
+)
 from app.ui.components.error_page import error_boundary
+from app.ui.socket_limits import EventSocketLimits
 
 configure_logging()
 
@@ -22,12 +28,28 @@ async def fastapi_lifespan() -> AsyncIterator[None]:
         yield
 
 
+def limit_event_socket(asgi: ASGIApp) -> ASGIApp:
+    return EventSocketLimits(
+        asgi,
+        f"{rx.config.get_config().backend_path}/_event",
+        settings.MAX_EVENT_BYTES,
+        settings.UI_EVENTS_PER_SECOND,
+    )
+
+
 app = rx.App(
-    # The drain check wraps everything, Reflex's own /api/ping and /api/_health included.
-    api_transformer=[api, drain_middleware(settings.DRAIN_FILE)],
+    # Outside FastAPI and Reflex's routes, so the pages and the websocket are covered too;
+    # the drain check fails Reflex's own /api/ping and /api/_health during a rolling deploy.
+    api_transformer=[
+        api,
+        drain_middleware(settings.DRAIN_FILE),
+        limit_event_socket,
+        SecurityHeaders,
+    ],
     stylesheets=["/styles.css"],
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 # Same slot as Reflex's own boundary, with the template's "Oops!" page as fallback.
 app.app_wraps[(55, "ErrorBoundary")] = error_boundary
 app.register_lifespan_task(fastapi_lifespan)
+guards.install(app)

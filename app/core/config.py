@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     EMAILS_FROM_EMAIL: EmailStr | None = None
     EMAILS_FROM_NAME: str | None = None
 
+    # The browser UI's websocket (/api/_event). A larger message is refused unread and
+    # the connection closed; a connection sending more than the rate (messages per
+    # second, with bursts of twice that) is closed too. The tab reconnects by itself.
+    MAX_EVENT_BYTES: int = 64 * 1024
+    UI_EVENTS_PER_SECOND: int = 20
+    # A closed tab's server-side UI state (and the token in it) is dropped after this
+    # long without events; a tab that comes back later starts from a fresh state.
+    STATE_EXPIRY_SECONDS: int = 30 * 60
+
     SENTRY_DSN: str | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = 0.1
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

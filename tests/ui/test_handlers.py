@@ -151,26 +151,26 @@ def test_pager_vars_describe_the_window() -> None:
 # How failures reach the user ---------------------------------------------------------
 
 
-def test_expired_session_clears_the_token_and_goes_to_login() -> None:
+async def test_expired_session_clears_the_token_and_goes_to_login() -> None:
     state = make_state(AuthState, "some-token")
     state.user = SignedInUser(id=3, email="a@example.com")
-    events = text(failure_events(state, SessionExpired()))
+    events = text(await failure_events(state, SessionExpired()))
     assert '"/login"' in events and '"access_token"' in events
     assert state.access_token == "" and not state.signed_in
 
 
-def test_failures_become_toasts_with_the_services_detail() -> None:
+async def test_failures_become_toasts_with_the_services_detail() -> None:
     state = make_state(AuthState)
-    assert "Item not found" in text(failure_events(state, NotFound("Item not found")))
-    denied = text(failure_events(state, AccessDenied(messages.NOT_ENOUGH_PRIVILEGES)))
+    assert "Item not found" in text(await failure_events(state, NotFound("Item not found")))
+    denied = text(await failure_events(state, AccessDenied(messages.NOT_ENOUGH_PRIVILEGES)))
     assert "doesn't have enough privileges" in denied and 'path="/"' in denied
     with pytest.raises(ValidationError) as invalid:
         ItemCreate(title="")
-    assert "at least 1 character" in text(failure_events(state, invalid.value))
+    assert "at least 1 character" in text(await failure_events(state, invalid.value))
     database_down = OperationalError("SELECT 1", {}, Exception("connection refused"))
-    assert DATABASE_UNAVAILABLE in text(failure_events(state, database_down))
+    assert DATABASE_UNAVAILABLE in text(await failure_events(state, database_down))
     with pytest.raises(KeyError):
-        failure_events(state, KeyError("a bug"))
+        await failure_events(state, KeyError("a bug"))
 
 
 class Flagged(AuthState):
@@ -211,9 +211,12 @@ async def test_busy_flag_is_sent_first_and_always_cleared() -> None:
 
     assert "Gone" in await run(Flagged.breaks_a_rule, state)
     assert not state.busy
+    # A bug: the cleared flag is sent before Reflex reports the error.
+    steps = Flagged.has_a_bug.fn(state)
+    assert await anext(steps) is None and state.busy
+    assert await anext(steps) is None and not state.busy
     with pytest.raises(RuntimeError):
-        await run(Flagged.has_a_bug, state)
-    assert not state.busy
+        await anext(steps)
 
 
 # The token -----------------------------------------------------------------------------
@@ -282,10 +285,10 @@ async def test_reset_link_opened_while_signed_in_goes_home(normal_user: Account)
     assert state.access_token
 
 
-def test_log_out_forgets_the_session() -> None:
+async def test_log_out_forgets_the_session() -> None:
     state = make_state(AuthState, "token")
     state.user = SignedInUser(id=1)
-    assert '"/login"' in text(AuthState.log_out.fn(state))
+    assert '"/login"' in text(await AuthState.log_out.fn(state))
     assert state.access_token == "" and not state.signed_in
 
 

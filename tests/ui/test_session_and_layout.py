@@ -123,3 +123,31 @@ async def test_phone_width_uses_a_drawer(
         assert not overflow, "the page scrolls sideways at 375 px"
     finally:
         await context.close()
+
+
+async def test_log_out_in_one_tab_logs_out_the_others(
+    page: Page, normal_user: Account, session: AsyncSession
+) -> None:
+    await seed_items(session, normal_user, ["Seen in both tabs"])
+    await sign_in_as(page, normal_user.id, "/items")
+    other = await page.context.new_page()
+    await other.goto("/items")
+    await expect(other.locator("tbody tr")).to_have_count(1)
+
+    await page.get_by_test_id("user-menu").click()
+    await page.get_by_role("menuitem", name="Log Out").click()
+    await expect(page).to_have_url(at_path("/login"))
+    # The other tab follows by itself, and shows nothing of the user any more.
+    await expect(other).to_have_url(at_path("/login"))
+    await expect(other.get_by_text("Seen in both tabs")).to_have_count(0)
+
+
+async def test_pages_carry_the_security_headers(ui_app: UiApp) -> None:
+    async with httpx.AsyncClient(base_url=ui_app.url) as client:
+        for path in ("/login", "/items", "/no-such-page", "/favicon.svg", "/api/ping"):
+            response = await client.get(path, follow_redirects=True)
+            assert response.status_code in (200, 404), path
+            assert response.headers.get("x-content-type-options") == "nosniff", path
+            assert response.headers.get("x-frame-options") == "DENY", path
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+            assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"

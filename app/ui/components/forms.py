@@ -6,7 +6,7 @@ from typing import Any, Literal
 import reflex as rx
 from reflex.event import EventType
 
-from app.ui.state.visibility import PasswordVisibilityState
+from app.ui.state.visibility import PASSWORD_FIELD_IDS, PasswordVisibilityState
 
 InputType = Literal["text", "email", "password", "search"]
 
@@ -97,6 +97,7 @@ def password_input(
     auto_complete: str = "current-password",
 ) -> rx.Component:
     """A password input; with `toggle`, a Show/Hide password button inside it."""
+    assert not toggle or field_id in PASSWORD_FIELD_IDS, f"add {field_id!r} to PASSWORD_FIELD_IDS"
     shown = rx.Var.create(PasswordVisibilityState.shown).to(list[str]).contains(field_id)
     children: list[rx.Component] = []
     if toggle:

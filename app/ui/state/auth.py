@@ -10,6 +10,7 @@ from app.services import auth
 from app.services.errors import DomainError, Forbidden
 from app.ui.state.event import event
 from app.ui.state.failures import (
+    DATABASE_ERRORS,
     HOME_ROUTE,
     LOGIN_ROUTE,
     AccessDenied,
@@ -54,7 +55,9 @@ class AuthState(rx.State):
     """Base of every UI state: handlers resolve the user from the token each time."""
 
     # Same key as the template's SPA, so the token also works against /api/v1.
-    access_token: str = rx.LocalStorage(name="access_token")
+    # Synced: a log out (or in) in one tab reaches this browser's other tabs, whose
+    # states then forget what they read (see app/ui/guards.py).
+    access_token: str = rx.LocalStorage(name="access_token", sync=True)
     user: SignedInUser = SignedInUser()
 
     @rx.var
@@ -82,18 +85,52 @@ class AuthState(rx.State):
     def _start_session(self, token: str) -> None:
         self.access_token = token
 
-    def _forget_session(self) -> list[EventSpec]:
-        """Drop the token; the events returned remove it from the browser too.
+    async def _forget_session(self) -> list[EventSpec]:
+        """Drop the token and everything read with it; the events returned remove the
+        token from the browser too.
 
         Only when there was one: removing a localStorage key makes Reflex hydrate the
         page again, and its on_load must then find nothing left to remove (not even a
         var set to "" again, which would write the key back as an empty string).
         """
-        self.user = SignedInUser()
+        await self._forget_user_data()
         if not self.access_token:
             return []
         self.access_token = ""
         return [rx.remove_local_storage("access_token")]
+
+    async def _forget_user_data(self) -> None:
+        """Reset every state that holds what a user read (rows, dialogs, drafts), not
+        only the states this tab happened to load: the next hydrate sends them all,
+        to whoever uses the tab next. The token itself is left to the caller."""
+        root = await self.get_state(AuthState)
+        for state_class in user_data_states():
+            await root.get_state(state_class)
+        for substate in root.substates.values():
+            substate.reset()  # type: ignore[no-untyped-call]
+        root.user = SignedInUser()
+
+    async def _keeps_session(self, presented: str) -> bool:
+        """Whether what this tab holds may be shown to a client presenting `presented`:
+        the same token as the one it was read with, still speaking for the same user."""
+        if not self.user.id:
+            # Nothing is read before the user is resolved: there is nothing to keep.
+            return True
+        if presented != self.access_token:
+            return False
+        try:
+            user = await auth.user_from_access_token(presented)
+        except (DomainError, *DATABASE_ERRORS):
+            # Unverifiable is not verified: the tab starts over, its pages read again.
+            return False
+        return user.id == self.user.id
+
+    @event
+    def session_changed(self) -> EventSpec:
+        """Another tab of this browser logged in or out: this one follows by loading
+        its page again with the stored token (a private page then sends a tab that has
+        none to the login page)."""
+        return rx.call_script("window.location.reload()")
 
     @event
     @reports_failures()
@@ -108,7 +145,7 @@ class AuthState(rx.State):
         try:
             await self._current_user()
         except SessionExpired:
-            return False, self._forget_session()
+            return False, await self._forget_session()
         return True, []
 
     @event
@@ -119,5 +156,16 @@ class AuthState(rx.State):
         return rx.redirect(HOME_ROUTE, replace=True) if live else events
 
     @event
-    def log_out(self) -> list[EventSpec]:
-        return [*self._forget_session(), rx.redirect(LOGIN_ROUTE)]
+    async def log_out(self) -> list[EventSpec]:
+        return [*await self._forget_session(), rx.redirect(LOGIN_ROUTE)]
+
+
+def user_data_states() -> list[type[rx.State]]:
+    """Every state below AuthState, at any depth: each may hold what a user read."""
+    found: list[type[rx.State]] = []
+    pending: list[type[rx.State]] = [AuthState]
+    while pending:
+        substates = [s for s in pending.pop().get_substates() if issubclass(s, rx.State)]
+        found.extend(substates)
+        pending.extend(substates)
+    return found

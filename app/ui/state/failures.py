@@ -46,7 +46,7 @@ class AccessDenied(Exception):
 
 
 class SessionHolder(Protocol):
-    def _forget_session(self) -> list[EventSpec]: ...
+    async def _forget_session(self) -> list[EventSpec]: ...
 
 
 S = TypeVar("S", bound=SessionHolder)
@@ -76,10 +76,10 @@ def validation_detail(error: ValidationError) -> str:
     return str(errors[0]["msg"]) if errors else str(error)
 
 
-def failure_events(state: SessionHolder, error: Exception) -> Events:
+async def failure_events(state: SessionHolder, error: Exception) -> Events:
     """What the browser is told when a handler fails with `error`."""
     if isinstance(error, SessionExpired):
-        return [*state._forget_session(), rx.redirect(LOGIN_ROUTE, replace=True)]
+        return [*await state._forget_session(), rx.redirect(LOGIN_ROUTE, replace=True)]
     if isinstance(error, AccessDenied):
         return [error_toast(error.detail), rx.redirect(HOME_ROUTE, replace=True)]
     if isinstance(error, DomainError):
@@ -117,7 +117,14 @@ def reports_failures(busy: str | None = None) -> Callable[[Handler[S, P]], Strea
                 else:
                     outcome = await work
             except EXPECTED_ERRORS as error:
-                outcome = failure_events(state, error)
+                outcome = await failure_events(state, error)
+            except Exception:
+                # A bug: Reflex reports it, but sends nothing more from this handler,
+                # so the cleared flag goes out first or the page stays disabled.
+                if busy:
+                    setattr(state, busy, False)
+                    yield None
+                raise
             finally:
                 if busy:
                     setattr(state, busy, False)

@@ -131,7 +131,7 @@ class PagedTable(rx.State, mixin=True):
 
     if TYPE_CHECKING:
         # Provided by AuthState, which every table state also derives from.
-        def _forget_session(self) -> list[EventSpec]: ...
+        async def _forget_session(self) -> list[EventSpec]: ...
 
     @event
     @reports_failures(busy="loading")

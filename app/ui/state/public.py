@@ -66,7 +66,10 @@ class LoginState(Credentials, AuthState):
         if self.email_error or self.password_error:
             return None
         async with session_scope() as session:
-            self._start_session(await auth.login(session, email, password))
+            token = await auth.login(session, email, password)
+        # A new session starts from nothing, whoever used the tab before.
+        await self._forget_user_data()
+        self._start_session(token)
         return rx.redirect(HOME_ROUTE, replace=True)
 
 

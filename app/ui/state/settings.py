@@ -130,6 +130,6 @@ class DeleteAccountState(AuthState):
         self.confirm_open = False
         return [
             success_toast(ACCOUNT_DELETED),
-            *self._forget_session(),
+            *await self._forget_session(),
             rx.redirect(LOGIN_ROUTE, replace=True),
         ]

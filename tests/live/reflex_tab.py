@@ -1,0 +1,104 @@
+"""A browser tab's Reflex session, spoken over socket.io as the frontend speaks it.
+
+It connects to `/api/_event` with the tab's client token in the query string and its
+hydrate event (with the stored localStorage values) in the connect packet, and keeps
+every update the server sends, so tests can look at exactly what reached the "browser".
+"""
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import socketio  # type: ignore[import-untyped]
+
+from app.ui.state.admin import AdminState
+from app.ui.state.auth import AuthState
+from app.ui.state.items import ItemsState
+from app.ui.state.visibility import PasswordVisibilityState
+
+NAMESPACE = "/api/_event"
+ROOT_STATE = "reflex___state____state"
+AUTH = AuthState.get_full_name()
+ITEMS = ItemsState.get_full_name()
+ADMIN = AdminState.get_full_name()
+VISIBILITY = PasswordVisibilityState.get_full_name()
+TOKEN_VAR = f"{AUTH}.access_token_rx_state_"
+WAIT_SECONDS = 20
+
+
+def router(path: str) -> dict[str, Any]:
+    return {"pathname": path, "asPath": path, "query": {}}
+
+
+class Tab:
+    # Every client token a test used, to look for in the server's log.
+    client_tokens: list[str] = []
+
+    def __init__(self, base: str, client_token: str | None = None) -> None:
+        self.base = base
+        self.client_token = client_token or str(uuid.uuid4())
+        Tab.client_tokens.append(self.client_token)
+        self.updates: list[dict[str, Any]] = []
+        self.closed = asyncio.Event()
+        self.client: socketio.AsyncClient | None = None
+
+    async def open(self, path: str, access_token: str = "") -> None:
+        """Load `path` in the tab with `access_token` in its localStorage."""
+        self.updates.clear()
+        self.closed.clear()
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("event", self.updates.append, namespace=NAMESPACE)
+        client.on("disconnect", lambda *_: self.closed.set(), namespace=NAMESPACE)
+        boot = {
+            "name": f"{ROOT_STATE}.hydrate_and_load",
+            "payload": {"vars": {TOKEN_VAR: access_token}},
+            "router_data": router(path),
+        }
+        await client.connect(
+            f"{self.base}?token={self.client_token}",
+            socketio_path="/api/_event",
+            transports=["websocket"],
+            auth={"event": boot},
+            wait_timeout=30,
+            namespaces=[NAMESPACE],
+        )
+        self.client = client
+
+    async def send(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
+        assert self.client is not None
+        await self.client.emit(
+            "event", {"name": name, "payload": payload, "router_data": router(path)}, NAMESPACE
+        )
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.disconnect()
+            self.client = None
+        # Give the server the time to take the disconnect in.
+        await asyncio.sleep(0.3)
+
+    def values(self, state: str, var: str) -> list[Any]:
+        """Every value of `state.var` the tab received, oldest first."""
+        key = f"{var}_rx_state_"
+        return [
+            update["delta"][state][key]
+            for update in self.updates
+            if key in update.get("delta", {}).get(state, {})
+        ]
+
+    def text(self) -> str:
+        """Everything the tab received, as one string to search."""
+        return json.dumps(self.updates)
+
+    async def wait_for(self, state: str, var: str, check: Any) -> Any:
+        """The first value of `state.var` received for which `check(value)` holds."""
+        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+        while True:
+            for value in self.values(state, var):
+                if check(value):
+                    return value
+            if asyncio.get_running_loop().time() > deadline:
+                # Short: a value may be a hostile client's megabyte.
+                raise AssertionError(f"{state}.{var}: {str(self.values(state, var))[:300]}")
+            await asyncio.sleep(0.05)
