@@ -4,8 +4,12 @@ Left alone, two processes rarely meet inside ensure_first_superuser's window (af
 the "no such user" check, before the commit). So the test holds the database's write
 lock: both processes find no superuser and then wait at their INSERT. Once both are
 seen waiting, the lock goes and they insert together, as a real race would.
+
+The last test plays the same race inside the test process, where mutation testing sees
+which code it runs: the losing side's fallback (find the row the winner made).
 """
 
+import asyncio
 import glob
 import os
 import sqlite3
@@ -21,8 +25,11 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from alembic import command
-from app.core.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT, settings
+from app.core.db import SessionMaker, engine
+from app.models import User
 from app.prestart import alembic_config
+from app.services import users
 from tests.database import create_test_database, drop_test_database
 
 EMAIL = "race@example.com"
@@ -150,3 +157,44 @@ def test_two_racing_prestarts_make_one_superuser_and_both_succeed(
     finally:
         engine.dispose()
     assert [(email, bool(flag)) for email, flag in rows] == [(EMAIL, True)]
+
+
+async def waiting_on_a_lock() -> bool:
+    """In this process: a query waits for another transaction's lock."""
+    if engine.dialect.name == "sqlite":
+        return await asyncio.to_thread(sleeping_in_sqlite_busy_handler, os.getpid())
+    async with engine.connect() as observer:
+        waiting = (
+            await observer.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        ).scalar_one()
+    return bool(waiting >= 1)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to see the insert wait")
+async def test_superuser_committed_inside_the_window_is_returned() -> None:
+    """The same race in one process, so the losing side's fallback is seen here.
+
+    Another transaction has inserted the superuser but not committed: the lookup finds
+    nobody and the INSERT waits for it. Once it commits, the INSERT loses on the unique
+    email and ensure_first_superuser returns the row the other side made.
+    """
+    async with SessionMaker() as other, SessionMaker() as own:
+        assert not await waiting_on_a_lock()
+        made = User(email=settings.FIRST_SUPERUSER, hashed_password="x", is_superuser=True)
+        other.add(made)
+        await other.flush()
+        ensuring = asyncio.create_task(users.ensure_first_superuser(own))
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not await waiting_on_a_lock():
+            assert not ensuring.done(), "ensure_first_superuser never waited at its INSERT"
+            assert time.monotonic() < deadline, "ensure_first_superuser never reached its INSERT"
+            await asyncio.sleep(0.02)
+        await other.commit()
+        returned = await ensuring
+        assert returned.id == made.id
+        assert returned.hashed_password == "x"

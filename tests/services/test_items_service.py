@@ -98,3 +98,15 @@ async def test_page_past_the_end_still_reports_the_total(session: AsyncSession) 
     assert page == [] and count == 3
     empty_owner = await new_user(session)
     assert await items.list_items(session, empty_owner, skip=0, limit=5) == ([], 0)
+    single_owner = await new_user(session)
+    await create_item(session, single_owner)
+    # skip == 1 with one row: past the end by exactly one, not an empty list.
+    assert await items.list_items(session, single_owner, skip=1, limit=5) == ([], 1)
+
+
+async def test_search_page_past_the_end_still_reports_the_total(session: AsyncSession) -> None:
+    owner, admin = await new_user(session), await new_user(session, superuser=True)
+    for title in ("whale one", "whale two", "shark"):
+        await create_item(session, owner, title)
+    assert await items.list_items(session, owner, skip=2, limit=5, search="whale") == ([], 2)
+    assert await items.list_items(session, admin, skip=9, limit=5, search="WHALE") == ([], 2)

@@ -45,6 +45,8 @@ async def test_admin_create_duplicate_has_trailing_period(session: AsyncSession)
     with pytest.raises(BadRequest) as error:
         await users.create_user(session, UserCreate(email=user.email, password="x" * 8))
     assert error.value.detail == messages.EMAIL_TAKEN_ADMIN
+    # Logs and error reports show the exception itself: it carries the same text.
+    assert str(error.value) == messages.EMAIL_TAKEN_ADMIN
 
 
 async def test_concurrent_registrations_with_one_email_create_one_user() -> None:
@@ -86,6 +88,15 @@ async def test_ids_outside_the_column_range_are_not_found(
     session: AsyncSession, user_id: int
 ) -> None:
     assert await users.get_user(session, user_id) is None
+
+
+async def test_the_largest_storable_id_still_names_its_row(session: AsyncSession) -> None:
+    # The last value an int4 column holds is inside the range, not the first outside it.
+    user = User(id=users.MAX_ID, email=random_email(), hashed_password="not-a-hash")
+    session.add(user)
+    await session.commit()
+    found = await users.get_user(session, users.MAX_ID)
+    assert found is not None and found.email == user.email
 
 
 async def test_update_user_applies_only_sent_fields_and_rehashes(session: AsyncSession) -> None:
@@ -193,6 +204,8 @@ async def test_list_users_searches_email_and_full_name_literally(session: AsyncS
     found, count = await users.list_users(session, 0, 10, search="%")
     assert count == 1 and [u["id"] for u in found] == [grace.id]
     assert (await users.list_users(session, 0, 10, search="nobody"))[1] == 0
+    # A search page past the end still counts its matches (the second, count query).
+    assert await users.list_users(session, 5, 10, search="LOVELACE") == ([], 1)
 
 
 async def test_first_superuser_is_created_once(session: AsyncSession) -> None:
