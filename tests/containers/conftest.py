@@ -22,10 +22,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from app.core.config import PROJECT_ROOT
 from devtools.servers import start_logged, stop_process_group, wait_until_ok
 from tests.database import create_test_database, drop_test_database
+
+# A UI event sent while its backend is being replaced waits for the socket to reconnect
+# to the other replica (socket.io's backoff), on two cores that also run the builds.
+expect.set_options(timeout=20_000)
 
 HERE = Path(__file__).resolve().parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
