@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.routing import compile_path
 
+from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
@@ -21,7 +22,8 @@ from app.emails.sending import wait_for_pending_emails
 
 logger = logging.getLogger(__name__)
 
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# TRACE too: a method no route takes is a 405 like any other, not Reflex's 404.
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 
 def custom_generate_unique_id(route: APIRoute) -> str:
@@ -87,6 +89,7 @@ def create_api() -> FastAPI:
         openapi_tags=[{"name": tag} for tag in ("login", "users", "utils", "items", "private")],
         lifespan=lifespan,
     )
+    api.add_middleware(BodySizeLimit, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
     install_error_handlers(api)
 
     # Included straight into the app (no intermediate /api/v1 router): every level
