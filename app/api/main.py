@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from starlette.routing import compile_path
+from starlette.routing import Route, compile_path
+from starlette.types import Receive, Scope, Send
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
@@ -21,9 +22,6 @@ from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
 
 logger = logging.getLogger(__name__)
-
-# TRACE too: a method no route takes is a 405 like any other, not Reflex's 404.
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 
 def custom_generate_unique_id(route: APIRoute) -> str:
@@ -69,6 +67,14 @@ async def unmatched_api_path(request: Request) -> Response:
     return JSONResponse({"detail": "Not Found"}, status_code=404)
 
 
+class UnmatchedApiPath:
+    """`unmatched_api_path` as an ASGI app (a Route with a function takes only GET)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await unmatched_api_path(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 def create_api() -> FastAPI:
     if settings.SENTRY_DSN and settings.ENVIRONMENT != "local":
         import sentry_sdk
@@ -106,12 +112,9 @@ def create_api() -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute)
     ]
-    api.add_api_route(
-        f"{settings.API_V1_STR}/{{unmatched:path}}",
-        unmatched_api_path,
-        methods=ALL_METHODS,
-        include_in_schema=False,
-    )
+    # Given as an ASGI app, the route takes every method (TRACE, QUERY, any a client
+    # invents), so a method no route takes is a JSON 405 too, not Reflex's 404.
+    api.router.routes.append(Route(f"{settings.API_V1_STR}/{{unmatched:path}}", UnmatchedApiPath()))
     return api
 
 

@@ -365,8 +365,9 @@ async def test_openapi_says_text_has_no_nul(client):
     assert schema["ItemCreate"]["properties"]["title"]["pattern"] == "^[^\\u0000]*$"
 
 
-async def test_trace_is_a_405_like_any_other_unsupported_method(client):
-    r = await client.request("TRACE", f"{API}/items/")
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "BREW"])
+async def test_any_unsupported_method_is_a_405(client, method):
+    r = await client.request(method, f"{API}/items/")
     assert r.status_code == 405
     assert r.json() == {"detail": "Method Not Allowed"}
 
