@@ -56,7 +56,7 @@ class _NoNulInSchema:
     def __get_pydantic_json_schema__(
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {**handler(core_schema), "pattern": "^[^\\u0000]*$"}
+        return {**handler(core_schema), "pattern": "^[^\\x00]*$"}
 
 
 # Every text the API and the UI receive is one of these. Checked before the type's own
