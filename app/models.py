@@ -1,10 +1,13 @@
 """SQLModel tables and API schemas: one family per entity, limits declared once."""
 
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import EmailStr
+from pydantic import BeforeValidator, EmailStr, GetJsonSchemaHandler, StrictBool
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 from sqlmodel import Field, SQLModel
 from typing_extensions import TypedDict
 
@@ -26,6 +29,42 @@ def _updated_at() -> Any:
     )
 
 
+# Text ------------------------------------------------------------------------
+
+# PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded as UTF-8 (for
+# the database or the JSON answer); bcrypt refuses NUL in passwords. Refused on the way
+# in, by every text field and text parameter, so no request reaches a store with one.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = "Text must not contain NUL characters or unpaired surrogates"
+
+
+def unstorable_text_error(value: str) -> str:
+    """The message for text that cannot be stored, or "" (the UI's forms ask this too)."""
+    return UNSTORABLE_TEXT if _UNSTORABLE.search(value) else ""
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str) and unstorable_text_error(value):
+        raise PydanticCustomError("unstorable_text", UNSTORABLE_TEXT)
+    return value
+
+
+class _NoNulInSchema:
+    """Tells clients and fuzzers about NUL through a `pattern` (lone surrogates cannot be
+    said in one without also ruling out every character outside the BMP)."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core_schema), "pattern": "^[^\\x00]*$"}
+
+
+# Every text the API and the UI receive is one of these. Checked before the type's own
+# rules, so no later message (an email's format error) can quote the character.
+Text = Annotated[str, BeforeValidator(_storable), _NoNulInSchema()]
+Email = Annotated[EmailStr, BeforeValidator(_storable)]
+
+
 # Generic messages ------------------------------------------------------------
 
 
@@ -39,58 +78,59 @@ class Token(SQLModel):
 
 
 class NewPassword(SQLModel):
-    token: str
-    new_password: str = Field(min_length=8, max_length=128)
+    token: Text
+    new_password: Text = Field(min_length=8, max_length=128)
 
 
 # Users -----------------------------------------------------------------------
 
 
 class UserBase(SQLModel):
-    email: EmailStr = Field(unique=True, index=True, max_length=255)
-    is_active: bool = True
-    is_superuser: bool = False
-    full_name: str | None = Field(default=None, max_length=255)
+    email: Email = Field(unique=True, index=True, max_length=255)
+    # Strict: `0`, `"false"` or `"no"` are not booleans a client meant to send.
+    is_active: StrictBool = True
+    is_superuser: StrictBool = False
+    full_name: Text | None = Field(default=None, max_length=255)
 
 
 class UserCreate(UserBase):
     """What a superuser sends to create an account."""
 
-    password: str = Field(min_length=8, max_length=128)
+    password: Text = Field(min_length=8, max_length=128)
 
 
 class UserRegister(SQLModel):
     """What anyone sends to sign up."""
 
-    email: EmailStr = Field(max_length=255)
-    password: str = Field(min_length=8, max_length=128)
-    full_name: str | None = Field(default=None, max_length=255)
+    email: Email = Field(max_length=255)
+    password: Text = Field(min_length=8, max_length=128)
+    full_name: Text | None = Field(default=None, max_length=255)
 
 
 class UserUpdate(UserBase):
     """A superuser's partial update: only the fields sent are applied."""
 
-    email: EmailStr | None = Field(default=None, max_length=255)  # type: ignore[assignment]
-    password: str | None = Field(default=None, min_length=8, max_length=128)
+    email: Email | None = Field(default=None, max_length=255)  # type: ignore[assignment]
+    password: Text | None = Field(default=None, min_length=8, max_length=128)
 
 
 class UserUpdateMe(SQLModel):
-    full_name: str | None = Field(default=None, max_length=255)
-    email: EmailStr | None = Field(default=None, max_length=255)
+    full_name: Text | None = Field(default=None, max_length=255)
+    email: Email | None = Field(default=None, max_length=255)
 
 
 class UpdatePassword(SQLModel):
-    current_password: str = Field(min_length=8, max_length=128)
-    new_password: str = Field(min_length=8, max_length=128)
+    current_password: Text = Field(min_length=8, max_length=128)
+    new_password: Text = Field(min_length=8, max_length=128)
 
 
 class PrivateUserCreate(SQLModel):
     """Development-only seeding payload (the template's `/private/users/`)."""
 
-    email: EmailStr = Field(max_length=255)
-    password: str = Field(min_length=8, max_length=128)
-    full_name: str | None = Field(default=None, max_length=255)
-    is_verified: bool = False
+    email: Email = Field(max_length=255)
+    password: Text = Field(min_length=8, max_length=128)
+    full_name: Text | None = Field(default=None, max_length=255)
+    is_verified: StrictBool = False
 
 
 class User(UserBase, table=True):
@@ -137,8 +177,8 @@ class UsersPage(TypedDict):
 
 
 class ItemBase(SQLModel):
-    title: str = Field(min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=255)
+    title: Text = Field(min_length=1, max_length=255)
+    description: Text | None = Field(default=None, max_length=255)
 
 
 class ItemCreate(ItemBase):
@@ -146,7 +186,7 @@ class ItemCreate(ItemBase):
 
 
 class ItemUpdate(ItemBase):
-    title: str | None = Field(default=None, min_length=1, max_length=255)  # type: ignore[assignment]
+    title: Text | None = Field(default=None, min_length=1, max_length=255)  # type: ignore[assignment]
 
 
 class Item(ItemBase, table=True):

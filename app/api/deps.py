@@ -3,8 +3,8 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, Form, Query
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
@@ -15,8 +15,9 @@ from app.core.db import (
     engine,
     replica_engine,
 )
-from app.models import User
+from app.models import Text, User
 from app.services import auth
+from app.services.paging import MAX_SKIP
 
 reusable_oauth2 = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/access-token")
 
@@ -51,7 +52,38 @@ async def get_list_session(primary: ReadOnlySessionDep) -> AsyncIterator[AsyncSe
 
 
 ListSessionDep = Annotated[AsyncSession, Depends(get_list_session)]
+
+# Paging of every list route.
+Skip = Annotated[int, Query(ge=0, le=MAX_SKIP)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
 TokenDep = Annotated[str, Depends(reusable_oauth2)]
+
+
+class PasswordForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form (same fields, same OpenAPI) with the models' text rule."""
+
+    def __init__(
+        self,
+        *,
+        # Not Text: the pattern already admits nothing but "password" (and Text would
+        # drop it from the schema).
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[Text, Form()],
+        password: Annotated[Text, Form(json_schema_extra={"format": "password"})],
+        scope: Annotated[Text, Form()] = "",
+        client_id: Annotated[Text | None, Form()] = None,
+        client_secret: Annotated[
+            Text | None, Form(json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 async def get_current_user(token: TokenDep) -> User:

@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from starlette.routing import compile_path
+from starlette.routing import Route, compile_path
+from starlette.types import Receive, Scope, Send
 
+from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
@@ -21,8 +23,6 @@ from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
 
 logger = logging.getLogger(__name__)
-
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def custom_generate_unique_id(route: APIRoute) -> str:
@@ -85,6 +85,14 @@ async def unmatched_api_path(request: Request) -> Response:
     return JSONResponse({"detail": "Not Found"}, status_code=404)
 
 
+class UnmatchedApiPath:
+    """`unmatched_api_path` as an ASGI app (a Route with a function takes only GET)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await unmatched_api_path(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 def create_api() -> FastAPI:
     if settings.SENTRY_DSN and settings.ENVIRONMENT != "local":
         import sentry_sdk
@@ -105,6 +113,7 @@ def create_api() -> FastAPI:
         openapi_tags=[{"name": tag} for tag in ("login", "users", "utils", "items", "private")],
         lifespan=lifespan,
     )
+    api.add_middleware(BodySizeLimit, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
     install_error_handlers(api)
 
     # Included straight into the app (no intermediate /api/v1 router): every level
@@ -121,12 +130,9 @@ def create_api() -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute)
     ]
-    api.add_api_route(
-        f"{settings.API_V1_STR}/{{unmatched:path}}",
-        unmatched_api_path,
-        methods=ALL_METHODS,
-        include_in_schema=False,
-    )
+    # Given as an ASGI app, the route takes every method (TRACE, QUERY, any a client
+    # invents), so a method no route takes is a JSON 405 too, not Reflex's 404.
+    api.router.routes.append(Route(f"{settings.API_V1_STR}/{{unmatched:path}}", UnmatchedApiPath()))
     return api
 
 

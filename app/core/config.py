@@ -14,6 +14,7 @@ from pydantic import (
     AnyUrl,
     BeforeValidator,
     EmailStr,
+    Field,
     ValidationError,
     computed_field,
     model_validator,
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     BCRYPT_ROUNDS: int = 12
     FRONTEND_HOST: str = "http://localhost:3000"
     BACKEND_CORS_ORIGINS: Annotated[list[AnyUrl], NoDecode, BeforeValidator(parse_origins)] = []
+    # Largest request body the REST API reads (bytes); larger ones are answered 413
+    # before they are parsed. The biggest legitimate body is a few KB of JSON.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1024 * 1024, ge=0)
 
     FIRST_SUPERUSER: EmailStr = "admin@example.com"
     FIRST_SUPERUSER_PASSWORD: str = "changethis"

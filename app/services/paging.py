@@ -7,6 +7,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# The largest OFFSET the databases take as a bound integer parameter (PostgreSQL
+# int4). No table comes near it, so a larger skip could only be past the end.
+MAX_SKIP = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class PageQuery:
@@ -40,6 +44,8 @@ async def fetch_page(
 
     Only a page past the end (no row to carry the total) costs a second query.
     """
+    # Past the end either way; a page in the UI's address can ask for any number.
+    skip = min(skip, MAX_SKIP)
     # Core rows through the session's connection: no ORM objects are built.
     connection = await session.connection()
     result = await connection.execute(query.page, {**params, "_skip": skip, "_limit": limit})

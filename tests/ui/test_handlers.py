@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import db
 from app.core.db import create_async_engine
 from app.core.security import create_access_token
-from app.models import Item, ItemCreate, User
+from app.models import UNSTORABLE_TEXT, Item, ItemCreate, User
 from app.services import auth, messages, users
 from app.services.errors import NotFound
 from app.ui.state import items as items_state
@@ -112,6 +112,16 @@ def test_password_checks() -> None:
         validation.PASSWORDS_DIFFER
     )
     assert validation.confirmation_error("password1", "password1", missing) == ""
+
+
+@pytest.mark.parametrize("text", ["nul\x00inside", "lone\ud800surrogate"])
+def test_unstorable_text_is_a_field_error_with_the_apis_message(text: str) -> None:
+    # The same rule, and so the same message, as the API's 422.
+    assert validation.text_error(text) == UNSTORABLE_TEXT
+    assert validation.required_error(text, validation.TITLE_REQUIRED) == UNSTORABLE_TEXT
+    assert validation.password_error(text * 2) == UNSTORABLE_TEXT
+    assert validation.email_error(text + "@example.com") == validation.INVALID_EMAIL
+    assert validation.text_error("tab\tnewline\n🎉") == ""
 
 
 def test_initials_fall_back_to_user() -> None:

@@ -4,45 +4,57 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
-from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import (
     CurrentUser,
+    PasswordForm,
     ReadOnlySessionDep,
     SessionDep,
     get_current_active_superuser,
 )
+from app.api.errors import (
+    AUTHENTICATED,
+    RATE_LIMITED,
+    USES_DATABASE,
+    WITH_BODY,
+    html_route_responses,
+    responses,
+)
 from app.core.security import create_reset_token
 from app.emails import build_reset_password_email
-from app.models import Message, NewPassword, Token, UserPublic
+from app.models import Message, NewPassword, Text, Token, UserPublic
 from app.services import auth, messages, users
 from app.services.errors import NotFound
 
 router = APIRouter(tags=["login"])
 
 
-@router.post("/login/access-token")
+@router.post("/login/access-token", responses=responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE))
 async def login_access_token(
-    session: ReadOnlySessionDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]
+    session: ReadOnlySessionDep, form_data: Annotated[PasswordForm, Depends()]
 ) -> Token:
     """OAuth2 password flow: the email goes in `username`."""
     token = await auth.login(session, form_data.username, form_data.password)
     return Token(access_token=token)
 
 
-@router.post("/login/test-token", response_model=UserPublic)
+@router.post(
+    "/login/test-token",
+    response_model=UserPublic,
+    responses=responses(*AUTHENTICATED, *USES_DATABASE),
+)
 async def test_token(current_user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(current_user)
 
 
-@router.post("/password-recovery/{email}")
-async def recover_password(email: str, session: ReadOnlySessionDep) -> Message:
+@router.post("/password-recovery/{email}", responses=responses(*RATE_LIMITED, *USES_DATABASE))
+async def recover_password(email: Text, session: ReadOnlySessionDep) -> Message:
     """Mail a reset link; the reply is the same whether or not the email is known."""
     await auth.request_password_recovery(session, email)
     return Message(message=messages.RECOVERY_SENT)
 
 
-@router.post("/reset-password/")
+@router.post("/reset-password/", responses=responses(*WITH_BODY, *USES_DATABASE))
 async def reset_password(session: SessionDep, body: NewPassword) -> Message:
     await auth.reset_password(session, body.token, body.new_password)
     return Message(message=messages.PASSWORD_UPDATED)
@@ -52,8 +64,9 @@ async def reset_password(session: SessionDep, body: NewPassword) -> Message:
     "/password-recovery-html-content/{email}",
     dependencies=[Depends(get_current_active_superuser)],
     response_class=HTMLResponse,
+    responses=html_route_responses(*AUTHENTICATED, *USES_DATABASE),
 )
-async def recover_password_html_content(email: str, session: ReadOnlySessionDep) -> HTMLResponse:
+async def recover_password_html_content(email: Text, session: ReadOnlySessionDep) -> HTMLResponse:
     """Preview the recovery email; the subject travels in a (valid) `subject` header."""
     user = await users.get_user_by_email(session, email)
     if user is None:

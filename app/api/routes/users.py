@@ -1,17 +1,18 @@
 """Accounts (tag `users`). `/me` and `/signup` come before `/{user_id}`."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 
 from app.api.deps import (
     CurrentUser,
+    Limit,
     ListSessionDep,
     ReadOnlySessionDep,
     SessionDep,
+    Skip,
     SuperUser,
     get_current_active_superuser,
 )
+from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, WITH_BODY, responses
 from app.api.pages import USERS_PAGE, json_response
 from app.core.config import settings
 from app.core.security import create_reset_token
@@ -29,16 +30,16 @@ from app.models import (
 )
 from app.services import messages, users
 
-router = APIRouter(prefix="/users", tags=["users"])
-
-Skip = Annotated[int, Query(ge=0, le=2**62)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
+router = APIRouter(prefix="/users", tags=["users"], responses=responses(*USES_DATABASE))
+# Every route but signup resolves the caller first.
+AUTH = responses(*AUTHENTICATED)
 
 
 @router.get(
     "/",
     dependencies=[Depends(get_current_active_superuser)],
     response_model=UsersPublic,
+    responses=AUTH,
 )
 async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100) -> Response:
     rows, count = await users.list_users(session, skip, limit)
@@ -49,6 +50,7 @@ async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100
     "/",
     dependencies=[Depends(get_current_active_superuser)],
     response_model=UserPublic,
+    responses={**AUTH, **responses(*WITH_BODY)},
 )
 async def create_user(session: SessionDep, user_in: UserCreate) -> UserPublic:
     user = await users.create_user(session, user_in)
@@ -58,14 +60,14 @@ async def create_user(session: SessionDep, user_in: UserCreate) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.patch("/me", response_model=UserPublic)
+@router.patch("/me", response_model=UserPublic, responses={**AUTH, **responses(409, *WITH_BODY)})
 async def update_user_me(
     session: SessionDep, user_in: UserUpdateMe, current_user: CurrentUser
 ) -> UserPublic:
     return UserPublic.model_validate(await users.update_me(session, current_user, user_in))
 
 
-@router.patch("/me/password")
+@router.patch("/me/password", responses={**AUTH, **responses(*WITH_BODY)})
 async def update_password_me(
     session: SessionDep, body: UpdatePassword, current_user: CurrentUser
 ) -> Message:
@@ -73,23 +75,23 @@ async def update_password_me(
     return Message(message=messages.PASSWORD_UPDATED)
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", response_model=UserPublic, responses=AUTH)
 async def read_user_me(current_user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(current_user)
 
 
-@router.delete("/me")
+@router.delete("/me", responses=AUTH)
 async def delete_user_me(session: SessionDep, current_user: CurrentUser) -> Message:
     await users.delete_me(session, current_user)
     return Message(message=messages.USER_DELETED)
 
 
-@router.post("/signup", response_model=UserPublic)
+@router.post("/signup", response_model=UserPublic, responses=responses(*WITH_BODY, *RATE_LIMITED))
 async def register_user(session: SessionDep, user_in: UserRegister) -> UserPublic:
     return UserPublic.model_validate(await users.register_user(session, user_in))
 
 
-@router.get("/{user_id}", response_model=UserPublic)
+@router.get("/{user_id}", response_model=UserPublic, responses=AUTH)
 async def read_user_by_id(
     user_id: int, session: ReadOnlySessionDep, current_user: CurrentUser
 ) -> UserPublic:
@@ -100,12 +102,13 @@ async def read_user_by_id(
     "/{user_id}",
     dependencies=[Depends(get_current_active_superuser)],
     response_model=UserPublic,
+    responses={**AUTH, **responses(409, *WITH_BODY)},
 )
 async def update_user(session: SessionDep, user_id: int, user_in: UserUpdate) -> UserPublic:
     return UserPublic.model_validate(await users.update_user(session, user_id, user_in))
 
 
-@router.delete("/{user_id}")
+@router.delete("/{user_id}", responses=AUTH)
 async def delete_user(session: SessionDep, current_user: SuperUser, user_id: int) -> Message:
     await users.delete_user(session, current_user, user_id)
     return Message(message=messages.USER_DELETED)

@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import EmailStr
 
 from app.api.deps import get_current_active_superuser
+from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, responses
 from app.emails import build_test_email, schedule_email
-from app.models import Message
+from app.models import Email, Message
 from app.services import messages
 
 router = APIRouter(prefix="/utils", tags=["utils"])
@@ -17,8 +17,9 @@ router = APIRouter(prefix="/utils", tags=["utils"])
     "/test-email/",
     dependencies=[Depends(get_current_active_superuser)],
     status_code=201,
+    responses=responses(*AUTHENTICATED, *RATE_LIMITED, *USES_DATABASE),
 )
-async def test_email(email_to: Annotated[EmailStr, Query()]) -> Message:
+async def test_email(email_to: Annotated[Email, Query()]) -> Message:
     schedule_email(str(email_to), build_test_email(str(email_to)))
     return Message(message=messages.TEST_EMAIL_SENT)
 

@@ -7,6 +7,8 @@ service's or the model's own message as a toast).
 
 import re
 
+from app.models import unstorable_text_error
+
 # The same shape zod's `.email()` accepts in the template: something@domain.tld.
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
@@ -22,6 +24,11 @@ TITLE_REQUIRED = "Title is required"
 MIN_PASSWORD_LENGTH = 8
 
 
+def text_error(value: str) -> str:
+    """The API's own rule for every text (no NUL, no lone surrogate), as a field error."""
+    return unstorable_text_error(value)
+
+
 def email_error(value: str) -> str:
     return "" if EMAIL_PATTERN.match(value.strip()) else INVALID_EMAIL
 
@@ -31,7 +38,7 @@ def password_error(value: str) -> str:
         return PASSWORD_REQUIRED
     if len(value) < MIN_PASSWORD_LENGTH:
         return PASSWORD_TOO_SHORT
-    return ""
+    return text_error(value)
 
 
 def optional_password_error(value: str) -> str:
@@ -46,4 +53,4 @@ def confirmation_error(password: str, confirmation: str, missing: str) -> str:
 
 
 def required_error(value: str, message: str) -> str:
-    return "" if value.strip() else message
+    return text_error(value) if value.strip() else message
