@@ -12,6 +12,8 @@ config = rx.Config(
     backend_path="/api",
     db_url=settings.database_url,
     redis_url=settings.REDIS_URL,
+    # The websocket's client address (rate limits) by the same rule as the REST API's.
+    trusted_proxy_hops=settings.REFLEX_TRUSTED_PROXY_HOPS,
     # Local runs are reached as localhost, 127.0.0.1 or a LAN address; deployments
     # only accept their own origins.
     cors_allowed_origins=["*"] if settings.ENVIRONMENT == "local" else settings.all_cors_origins,

@@ -15,6 +15,16 @@ from tests.database import create_test_database, drop_test_database
 
 pytest_plugins = ["tests.skip_policy"]
 
+# What app/services/rate_limits.py counts (RATE_LIMIT_<name> settings).
+RATE_LIMITED = (
+    "LOGIN_FAILURES_PER_ACCOUNT",
+    "LOGIN_FAILURES_PER_ADDRESS",
+    "RECOVERY_PER_ADDRESS",
+    "RECOVERY_PER_EMAIL",
+    "SIGNUPS_PER_ADDRESS",
+    "TEST_EMAILS_PER_ADDRESS",
+)
+
 TEST_DATABASE_URL = create_test_database(os.environ.get("TEST_DATABASE_URL"))
 os.environ.update(
     {
@@ -27,9 +37,20 @@ os.environ.update(
         "BCRYPT_ROUNDS": "4",
         "EMAIL_BACKEND": "console",
         "FRONTEND_HOST": "http://localhost:3000",
+        # Limits on, so every test walks through them, but far above what any test or
+        # backend started by the tests sends; the limits' own tests use the defaults.
+        **{f"RATE_LIMIT_{name}": "100000/minute" for name in RATE_LIMITED},
     }
 )
-for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY", "SENTRY_DSN"):
+for name in (
+    "DATABASE_REPLICA_URL",
+    "REDIS_URL",
+    "SMTP_HOST",
+    "RESEND_API_KEY",
+    "SENTRY_DSN",
+    "RATE_LIMITS_ENABLED",
+    "REFLEX_TRUSTED_PROXY_HOPS",
+):
     os.environ.pop(name, None)
 
 import httpx  # noqa: E402
@@ -42,7 +63,7 @@ from app.core.db import SessionMaker, dispose_engines  # noqa: E402
 from app.emails.sending import wait_for_pending_emails  # noqa: E402
 from app.models import Item, User, UserCreate  # noqa: E402
 from app.prestart import migrate  # noqa: E402
-from app.services import users  # noqa: E402
+from app.services import rate_limits, users  # noqa: E402
 from tests.factories import random_email, random_lower_string  # noqa: E402
 
 
@@ -69,6 +90,14 @@ async def clean_tables() -> AsyncIterator[None]:
         await session.exec(delete(Item))  # type: ignore[call-overload]
         await session.exec(delete(User))  # type: ignore[call-overload]
         await session.commit()
+
+
+@pytest.fixture(autouse=True)
+def rate_limiter(monkeypatch: pytest.MonkeyPatch) -> rate_limits.RateLimiter:
+    """A fresh in-memory limiter per test: no test inherits another's counts."""
+    limiter = rate_limits.RateLimiter.from_settings(settings)
+    monkeypatch.setattr(rate_limits, "limiter", limiter)
+    return limiter
 
 
 @pytest.fixture

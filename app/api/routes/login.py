@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import (
+    ClientAddress,
     CurrentUser,
     ReadOnlySessionDep,
     SessionDep,
@@ -23,10 +24,12 @@ router = APIRouter(tags=["login"])
 
 @router.post("/login/access-token")
 async def login_access_token(
-    session: ReadOnlySessionDep, form_data: Annotated[OAuth2PasswordRequestForm, Depends()]
+    session: ReadOnlySessionDep,
+    form_data: Annotated[OAuth2PasswordRequestForm, Depends()],
+    client: ClientAddress,
 ) -> Token:
     """OAuth2 password flow: the email goes in `username`."""
-    token = await auth.login(session, form_data.username, form_data.password)
+    token = await auth.login(session, form_data.username, form_data.password, client=client)
     return Token(access_token=token)
 
 
@@ -36,9 +39,11 @@ async def test_token(current_user: CurrentUser) -> UserPublic:
 
 
 @router.post("/password-recovery/{email}")
-async def recover_password(email: str, session: ReadOnlySessionDep) -> Message:
+async def recover_password(
+    email: str, session: ReadOnlySessionDep, client: ClientAddress
+) -> Message:
     """Mail a reset link; the reply is the same whether or not the email is known."""
-    await auth.request_password_recovery(session, email)
+    await auth.request_password_recovery(session, email, client=client)
     return Message(message=messages.RECOVERY_SENT)
 
 

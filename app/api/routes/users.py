@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.deps import (
+    ClientAddress,
     CurrentUser,
     ListSessionDep,
     ReadOnlySessionDep,
@@ -85,8 +86,10 @@ async def delete_user_me(session: SessionDep, current_user: CurrentUser) -> Mess
 
 
 @router.post("/signup", response_model=UserPublic)
-async def register_user(session: SessionDep, user_in: UserRegister) -> UserPublic:
-    return UserPublic.model_validate(await users.register_user(session, user_in))
+async def register_user(
+    session: SessionDep, user_in: UserRegister, client: ClientAddress
+) -> UserPublic:
+    return UserPublic.model_validate(await users.register_user(session, user_in, client=client))
 
 
 @router.get("/{user_id}", response_model=UserPublic)

@@ -5,10 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import EmailStr
 
-from app.api.deps import get_current_active_superuser
-from app.emails import build_test_email, schedule_email
+from app.api.deps import ClientAddress, get_current_active_superuser
 from app.models import Message
-from app.services import messages
+from app.services import mailing, messages
 
 router = APIRouter(prefix="/utils", tags=["utils"])
 
@@ -18,8 +17,8 @@ router = APIRouter(prefix="/utils", tags=["utils"])
     dependencies=[Depends(get_current_active_superuser)],
     status_code=201,
 )
-async def test_email(email_to: Annotated[EmailStr, Query()]) -> Message:
-    schedule_email(str(email_to), build_test_email(str(email_to)))
+async def test_email(email_to: Annotated[EmailStr, Query()], client: ClientAddress) -> Message:
+    await mailing.send_test_email(str(email_to), client=client)
     return Message(message=messages.TEST_EMAIL_SENT)
 
 
