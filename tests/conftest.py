@@ -58,7 +58,7 @@ from sqlalchemy import delete  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from app.api.main import api  # noqa: E402
-from app.core.config import settings  # noqa: E402
+from app.core.config import Settings, settings  # noqa: E402
 from app.core.db import SessionMaker, dispose_engines  # noqa: E402
 from app.emails.sending import wait_for_pending_emails  # noqa: E402
 from app.models import Item, User, UserCreate  # noqa: E402
@@ -98,6 +98,29 @@ def rate_limiter(monkeypatch: pytest.MonkeyPatch) -> rate_limits.RateLimiter:
     limiter = rate_limits.RateLimiter.from_settings(settings)
     monkeypatch.setattr(rate_limits, "limiter", limiter)
     return limiter
+
+
+TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The limits a deployment gets unless it sets its own.
+DEFAULT_RATES = {
+    limit: Settings.model_fields[f"RATE_LIMIT_{limit.name}"].default for limit in rate_limits.Limit
+}
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def default_limits(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[rate_limits.RateLimiter]:
+    """The default limits in force, counted in memory or in the real Redis (keys under a
+    prefix of this test's own, removed afterwards)."""
+    redis_url = TEST_REDIS_URL if request.param == "redis" else None
+    prefix = f"test-limits-{secrets.token_hex(6)}"
+    limiter = rate_limits.RateLimiter(DEFAULT_RATES, redis_url=redis_url, key_prefix=prefix)
+    monkeypatch.setattr(rate_limits, "limiter", limiter)
+    yield limiter
+    if redis_url:
+        await limiter.storage.reset()
+    await limiter.close()
 
 
 @pytest.fixture

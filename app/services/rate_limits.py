@@ -19,6 +19,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
+from redis.asyncio import ConnectionPool
 
 from app.core.config import Settings, settings
 from app.services import messages
@@ -59,27 +60,25 @@ def rates_from(settings: Settings) -> dict[Limit, str]:
     return {limit: getattr(settings, f"RATE_LIMIT_{limit.name}") for limit in Limit}
 
 
-def storage_uri(redis_url: str | None) -> str:
-    """The `limits` storage for REDIS_URL (redis://, rediss://, unix://), else memory."""
+def open_storage(redis_url: str | None, key_prefix: str) -> tuple[Storage, ConnectionPool | None]:
+    """Redis at REDIS_URL (redis://, rediss://, unix://), else the process's memory."""
     if not redis_url:
-        return "async+memory://"
-    if redis_url.startswith("unix://"):
-        return "async+redis+unix://" + redis_url.removeprefix("unix://")
-    return "async+" + redis_url
-
-
-def open_storage(uri: str, key_prefix: str) -> Storage:
-    if uri.startswith("async+memory"):
-        return MemoryStorage(wrap_exceptions=True)
-    # redis-py's asyncio client: the app already depends on it, coredis would be a second.
-    return RedisStorage(
-        uri,
-        wrap_exceptions=True,
-        implementation="redispy",
-        key_prefix=key_prefix,
+        return MemoryStorage(wrap_exceptions=True), None
+    # redis-py's asyncio client, which the app has anyway (coredis would be a second one),
+    # on a pool of our own so that it can be closed.
+    pool = ConnectionPool.from_url(
+        redis_url,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
     )
+    storage = RedisStorage(
+        "async+redis://",
+        wrap_exceptions=True,
+        implementation="redispy",
+        key_prefix=key_prefix,
+        connection_pool=pool,  # type: ignore[arg-type]
+    )
+    return storage, pool
 
 
 def identifier(value: str) -> str:
@@ -131,7 +130,7 @@ class RateLimiter:
     ) -> None:
         self.enabled = enabled
         self.items = {limit: parse(rates[limit]) for limit in Limit}
-        self.storage = open_storage(storage_uri(redis_url), key_prefix)
+        self.storage, self._pool = open_storage(redis_url, key_prefix)
         self.strategy = FixedWindowRateLimiter(self.storage)
         # monotonic time until which the limits are skipped; None while storage works.
         self._down_until: float | None = None
@@ -176,6 +175,10 @@ class RateLimiter:
         finally:
             if not attempt.is_failure:
                 await reservation.give_back()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def _retry_after(self, item: RateLimitItem, key: str) -> int:
         stats = await self.strategy.get_window_stats(item, key)
