@@ -114,6 +114,7 @@ async def _flood(base: str, target: str, rate: float, seconds: float) -> dict[st
                 n += 1
             await asyncio.sleep(0.002)
         sent_for = time.perf_counter() - started
+        print(f"# flood: {n} sent in {sent_for:.1f} s, {dict(statuses)} answered so far", flush=True)
         await asyncio.gather(*tasks)
     return {"sent": n, "seconds": sent_for, "statuses": dict(statuses)}
 

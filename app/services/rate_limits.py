@@ -3,8 +3,9 @@
 Counted in fixed windows, in Redis when `REDIS_URL` is set (every worker and replica
 counts together), else in the process's memory. The services charge a limit before
 they do the work, so a client over a limit costs one Redis round trip, never a bcrypt
-check or a mail. Redis being down never stops a login: the limits are skipped (fail
-open) until it answers again, with one warning per outage.
+check or a mail. Redis being down never stops a login (fail open): until it answers
+again each process counts in its own memory, so a flood is still held back, and one
+warning is logged per outage.
 """
 
 import hashlib
@@ -19,7 +20,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
+from redis.asyncio import BlockingConnectionPool
 
 from app.core.config import Settings, settings
 from app.services import messages
@@ -27,11 +28,14 @@ from app.services.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
 
-# How long the limits stay skipped after Redis failed, before it is tried again: a
-# client library waiting on a dead server in every request would slow every login.
+# How long Redis is left alone after it failed, before it is tried again: waiting on a
+# dead server in every request would slow every login.
 OUTAGE_RETRY_SECONDS = 5.0
 # A slow Redis must not hold logins up for long; past this it counts as down.
-REDIS_TIMEOUT_SECONDS = 1.0
+REDIS_TIMEOUT_SECONDS = 2.0
+# Connections to Redis per process: a burst of requests waits for one of these instead
+# of opening hundreds of connections at once (which is what times out under load).
+REDIS_MAX_CONNECTIONS = 20
 STORAGE_ERRORS = (StorageError, OSError)
 
 
@@ -60,14 +64,18 @@ def rates_from(settings: Settings) -> dict[Limit, str]:
     return {limit: getattr(settings, f"RATE_LIMIT_{limit.name}") for limit in Limit}
 
 
-def open_storage(redis_url: str | None, key_prefix: str) -> tuple[Storage, ConnectionPool | None]:
+def open_storage(
+    redis_url: str | None, key_prefix: str
+) -> tuple[Storage, BlockingConnectionPool | None]:
     """Redis at REDIS_URL (redis://, rediss://, unix://), else the process's memory."""
     if not redis_url:
         return MemoryStorage(wrap_exceptions=True), None
     # redis-py's asyncio client, which the app has anyway (coredis would be a second one),
     # on a pool of our own so that it can be closed.
-    pool = ConnectionPool.from_url(
+    pool = BlockingConnectionPool.from_url(
         redis_url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
     )
@@ -97,16 +105,58 @@ def wait_text(seconds: int) -> str:
 Charge = tuple[Limit, str]
 
 
+class Counter:
+    """One place limits are counted: Redis, or a process's memory."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.strategy = FixedWindowRateLimiter(storage)
+
+    async def take(
+        self, items: Mapping[Limit, RateLimitItem], charges: tuple[Charge, ...]
+    ) -> list[tuple[RateLimitItem, str]]:
+        taken: list[tuple[RateLimitItem, str]] = []
+        for limit, value in charges:
+            item, key = items[limit], f"{limit.value}:{identifier(value)}"
+            if not await self.strategy.hit(item, key):
+                # A refused request is not an attempt: the other limits keep their count.
+                await self.give_back(taken)
+                retry_after = await self.retry_after(item, key)
+                detail = DETAILS[limit].format(wait=wait_text(retry_after))
+                raise TooManyRequests(detail, retry_after)
+            taken.append((item, key))
+        return taken
+
+    async def give_back(self, taken: list[tuple[RateLimitItem, str]]) -> None:
+        for item, key in taken:
+            await self.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
+
+    async def retry_after(self, item: RateLimitItem, key: str) -> int:
+        stats = await self.strategy.get_window_stats(item, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
 class Reservation:
     """Charges taken against limits, which can be given back (a login that succeeded)."""
 
-    def __init__(self, limiter: "RateLimiter", charges: list[tuple[RateLimitItem, str]]) -> None:
+    def __init__(
+        self,
+        limiter: "RateLimiter",
+        counter: Counter | None = None,
+        taken: list[tuple[RateLimitItem, str]] | None = None,
+    ) -> None:
         self._limiter = limiter
-        self._charges = charges
+        self._counter = counter
+        self._taken = taken or []
 
     async def give_back(self) -> None:
-        charges, self._charges = self._charges, []
-        await self._limiter._give_back(charges)
+        taken, self._taken = self._taken, []
+        if self._counter is None or not taken:
+            return
+        try:
+            await self._counter.give_back(taken)
+        except STORAGE_ERRORS as error:
+            self._limiter._storage_failed(error)
 
 
 class LoginAttempt:
@@ -130,9 +180,12 @@ class RateLimiter:
     ) -> None:
         self.enabled = enabled
         self.items = {limit: parse(rates[limit]) for limit in Limit}
-        self.storage, self._pool = open_storage(redis_url, key_prefix)
-        self.strategy = FixedWindowRateLimiter(self.storage)
-        # monotonic time until which the limits are skipped; None while storage works.
+        storage, self._pool = open_storage(redis_url, key_prefix)
+        self.shared = Counter(storage)
+        # Counts while the shared storage is down: logins go on, and a flood is still
+        # held back, per process, until Redis answers again.
+        self.local = Counter(MemoryStorage(wrap_exceptions=True))
+        # monotonic time until which Redis is not tried again; None while it works.
         self._down_until: float | None = None
 
     @classmethod
@@ -141,26 +194,23 @@ class RateLimiter:
             rates_from(settings), redis_url=settings.REDIS_URL, enabled=settings.RATE_LIMITS_ENABLED
         )
 
+    @property
+    def storage(self) -> Storage:
+        return self.shared.storage
+
     async def charge(self, *charges: Charge) -> Reservation:
         """Count one more of each; over any limit, TooManyRequests and nothing counted."""
-        if not self.enabled or self._skipping():
-            return Reservation(self, [])
-        taken: list[tuple[RateLimitItem, str]] = []
-        try:
-            for limit, value in charges:
-                item, key = self.items[limit], f"{limit.value}:{identifier(value)}"
-                if not await self.strategy.hit(item, key):
-                    # A refused request is not an attempt: the other limits keep their count.
-                    await self._give_back(taken)
-                    retry_after = await self._retry_after(item, key)
-                    detail = DETAILS[limit].format(wait=wait_text(retry_after))
-                    raise TooManyRequests(detail, retry_after)
-                taken.append((item, key))
-        except STORAGE_ERRORS as error:
-            self._storage_failed(error)
-            return Reservation(self, [])
-        self._storage_works()
-        return Reservation(self, taken)
+        if not self.enabled:
+            return Reservation(self)
+        if not self._skipping():
+            try:
+                taken = await self.shared.take(self.items, charges)
+            except STORAGE_ERRORS as error:
+                self._storage_failed(error)
+            else:
+                self._storage_works()
+                return Reservation(self, self.shared, taken)
+        return Reservation(self, self.local, await self.local.take(self.items, charges))
 
     @asynccontextmanager
     async def login_attempt(self, email: str, client: str) -> AsyncIterator[LoginAttempt]:
@@ -180,31 +230,21 @@ class RateLimiter:
         if self._pool is not None:
             await self._pool.aclose()
 
-    async def _retry_after(self, item: RateLimitItem, key: str) -> int:
-        stats = await self.strategy.get_window_stats(item, key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
-
-    async def _give_back(self, charges: list[tuple[RateLimitItem, str]]) -> None:
-        try:
-            for item, key in charges:
-                await self.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
-        except STORAGE_ERRORS as error:
-            self._storage_failed(error)
-
     def _skipping(self) -> bool:
         return self._down_until is not None and time.monotonic() < self._down_until
 
     def _storage_failed(self, error: Exception) -> None:
         if self._down_until is None:
             logger.warning(
-                "Rate limit storage unavailable, limits are off until it answers again: %s",
+                "Rate limit storage unavailable; counting in this process until it answers "
+                "again: %s",
                 getattr(error, "storage_error", error),
             )
         self._down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
 
     def _storage_works(self) -> None:
         if self._down_until is not None:
-            logger.warning("Rate limit storage answers again, limits are back on")
+            logger.warning("Rate limit storage answers again")
             self._down_until = None
 
 

@@ -122,7 +122,8 @@ def test_email_backend_selection() -> None:
 
 @pytest.mark.parametrize("rate", ["10/minute", "10 per 15 minutes", "3/hour"])
 def test_rate_limits_are_rates(rate: str) -> None:
-    assert make(RATE_LIMIT_SIGNUPS_PER_ADDRESS=rate).RATE_LIMIT_SIGNUPS_PER_ADDRESS == rate
+    settings = make(RATE_LIMIT_SIGNUPS_PER_ADDRESS=rate)
+    assert settings.RATE_LIMIT_SIGNUPS_PER_ADDRESS == rate
 
 
 @pytest.mark.parametrize("rate", ["10", "ten per minute", "10/fortnight", ""])
