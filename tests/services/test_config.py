@@ -123,7 +123,7 @@ def test_email_backend_selection() -> None:
 @pytest.mark.parametrize("rate", ["10/minute", "10 per 15 minutes", "3/hour"])
 def test_rate_limits_are_rates(rate: str) -> None:
     settings = make(RATE_LIMIT_SIGNUPS_PER_ADDRESS=rate)
-    assert settings.RATE_LIMIT_SIGNUPS_PER_ADDRESS == rate
+    assert rate == settings.RATE_LIMIT_SIGNUPS_PER_ADDRESS
 
 
 @pytest.mark.parametrize("rate", ["10", "ten per minute", "10/fortnight", ""])
