@@ -14,6 +14,8 @@ config = rx.Config(
     redis_url=settings.REDIS_URL,
     # Despite the name, the disk and memory state managers expire by it too.
     redis_token_expiration=settings.STATE_EXPIRY_SECONDS,
+    # The websocket's client address (rate limits) by the same rule as the REST API's.
+    trusted_proxy_hops=settings.REFLEX_TRUSTED_PROXY_HOPS,
     # Local runs are reached as localhost, 127.0.0.1 or a LAN address; deployments
     # only accept their own origins.
     cors_allowed_origins=["*"] if settings.ENVIRONMENT == "local" else settings.all_cors_origins,

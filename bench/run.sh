@@ -4,7 +4,9 @@
 #   bench/run.sh                          # API (S1-S5 + references), then UI
 #   bench/run.sh --api-only --workers 2 --duration 10 --connections 64
 #   bench/run.sh --ui-only --sessions 100 --seconds 30
-# Arguments after --api-only / --ui-only go to bench/bench.py / bench/ui.py.
+#   bench/run.sh --flood --rate 200      # a normal user's latency during a login flood
+# Arguments after --api-only / --ui-only / --flood go to bench/bench.py / bench/ui.py /
+# bench/flood.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,7 +16,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     echo "Installing wrk (Debian package)"
     apt-get update -qq && apt-get install -y -qq wrk
 fi
-if [ ! -x /usr/bin/chromium ] && [ "${1:-}" != "--api-only" ]; then
+if [ ! -x /usr/bin/chromium ] && [ "${1:-}" != "--api-only" ] && [ "${1:-}" != "--flood" ]; then
     echo "Installing chromium (Debian package)"
     apt-get update -qq && apt-get install -y -qq chromium
 fi
@@ -23,6 +25,7 @@ source scripts/env.sh
 case "${1:-}" in
 --api-only) shift && exec python bench/bench.py "$@" ;;
 --ui-only) shift && exec python bench/ui.py "$@" ;;
+--flood) shift && exec python bench/flood.py "$@" ;;
 *)
     python bench/bench.py "$@"
     python bench/ui.py

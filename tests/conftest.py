@@ -19,6 +19,16 @@ pytest_plugins = ["tests.skip_policy"]
 # CI step): the ordinary suite leaves it out unless CONTAINER_TESTS=1.
 collect_ignore = [] if os.environ.get("CONTAINER_TESTS") == "1" else ["containers"]
 
+# What app/services/rate_limits.py counts (RATE_LIMIT_<name> settings).
+RATE_LIMITED = (
+    "LOGIN_FAILURES_PER_ACCOUNT",
+    "LOGIN_FAILURES_PER_ADDRESS",
+    "RECOVERY_PER_ADDRESS",
+    "RECOVERY_PER_EMAIL",
+    "SIGNUPS_PER_ADDRESS",
+    "TEST_EMAILS_PER_ADDRESS",
+)
+
 TEST_DATABASE_URL = create_test_database(os.environ.get("TEST_DATABASE_URL"))
 os.environ.update(
     {
@@ -31,9 +41,20 @@ os.environ.update(
         "BCRYPT_ROUNDS": "4",
         "EMAIL_BACKEND": "console",
         "FRONTEND_HOST": "http://localhost:3000",
+        # Limits on, so every test walks through them, but far above what any test or
+        # backend started by the tests sends; the limits' own tests use the defaults.
+        **{f"RATE_LIMIT_{name}": "100000/minute" for name in RATE_LIMITED},
     }
 )
-for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY", "SENTRY_DSN"):
+for name in (
+    "DATABASE_REPLICA_URL",
+    "REDIS_URL",
+    "SMTP_HOST",
+    "RESEND_API_KEY",
+    "SENTRY_DSN",
+    "RATE_LIMITS_ENABLED",
+    "REFLEX_TRUSTED_PROXY_HOPS",
+):
     os.environ.pop(name, None)
 
 import httpx  # noqa: E402
@@ -41,12 +62,12 @@ from sqlalchemy import delete  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from app.api.main import api  # noqa: E402
-from app.core.config import settings  # noqa: E402
+from app.core.config import Settings, settings  # noqa: E402
 from app.core.db import SessionMaker, dispose_engines  # noqa: E402
 from app.emails.sending import wait_for_pending_emails  # noqa: E402
 from app.models import Item, User, UserCreate  # noqa: E402
 from app.prestart import migrate  # noqa: E402
-from app.services import users  # noqa: E402
+from app.services import rate_limits, users  # noqa: E402
 from tests.factories import random_email, random_lower_string  # noqa: E402
 
 
@@ -73,6 +94,37 @@ async def clean_tables() -> AsyncIterator[None]:
         await session.exec(delete(Item))  # type: ignore[call-overload]
         await session.exec(delete(User))  # type: ignore[call-overload]
         await session.commit()
+
+
+@pytest.fixture(autouse=True)
+def rate_limiter(monkeypatch: pytest.MonkeyPatch) -> rate_limits.RateLimiter:
+    """A fresh in-memory limiter per test: no test inherits another's counts."""
+    limiter = rate_limits.RateLimiter.from_settings(settings)
+    monkeypatch.setattr(rate_limits, "limiter", limiter)
+    return limiter
+
+
+TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The limits a deployment gets unless it sets its own.
+DEFAULT_RATES = {
+    limit: Settings.model_fields[f"RATE_LIMIT_{limit.name}"].default for limit in rate_limits.Limit
+}
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def default_limits(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[rate_limits.RateLimiter]:
+    """The default limits in force, counted in memory or in the real Redis (keys under a
+    prefix of this test's own, removed afterwards)."""
+    redis_url = TEST_REDIS_URL if request.param == "redis" else None
+    prefix = f"test-limits-{secrets.token_hex(6)}"
+    limiter = rate_limits.RateLimiter(DEFAULT_RATES, redis_url=redis_url, key_prefix=prefix)
+    monkeypatch.setattr(rate_limits, "limiter", limiter)
+    yield limiter
+    if redis_url:
+        await limiter.storage.reset()
+    await limiter.close()
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""Dependencies shared by the routes: sessions, the caller, the superuser guard."""
+"""Dependencies shared by the routes: sessions, the caller, the superuser guard, the
+client's address."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Form, Query
+from fastapi import Depends, Form, Query, Request
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,3 +100,28 @@ def get_current_active_superuser(current_user: CurrentUser) -> User:
 
 
 SuperUser = Annotated[User, Depends(get_current_active_superuser)]
+
+
+def client_address(peer: str, forwarded_for: list[str], trusted_hops: int) -> str:
+    """The client behind `trusted_hops` proxies, by the rule Reflex applies to the websocket.
+
+    Each trusted proxy appends the address it was reached from to X-Forwarded-For, so
+    the entry `trusted_hops` from the end is the last one no client could forge; with
+    no trusted proxy, or a shorter header, it is the connection's own peer.
+    """
+    if trusted_hops:
+        hops = [ip.strip() for header in forwarded_for for ip in header.split(",") if ip.strip()]
+        if len(hops) >= trusted_hops:
+            return hops[-trusted_hops]
+    return peer
+
+
+def get_client_address(request: Request) -> str:
+    return client_address(
+        request.client.host if request.client else "",
+        request.headers.getlist("x-forwarded-for"),
+        settings.REFLEX_TRUSTED_PROXY_HOPS,
+    )
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]

@@ -20,6 +20,7 @@ from app.services.errors import (
     Forbidden,
     InvalidCredentials,
     NotFound,
+    TooManyRequests,
 )
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyRequests: 429,
 }
 
 
@@ -100,7 +102,10 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 async def domain_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail}, status_code=STATUS_BY_ERROR[type(exc)])
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return JSONResponse(
+        {"detail": exc.detail}, status_code=STATUS_BY_ERROR[type(exc)], headers=headers
+    )
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:

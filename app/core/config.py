@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import quote
 
+import limits
 from pydantic import (
+    AfterValidator,
     AnyUrl,
     BeforeValidator,
     EmailStr,
     Field,
+    NonNegativeInt,
     ValidationError,
     computed_field,
     model_validator,
@@ -37,6 +40,20 @@ def parse_origins(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(item) for item in value]
     raise ValueError(f"Expected a list of origins, got {value!r}")
+
+
+def check_rate(value: str) -> str:
+    """A rate in the `limits` library's notation ("10/minute", "10 per 15 minutes")."""
+    try:
+        limits.parse(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a rate: write it as '10/minute' or '10 per 15 minutes'"
+        ) from None
+    return value
+
+
+Rate = Annotated[str, AfterValidator(check_rate)]
 
 
 def local_secret_key(path: Path = LOCAL_SECRET_FILE) -> str:
@@ -109,6 +126,23 @@ class Settings(BaseSettings):
     DB_WAIT_SECONDS: int = 60
 
     REDIS_URL: str | None = None
+    # Reverse proxies in front of the backend (Traefik in the compose stack: 1). The
+    # client address is taken from X-Forwarded-For only this many hops back; with 0
+    # the header is ignored, since any client can send it. Reflex reads the same
+    # variable for the websocket's client address (rxconfig.py passes it on too).
+    REFLEX_TRUSTED_PROXY_HOPS: NonNegativeInt = 0
+
+    # Rate limits, counted in fixed windows in Redis (REDIS_URL), shared by every
+    # worker and replica, or in each process's memory without Redis.
+    RATE_LIMITS_ENABLED: bool = True
+    # Wrong passwords; a successful login does not count.
+    RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: Rate = "10/15 minutes"
+    # Higher than per account: offices and mobile networks share addresses.
+    RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS: Rate = "50/15 minutes"
+    RATE_LIMIT_RECOVERY_PER_ADDRESS: Rate = "10/hour"
+    RATE_LIMIT_RECOVERY_PER_EMAIL: Rate = "3/hour"
+    RATE_LIMIT_SIGNUPS_PER_ADDRESS: Rate = "10/hour"
+    RATE_LIMIT_TEST_EMAILS_PER_ADDRESS: Rate = "10/hour"
 
     EMAIL_BACKEND: Literal["resend", "smtp", "console"] | None = None
     RESEND_API_KEY: str | None = None

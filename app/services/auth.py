@@ -15,34 +15,40 @@ from app.core.security import (
 )
 from app.emails import build_reset_password_email, schedule_email
 from app.models import User
-from app.services import messages, users
+from app.services import messages, rate_limits, users
 from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
+from app.services.rate_limits import Limit
 
 logger = logging.getLogger(__name__)
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+async def authenticate(session: AsyncSession, email: str, password: str, *, client: str) -> User:
     """The user whose email and password these are, else `Incorrect email or password`.
 
     The password is checked before the active flag, as in the template, so an
-    inactive account only shows itself to someone who knows its password.
+    inactive account only shows itself to someone who knows its password. Wrong
+    passwords count against the limits of the account and of the `client` address;
+    over either, TooManyRequests comes before any database or bcrypt work.
     """
-    user = await users.get_user_by_email(session, email)
-    # Give the connection back before ~250 ms of hashing: a burst of logins must
-    # not hold the pool that every other request needs.
-    await session.commit()
-    if user is None:
-        await burn_password_check(password)
-        raise BadRequest(messages.INCORRECT_LOGIN)
-    if not await verify_password(password, user.hashed_password):
-        raise BadRequest(messages.INCORRECT_LOGIN)
+    async with rate_limits.limiter.login_attempt(email, client) as attempt:
+        user = await users.get_user_by_email(session, email)
+        # Give the connection back before ~250 ms of hashing: a burst of logins must
+        # not hold the pool that every other request needs.
+        await session.commit()
+        if user is None:
+            await burn_password_check(password)
+            attempt.failed()
+            raise BadRequest(messages.INCORRECT_LOGIN)
+        if not await verify_password(password, user.hashed_password):
+            attempt.failed()
+            raise BadRequest(messages.INCORRECT_LOGIN)
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
     return user
 
 
-async def login(session: AsyncSession, email: str, password: str) -> str:
-    user = await authenticate(session, email, password)
+async def login(session: AsyncSession, email: str, password: str, *, client: str) -> str:
+    user = await authenticate(session, email, password, client=client)
     assert user.id is not None
     return create_access_token(user.id)
 
@@ -73,8 +79,14 @@ def require_superuser(user: User) -> User:
     return user
 
 
-async def request_password_recovery(session: AsyncSession, email: str) -> None:
-    """Mail a reset link if the account exists and is active; say nothing either way."""
+async def request_password_recovery(session: AsyncSession, email: str, *, client: str) -> None:
+    """Mail a reset link if the account exists and is active; say nothing either way.
+
+    Every request counts, known email or not, so the limits tell nothing either.
+    """
+    await rate_limits.limiter.charge(
+        (Limit.RECOVERY_PER_ADDRESS, client), (Limit.RECOVERY_PER_EMAIL, email)
+    )
     user = await users.get_user_by_email(session, email)
     if user is None or not user.is_active:
         logger.info("Password recovery requested for an unknown or inactive account")

@@ -30,3 +30,11 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class TooManyRequests(DomainError):
+    """A rate limit was reached; `retry_after` seconds until the window resets."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -22,3 +22,9 @@ USER_DELETED = "User deleted successfully"
 ITEM_DELETED = "Item deleted successfully"
 RECOVERY_SENT = "If that email is registered, we sent a password recovery link"
 TEST_EMAIL_SENT = "Test email sent"
+
+# Rate limits; {wait} is how long until the limit resets ("40 seconds", "12 minutes").
+TOO_MANY_LOGIN_FAILURES = "Too many failed login attempts. Try again in {wait}."
+TOO_MANY_RECOVERY_REQUESTS = "Too many password recovery requests. Try again in {wait}."
+TOO_MANY_SIGNUPS = "Too many sign-ups from this address. Try again in {wait}."
+TOO_MANY_TEST_EMAILS = "Too many test emails from this address. Try again in {wait}."

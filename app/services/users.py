@@ -21,9 +21,10 @@ from app.models import (
     UserUpdateMe,
     utcnow,
 )
-from app.services import messages
+from app.services import messages, rate_limits
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from app.services.paging import PageQuery, fetch_page
+from app.services.rate_limits import Limit
 
 # Ids are SERIAL (int4): anything outside names no row, and must not reach the
 # database, where it would be an out-of-range error instead of "not found".
@@ -107,8 +108,13 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
     )
 
 
-async def register_user(session: AsyncSession, data: UserRegister) -> User:
-    """Open sign-up: always an active, ordinary user."""
+async def register_user(session: AsyncSession, data: UserRegister, *, client: str) -> User:
+    """Open sign-up: always an active, ordinary user.
+
+    Every attempt counts against the `client` address's limit, a taken email too:
+    sign-up must not become a way to test which emails have accounts.
+    """
+    await rate_limits.limiter.charge((Limit.SIGNUPS_PER_ADDRESS, client))
     return await _insert_user(
         session,
         {"email": data.email, "full_name": data.full_name},

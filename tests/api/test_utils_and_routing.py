@@ -25,7 +25,7 @@ NON_INTEGER_IDS = ["abc", "1.5", "1e3", "0x10", "8c9a7b8e-6a7c-4c5e-9a0f-3c2b1d4
 def sent_test_emails(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, EmailMessage]]:
     sent: list[tuple[str, EmailMessage]] = []
     monkeypatch.setattr(
-        "app.api.routes.utils.schedule_email", lambda to, message: sent.append((to, message))
+        "app.services.mailing.schedule_email", lambda to, message: sent.append((to, message))
     )
     return sent
 

@@ -28,7 +28,7 @@ async def test_unknown_email_still_pays_one_password_check(
 
     monkeypatch.setattr(security, "verify_password_sync", counting)
     with pytest.raises(BadRequest) as error:
-        await auth.authenticate(session, "nobody@example.com", "some-password")
+        await auth.authenticate(session, "nobody@example.com", "some-password", client="127.0.0.1")
     assert error.value.detail == messages.INCORRECT_LOGIN
     assert checks == ["some-password"]
 
@@ -36,16 +36,16 @@ async def test_unknown_email_still_pays_one_password_check(
 async def test_password_is_checked_before_the_active_flag(session: AsyncSession) -> None:
     user = await new_user(session, "right-password", is_active=False)
     with pytest.raises(BadRequest) as wrong:
-        await auth.authenticate(session, user.email, "wrong-password")
+        await auth.authenticate(session, user.email, "wrong-password", client="127.0.0.1")
     assert wrong.value.detail == messages.INCORRECT_LOGIN
     with pytest.raises(BadRequest) as inactive:
-        await auth.authenticate(session, user.email, "right-password")
+        await auth.authenticate(session, user.email, "right-password", client="127.0.0.1")
     assert inactive.value.detail == messages.INACTIVE_USER
 
 
 async def test_access_token_resolves_to_its_user(session: AsyncSession) -> None:
     user = await new_user(session, "right-password")
-    token = await auth.login(session, user.email, "right-password")
+    token = await auth.login(session, user.email, "right-password", client="127.0.0.1")
     assert (await auth.user_from_access_token(token)).id == user.id
 
 
@@ -71,11 +71,11 @@ async def test_token_outcomes(session: AsyncSession) -> None:
 
 async def test_password_change_revokes_earlier_tokens(session: AsyncSession) -> None:
     user = await new_user(session, "first-password")
-    old_token = await auth.login(session, user.email, "first-password")
+    old_token = await auth.login(session, user.email, "first-password", client="127.0.0.1")
     await users.change_password(session, user, "first-password", "second-password")
     with pytest.raises(InvalidCredentials):
         await auth.user_from_access_token(old_token)
-    new_token = await auth.login(session, user.email, "second-password")
+    new_token = await auth.login(session, user.email, "second-password", client="127.0.0.1")
     assert (await auth.user_from_access_token(new_token)).id == user.id
 
 
@@ -84,7 +84,7 @@ async def test_reset_token_works_once(session: AsyncSession) -> None:
     assert user.id is not None
     token = security.create_reset_token(user.id)
     await auth.reset_password(session, token, "second-password")
-    assert await auth.authenticate(session, user.email, "second-password")
+    assert await auth.authenticate(session, user.email, "second-password", client="127.0.0.1")
     with pytest.raises(BadRequest) as reused:
         await auth.reset_password(session, token, "third-password")
     assert reused.value.detail == messages.INVALID_TOKEN
@@ -113,10 +113,10 @@ async def test_recovery_mails_only_existing_active_users(
     monkeypatch.setattr(auth, "schedule_email", lambda to, message: sent.append((to, message)))
     active = await new_user(session, random_lower_string())
     inactive = await new_user(session, random_lower_string(), is_active=False)
-    await auth.request_password_recovery(session, "nobody@example.com")
-    await auth.request_password_recovery(session, inactive.email)
+    await auth.request_password_recovery(session, "nobody@example.com", client="127.0.0.1")
+    await auth.request_password_recovery(session, inactive.email, client="127.0.0.1")
     assert sent == []
-    await auth.request_password_recovery(session, active.email)
+    await auth.request_password_recovery(session, active.email, client="127.0.0.1")
     [(to, message)] = sent
     assert to == active.email
     assert "/reset-password?token=" in message.text

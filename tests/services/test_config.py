@@ -118,3 +118,20 @@ def test_email_backend_selection() -> None:
     assert make(RESEND_API_KEY="re_x", EMAIL_BACKEND="smtp").email_backend == "smtp"
     assert not make().emails_enabled
     assert make(SMTP_HOST="mail", EMAILS_FROM_EMAIL="info@example.com").emails_enabled
+
+
+@pytest.mark.parametrize("rate", ["10/minute", "10 per 15 minutes", "3/hour"])
+def test_rate_limits_are_rates(rate: str) -> None:
+    settings = make(RATE_LIMIT_SIGNUPS_PER_ADDRESS=rate)
+    assert rate == settings.RATE_LIMIT_SIGNUPS_PER_ADDRESS
+
+
+@pytest.mark.parametrize("rate", ["10", "ten per minute", "10/fortnight", ""])
+def test_a_rate_limit_that_is_not_a_rate_stops_the_app(rate: str) -> None:
+    with pytest.raises(ValueError, match="is not a rate"):
+        make(RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT=rate)
+
+
+def test_proxy_hops_cannot_be_negative() -> None:
+    with pytest.raises(ValueError):
+        make(REFLEX_TRUSTED_PROXY_HOPS=-1)

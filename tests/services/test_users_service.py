@@ -33,10 +33,14 @@ async def test_created_user_has_hash_not_password(session: AsyncSession) -> None
 
 async def test_register_ignores_privileges_and_rejects_duplicates(session: AsyncSession) -> None:
     email = random_email()
-    user = await users.register_user(session, UserRegister(email=email, password="x" * 8))
+    user = await users.register_user(
+        session, UserRegister(email=email, password="x" * 8), client="127.0.0.1"
+    )
     assert user.is_active and not user.is_superuser
     with pytest.raises(BadRequest) as error:
-        await users.register_user(session, UserRegister(email=email, password="y" * 8))
+        await users.register_user(
+            session, UserRegister(email=email, password="y" * 8), client="127.0.0.1"
+        )
     assert error.value.detail == messages.EMAIL_TAKEN_SIGNUP
 
 
@@ -55,7 +59,9 @@ async def test_concurrent_registrations_with_one_email_create_one_user() -> None
     async def attempt() -> str:
         async with SessionMaker() as own_session:
             try:
-                await users.register_user(own_session, UserRegister(email=email, password="x" * 8))
+                await users.register_user(
+                    own_session, UserRegister(email=email, password="x" * 8), client="127.0.0.1"
+                )
             except BadRequest as error:
                 return error.detail
             return "created"

@@ -450,7 +450,9 @@ async def test_admin_edit_keeps_the_password_when_left_blank(
     session.expire_all()
     edited = await db_user(session, normal_user)
     assert edited.full_name == "Edited" and edited.is_active and not edited.is_superuser
-    assert await auth.authenticate(session, normal_user.email, normal_user.password)
+    assert await auth.authenticate(
+        session, normal_user.email, normal_user.password, client="127.0.0.1"
+    )
 
 
 async def test_admin_edit_sets_a_new_password(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
+    ClientAddress,
     CurrentUser,
     PasswordForm,
     ReadOnlySessionDep,
@@ -31,10 +32,12 @@ router = APIRouter(tags=["login"])
 
 @router.post("/login/access-token", responses=responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE))
 async def login_access_token(
-    session: ReadOnlySessionDep, form_data: Annotated[PasswordForm, Depends()]
+    session: ReadOnlySessionDep,
+    form_data: Annotated[PasswordForm, Depends()],
+    client: ClientAddress,
 ) -> Token:
     """OAuth2 password flow: the email goes in `username`."""
-    token = await auth.login(session, form_data.username, form_data.password)
+    token = await auth.login(session, form_data.username, form_data.password, client=client)
     return Token(access_token=token)
 
 
@@ -48,9 +51,11 @@ async def test_token(current_user: CurrentUser) -> UserPublic:
 
 
 @router.post("/password-recovery/{email}", responses=responses(*RATE_LIMITED, *USES_DATABASE))
-async def recover_password(email: Text, session: ReadOnlySessionDep) -> Message:
+async def recover_password(
+    email: Text, session: ReadOnlySessionDep, client: ClientAddress
+) -> Message:
     """Mail a reset link; the reply is the same whether or not the email is known."""
-    await auth.request_password_recovery(session, email)
+    await auth.request_password_recovery(session, email, client=client)
     return Message(message=messages.RECOVERY_SENT)
 
 

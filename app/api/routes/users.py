@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends, Response
 
 from app.api.deps import (
+    ClientAddress,
     CurrentUser,
     Limit,
     ListSessionDep,
@@ -87,8 +88,10 @@ async def delete_user_me(session: SessionDep, current_user: CurrentUser) -> Mess
 
 
 @router.post("/signup", response_model=UserPublic, responses=responses(*WITH_BODY, *RATE_LIMITED))
-async def register_user(session: SessionDep, user_in: UserRegister) -> UserPublic:
-    return UserPublic.model_validate(await users.register_user(session, user_in))
+async def register_user(
+    session: SessionDep, user_in: UserRegister, client: ClientAddress
+) -> UserPublic:
+    return UserPublic.model_validate(await users.register_user(session, user_in, client=client))
 
 
 @router.get("/{user_id}", response_model=UserPublic, responses=AUTH)

@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import get_current_active_superuser
+from app.api.deps import ClientAddress, get_current_active_superuser
 from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, responses
-from app.emails import build_test_email, schedule_email
 from app.models import Email, Message
-from app.services import messages
+from app.services import mailing, messages
 
 router = APIRouter(prefix="/utils", tags=["utils"])
 
@@ -19,8 +18,8 @@ router = APIRouter(prefix="/utils", tags=["utils"])
     status_code=201,
     responses=responses(*AUTHENTICATED, *RATE_LIMITED, *USES_DATABASE),
 )
-async def test_email(email_to: Annotated[Email, Query()]) -> Message:
-    schedule_email(str(email_to), build_test_email(str(email_to)))
+async def test_email(email_to: Annotated[Email, Query()], client: ClientAddress) -> Message:
+    await mailing.send_test_email(str(email_to), client=client)
     return Message(message=messages.TEST_EMAIL_SENT)
 
 

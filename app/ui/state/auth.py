@@ -82,6 +82,10 @@ class AuthState(rx.State):
         except Forbidden as error:
             raise AccessDenied(error.detail) from None
 
+    def _client_address(self) -> str:
+        """The websocket's peer, or the X-Forwarded-For entry of the last trusted proxy."""
+        return self.router.session.client_ip
+
     def _start_session(self, token: str) -> None:
         self.access_token = token
 

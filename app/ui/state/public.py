@@ -66,7 +66,7 @@ class LoginState(Credentials, AuthState):
         if self.email_error or self.password_error:
             return None
         async with session_scope() as session:
-            token = await auth.login(session, email, password)
+            token = await auth.login(session, email, password, client=self._client_address())
         # A new session starts from nothing, whoever used the tab before.
         await self._forget_user_data()
         self._start_session(token)
@@ -105,7 +105,7 @@ class SignupState(ConfirmedPassword, Credentials, AuthState):
             return None
         data = UserRegister(email=email, password=password, full_name=full_name)
         async with session_scope() as session:
-            await users.register_user(session, data)
+            await users.register_user(session, data, client=self._client_address())
         return rx.redirect(LOGIN_ROUTE)
 
 
@@ -126,7 +126,7 @@ class RecoverPasswordState(AuthState):
         if self.email_error:
             return None
         async with session_scope() as session:
-            await auth.request_password_recovery(session, email)
+            await auth.request_password_recovery(session, email, client=self._client_address())
         return success_toast(RECOVERY_SENT)
 
 
