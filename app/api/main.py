@@ -72,7 +72,9 @@ async def unmatched_api_path(request: Request) -> Response:
     """
     table: list[tuple[re.Pattern[str], set[str]]] = request.app.state.route_table
     path = request.url.path
-    allowed = sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
+    # As Starlette decides: the first path (in routing order) that matches answers, so
+    # `/users/signup` allows POST even though `/users/{user_id}` would match it too.
+    allowed = next((sorted(methods) for pattern, methods in table if pattern.match(path)), [])
     if allowed:
         return JSONResponse(
             {"detail": "Method Not Allowed"},
@@ -123,13 +125,16 @@ def create_api() -> FastAPI:
         routers.append(private.router)
     for router in routers:
         api.include_router(router, prefix=settings.API_V1_STR)
-    # Paths and methods of every real route, for the fallback's 405 and redirect.
-    api.state.route_table = [
-        (compile_path(settings.API_V1_STR + route.path)[0], route.methods or set())
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
+    # Every real path in routing order with the methods of all its routes (FastAPI makes
+    # one route per method), for the fallback's 405 and redirect.
+    paths: dict[str, set[str]] = {}
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                paths.setdefault(settings.API_V1_STR + route.path, set()).update(
+                    route.methods or ()
+                )
+    api.state.route_table = [(compile_path(path)[0], methods) for path, methods in paths.items()]
     # Given as an ASGI app, the route takes every method (TRACE, QUERY, any a client
     # invents), so a method no route takes is a JSON 405 too, not Reflex's 404.
     api.router.routes.append(Route(f"{settings.API_V1_STR}/{{unmatched:path}}", UnmatchedApiPath()))
