@@ -176,10 +176,10 @@ async def test_delete_own_account(page: Page, normal_user: Account, session: Asy
     await open_tab(page, normal_user, "Danger zone")
     panel = page.get_by_role("tabpanel")
     await expect(panel).to_contain_text("Permanently delete your account and all associated data.")
-    await panel.get_by_role("button", name="Delete").click()
+    await panel.get_by_role("button", name="Delete Account", exact=True).click()
     dialog = page.get_by_role("dialog")
     await expect(dialog.get_by_text("Confirmation Required")).to_be_visible()
-    await dialog.get_by_role("button", name="Delete").click()
+    await dialog.get_by_role("button", name="Delete", exact=True).click()
     await expect_toast(page, "Your account has been successfully deleted")
     await expect(page).to_have_url(at_path("/login"))
     assert await users.get_user_by_email(session, normal_user.email) is None
@@ -191,4 +191,4 @@ async def test_superuser_is_told_why_they_cannot_delete_themselves(
     await open_tab(page, superuser, "Danger zone")
     panel = page.get_by_role("tabpanel")
     await expect(panel).to_contain_text("Super users are not allowed to delete themselves")
-    await expect(panel.get_by_role("button", name="Delete")).to_be_disabled()
+    await expect(panel.get_by_role("button", name="Delete Account", exact=True)).to_be_disabled()

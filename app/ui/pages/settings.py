@@ -211,7 +211,8 @@ def danger_tab() -> rx.Component:
         ),
         rx.box(
             rx.button(
-                "Delete",
+                # The template's words: its users' browser tests look for "Delete Account".
+                "Delete Account",
                 color_scheme="red",
                 disabled=is_superuser,
                 on_click=DeleteAccountState.set_confirm_open(True),
