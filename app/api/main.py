@@ -20,7 +20,8 @@ from app.api.metrics import metrics
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
 from app.core.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
-from app.core.metrics import RequestMetrics
+from app.core.metrics import RequestMetrics, route_template
+from app.core.request_log import RequestLog
 from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 # Where rxconfig.py puts Reflex's own routes, and those of them metrics name by path.
 BACKEND_PATH = "/api"
 REFLEX_PATHS = ("ping", "_health", "_upload")
+HEALTH_CHECK = f"{settings.API_V1_STR}/utils/health-check/"
 
 
 def custom_generate_unique_id(route: APIRoute) -> str:
@@ -125,16 +127,24 @@ def create_api() -> FastAPI:
     install_error_handlers(api)
     # Filled below, once every route exists.
     templates: dict[int, str] = {}
-    # Added last, so outermost: it times the whole request, body limit and errors included.
+    fixed_paths = frozenset(
+        [f"{BACKEND_PATH}/{path}" for path in REFLEX_PATHS]
+        + ["/api/docs", "/api/docs/oauth2-redirect", "/api/redoc", api.openapi_url or ""]
+    )
+
+    def route_of(scope: Scope) -> str:
+        return route_template(scope, templates, fixed_paths)
+
     api.add_middleware(
-        RequestMetrics,
-        event_path=f"{BACKEND_PATH}/_event",
-        templates=templates,
-        fixed_paths=frozenset(
-            [f"{BACKEND_PATH}/{path}" for path in REFLEX_PATHS]
-            + ["/api/docs", "/api/docs/oauth2-redirect", "/api/redoc", api.openapi_url or ""]
+        RequestLog,
+        trust_header=settings.REFLEX_TRUSTED_PROXY_HOPS > 0,
+        route_of=route_of,
+        quiet_paths=frozenset(
+            [f"{BACKEND_PATH}/ping", f"{BACKEND_PATH}/_health", "/api/metrics", HEALTH_CHECK]
         ),
     )
+    # Added last, so outermost: it times the whole request, body limit and errors included.
+    api.add_middleware(RequestMetrics, event_path=f"{BACKEND_PATH}/_event", route_of=route_of)
     api.add_api_route("/api/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     # Included straight into the app (no intermediate /api/v1 router): every level

@@ -6,6 +6,7 @@ backend (the directory: app/core/metrics_dir.py).
 """
 
 import time
+from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -103,15 +104,8 @@ class RequestMetrics:
     read from the scope after the inner routers have matched it.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        event_path: str,
-        templates: dict[int, str],
-        fixed_paths: frozenset[str],
-    ) -> None:
-        self.app, self.event_path = app, event_path
-        self.templates, self.fixed_paths = templates, fixed_paths
+    def __init__(self, app: ASGIApp, event_path: str, route_of: Callable[[Scope], str]) -> None:
+        self.app, self.event_path, self.route_of = app, event_path, route_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"].startswith(self.event_path):
@@ -137,6 +131,6 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            route = route_template(scope, self.templates, self.fixed_paths)
+            route = self.route_of(scope)
             HTTP_REQUESTS.labels(route, method, str(status)).inc()
             HTTP_DURATION.labels(route, method).observe(time.perf_counter() - start)

@@ -4,6 +4,7 @@ import logging
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.logging import set_user
 from app.core.metrics import LOGINS
 from app.core.security import (
     InvalidTokenError,
@@ -49,6 +50,7 @@ async def authenticate(session: AsyncSession, email: str, password: str, *, clie
         LOGINS.labels("inactive").inc()
         raise BadRequest(messages.INACTIVE_USER)
     LOGINS.labels("success").inc()
+    set_user(user.id)
     return user
 
 
@@ -75,6 +77,7 @@ async def user_from_access_token(token: str) -> User:
         raise InvalidCredentials()
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
+    set_user(user.id)
     return user
 
 
