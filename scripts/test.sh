@@ -75,6 +75,18 @@ else
     apt_install nginx "tests/deploy"
 fi
 
+# promtool and amtool check the alerting rules and the Alertmanager config (tests/deploy).
+if command -v promtool >/dev/null 2>&1; then
+    echo "[test] promtool: present"
+else
+    apt_install prometheus "tests/deploy/test_monitoring.py"
+fi
+if command -v amtool >/dev/null 2>&1; then
+    echo "[test] amtool: present"
+else
+    apt_install prometheus-alertmanager "tests/deploy/test_monitoring.py"
+fi
+
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "[test] database: a fresh database on the server of TEST_DATABASE_URL"
 else

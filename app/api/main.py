@@ -16,13 +16,21 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
+from app.api.metrics import metrics
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
 from app.core.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
+from app.core.metrics import RequestMetrics, route_template
+from app.core.request_log import RequestLog
 from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
 
 logger = logging.getLogger(__name__)
+
+# Where rxconfig.py puts Reflex's own routes, and those of them metrics name by path.
+BACKEND_PATH = "/api"
+REFLEX_PATHS = ("ping", "_health", "_upload")
+HEALTH_CHECK = f"{settings.API_V1_STR}/utils/health-check/"
 
 
 def custom_generate_unique_id(route: APIRoute) -> str:
@@ -117,6 +125,27 @@ def create_api() -> FastAPI:
     )
     api.add_middleware(BodySizeLimit, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
     install_error_handlers(api)
+    # Filled below, once every route exists.
+    templates: dict[int, str] = {}
+    fixed_paths = frozenset(
+        [f"{BACKEND_PATH}/{path}" for path in REFLEX_PATHS]
+        + ["/api/docs", "/api/docs/oauth2-redirect", "/api/redoc", api.openapi_url or ""]
+    )
+
+    def route_of(scope: Scope) -> str:
+        return route_template(scope, templates, fixed_paths)
+
+    api.add_middleware(
+        RequestLog,
+        trust_header=settings.REFLEX_TRUSTED_PROXY_HOPS > 0,
+        route_of=route_of,
+        quiet_paths=frozenset(
+            [f"{BACKEND_PATH}/ping", f"{BACKEND_PATH}/_health", "/api/metrics", HEALTH_CHECK]
+        ),
+    )
+    # Added last, so outermost: it times the whole request, body limit and errors included.
+    api.add_middleware(RequestMetrics, event_path=f"{BACKEND_PATH}/_event", route_of=route_of)
+    api.add_api_route("/api/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     # Included straight into the app (no intermediate /api/v1 router): every level
     # of nesting is another round of matching on every request. Busiest first.
@@ -135,6 +164,15 @@ def create_api() -> FastAPI:
                     route.methods or ()
                 )
     api.state.route_table = [(compile_path(path)[0], methods) for path, methods in paths.items()]
+    for router in routers:
+        templates.update(
+            {
+                id(route): settings.API_V1_STR + route.path
+                for route in router.routes
+                if isinstance(route, APIRoute)
+            }
+        )
+    templates.update({id(route): route.path for route in api.routes if isinstance(route, APIRoute)})
     # Given as an ASGI app, the route takes every method (TRACE, QUERY, any a client
     # invents), so a method no route takes is a JSON 405 too, not Reflex's 404.
     api.router.routes.append(Route(f"{settings.API_V1_STR}/{{unmatched:path}}", UnmatchedApiPath()))

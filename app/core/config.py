@@ -168,6 +168,11 @@ class Settings(BaseSettings):
     SENTRY_DSN: str | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = 0.1
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # json: one JSON object a line (log shippers parse it); text: for people reading a
+    # terminal. Empty: text in local, json elsewhere.
+    LOG_FORMAT: Literal["json", "text"] | None = None
+    # When set, /api/metrics answers only `Authorization: Bearer <METRICS_TOKEN>`.
+    METRICS_TOKEN: str | None = None
     # While this file exists the health endpoints answer 503 (app/core/drain.py), so the
     # proxy stops routing here before a rolling deploy stops the replica. Empty: never.
     DRAIN_FILE: str = "/tmp/full-stack-reflex.draining"

@@ -9,11 +9,14 @@ looks fine. Here a returned connection is handed straight to the longest waiter.
 
 import asyncio
 from collections import deque
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy import event
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util.concurrency import await_
 from sqlalchemy.util.queue import Empty, Full
+
+from app.core.metrics import DB_POOL_IN_USE, DB_POOL_WAITING
 
 T = TypeVar("T")
 
@@ -63,6 +66,7 @@ class FairQueue(Generic[T]):
     async def _wait(self, seconds: float | None) -> T:
         waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        DB_POOL_WAITING.inc()
         try:
             async with asyncio.timeout(seconds):
                 return await waiter
@@ -75,7 +79,15 @@ class FairQueue(Generic[T]):
             if isinstance(exc, TimeoutError):
                 raise Empty() from None
             raise
+        finally:
+            DB_POOL_WAITING.dec()
 
 
 class FairAsyncQueuePool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Pool events rather than _do_get, which calls itself when it retries.
+        event.listen(self, "checkout", lambda *_: DB_POOL_IN_USE.inc())
+        event.listen(self, "checkin", lambda *_: DB_POOL_IN_USE.dec())

@@ -15,6 +15,7 @@ from email.utils import formataddr, make_msgid
 import resend
 
 from app.core.config import settings
+from app.core.metrics import EMAILS
 from app.emails.messages import EmailMessage
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,9 @@ async def send_email(to: str, message: EmailMessage) -> bool:
         await asyncio.to_thread(_BACKENDS[backend], to, message, message_id)
     except Exception:
         logger.exception("Email %s to %s via %s failed", message_id, to, backend)
+        EMAILS.labels(backend, "failed").inc()
         return False
+    EMAILS.labels(backend, "sent").inc()
     logger.info("Email %s to %s sent via %s", message_id, to, backend)
     return True
 

@@ -4,6 +4,8 @@ import logging
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.logging import set_user
+from app.core.metrics import LOGINS
 from app.core.security import (
     InvalidTokenError,
     burn_password_check,
@@ -38,12 +40,17 @@ async def authenticate(session: AsyncSession, email: str, password: str, *, clie
         if user is None:
             await burn_password_check(password)
             attempt.failed()
+            LOGINS.labels("invalid").inc()
             raise BadRequest(messages.INCORRECT_LOGIN)
         if not await verify_password(password, user.hashed_password):
             attempt.failed()
+            LOGINS.labels("invalid").inc()
             raise BadRequest(messages.INCORRECT_LOGIN)
     if not user.is_active:
+        LOGINS.labels("inactive").inc()
         raise BadRequest(messages.INACTIVE_USER)
+    LOGINS.labels("success").inc()
+    set_user(user.id)
     return user
 
 
@@ -70,6 +77,7 @@ async def user_from_access_token(token: str) -> User:
         raise InvalidCredentials()
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
+    set_user(user.id)
     return user
 
 

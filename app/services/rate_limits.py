@@ -23,6 +23,7 @@ from limits.errors import StorageError
 from redis.asyncio import BlockingConnectionPool
 
 from app.core.config import Settings, settings
+from app.core.metrics import RATE_LIMIT_REJECTIONS
 from app.services import messages
 from app.services.errors import TooManyRequests
 
@@ -123,6 +124,7 @@ class Counter:
                 await self.give_back(taken)
                 retry_after = await self.retry_after(item, key)
                 detail = DETAILS[limit].format(wait=wait_text(retry_after))
+                RATE_LIMIT_REJECTIONS.labels(limit.value).inc()
                 raise TooManyRequests(detail, retry_after)
             taken.append((item, key))
         return taken
