@@ -69,6 +69,10 @@ def test_traefik_sends_api_to_the_backends_and_the_rest_to_the_frontend() -> Non
     backend = services["backend"]["labels"]
     frontend = services["frontend"]["labels"]
     assert "PathPrefix(`/api`)" in backend["traefik.http.routers.backend.rule"]
+    # Metrics are for Prometheus inside the stack: the internet never reaches them.
+    for name in ("compose.yml", "compose.prod.yml"):
+        rule = compose(name)["services"]["backend"]["labels"]["traefik.http.routers.backend.rule"]
+        assert rule.endswith("&& !Path(`/api/metrics`)"), (name, rule)
     assert "PathPrefix" not in frontend["traefik.http.routers.frontend.rule"]
     assert int(backend["traefik.http.routers.backend.priority"]) > int(
         frontend["traefik.http.routers.frontend.priority"]

@@ -90,6 +90,15 @@ def test_static_files_are_compressed_cached_and_carry_security_headers(stack: St
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
+def test_metrics_are_not_routed_from_outside(stack: Stack) -> None:
+    """Like the Traefik rule: Prometheus scrapes each backend directly, the proxy never."""
+    outside = httpx.get(f"{stack.url}/api/metrics", timeout=10)
+    assert outside.status_code == 404
+    assert "http_requests_total" not in outside.text
+    inside = httpx.get(f"http://127.0.0.1:{stack.backends[0].port}/api/metrics", timeout=10)
+    assert inside.status_code == 200 and "http_requests_total" in inside.text
+
+
 def test_api_requests_are_spread_over_both_backends(stack: Stack) -> None:
     before = stack.access_log.read_text().count("\n")
     with httpx.Client(base_url=stack.url, timeout=10) as client:
