@@ -126,7 +126,7 @@ class AdminState(RowDialogs, PagedTable, AuthState):
         )
         await self._current_superuser()
         async with session_scope() as session:
-            await users.create_user(session, data)
+            await users.create_user_by_admin(session, data)
             self.page = 1
             await self._fetch(session)
         self.add_open = False
