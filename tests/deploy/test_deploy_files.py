@@ -126,11 +126,15 @@ def test_dependabots_base_images_are_the_dockerfiles_defaults() -> None:
             re.MULTILINE,
         )
     }
-    assert tracked == defaults == {
-        "python:3.11-slim-bookworm",
-        "node:22-bookworm-slim",
-        "nginxinc/nginx-unprivileged:1.29-alpine",
-    }
+    assert (
+        tracked
+        == defaults
+        == {
+            "python:3.11-slim-bookworm",
+            "node:22-bookworm-slim",
+            "nginxinc/nginx-unprivileged:1.29-alpine",
+        }
+    )
 
 
 def test_secrets_stay_out_of_images_and_files() -> None:
