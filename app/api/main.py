@@ -24,6 +24,7 @@ from app.core.metrics import RequestMetrics, route_template
 from app.core.request_log import RequestLog
 from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
+from app.prestart import make_sqlite_folder, prepare_at_startup
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # never came up) stops with one line instead of running unhealthy forever: the
     # orchestrator then restarts it, and a rolling deploy rolls back. Once started, an
     # outage is a 503 (app/api/errors.py), not an exit.
+    make_sqlite_folder(settings.database_url)
     try:
         await wait_for_database(settings.DB_WAIT_SECONDS)
     except DatabaseUnreachable as error:
@@ -57,6 +59,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         logging.shutdown()
         # Not SystemExit: the ASGI server would log it as a startup traceback per worker.
         os._exit(3)
+    await prepare_at_startup()
     # Computed now so the first login for an unknown email is not the slow one.
     await asyncio.get_running_loop().run_in_executor(None, dummy_hash)
     # Everything alive now (app, routes, compiled queries) lives as long as the

@@ -218,6 +218,13 @@ class Settings(BaseSettings):
             path = PROJECT_ROOT / path
         return f"sqlite:///{path}"
 
+    @property
+    def prepares_itself(self) -> bool:
+        """Local development on the embedded SQLite default: the backend migrates the
+        schema and creates the first superuser at startup, so a plain `reflex run` works.
+        Anywhere else `python -m app.prestart` stays an explicit deployment step."""
+        return self.ENVIRONMENT == "local" and not (self.DATABASE_URL or self.POSTGRES_SERVER)
+
     @cached_property
     def async_database_url(self) -> str:
         return async_driver_url(self.database_url)

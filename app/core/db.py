@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -64,11 +65,52 @@ ReplicaSessionMaker = async_sessionmaker(
 )
 
 
+# The database cannot be reached, or answers no connection within DB_POOL_TIMEOUT: not
+# the caller's fault, and worth a retry. The API answers 503, the UI a toast.
+DATABASE_UNAVAILABLE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+)
+
+# The session policy of both faces (API dependencies, UI handlers). The makers are looked
+# up when a session is opened, so a test can swap them in one place.
+
+
 @asynccontextmanager
 async def session_scope() -> AsyncIterator[AsyncSession]:
-    """A session on the primary, for UI handlers and scripts."""
+    """A transactional session on the primary: for writes, committed by the service."""
     async with SessionMaker() as session:
         yield session
+
+
+@asynccontextmanager
+async def read_session() -> AsyncIterator[AsyncSession]:
+    """An autocommit session on the primary: single-row reads that must see every write."""
+    async with ReadOnlySessionMaker() as session:
+        yield session
+
+
+def has_replica() -> bool:
+    return replica_engine is not engine
+
+
+@asynccontextmanager
+async def list_session(primary: AsyncSession | None = None) -> AsyncIterator[AsyncSession]:
+    """An autocommit session for a list page: the read replica when one is configured
+    (lists may lag writes slightly), else the primary.
+
+    Without a replica, `primary` (a read session the caller already holds) is reused, so
+    a request checks out one connection, not two.
+    """
+    if has_replica():
+        async with ReplicaSessionMaker() as session:
+            yield session
+    elif primary is not None:
+        yield primary
+    else:
+        async with ReadOnlySessionMaker() as session:
+            yield session
 
 
 async def dispose_engines() -> None:

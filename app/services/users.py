@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
 from app.core.rows import RowQuery
-from app.core.security import hash_password, verify_password
+from app.core.security import create_reset_token, hash_password, verify_password
+from app.emails import build_new_account_email, schedule_email
 from app.models import (
     PrivateUserCreate,
     User,
@@ -106,6 +107,20 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
         data.password,
         BadRequest(messages.EMAIL_TAKEN_ADMIN),
     )
+
+
+async def create_user_by_admin(session: AsyncSession, data: UserCreate) -> User:
+    """A superuser adds an account; its owner is mailed a link to set a password.
+
+    The mail belongs to the rule, not to a face: the Admin page and `POST /users/`
+    both come through here. It never carries the password, and goes out only when
+    a real mail backend is configured.
+    """
+    user = await create_user(session, data)
+    if settings.emails_enabled:
+        assert user.id is not None
+        schedule_email(user.email, build_new_account_email(user.email, create_reset_token(user.id)))
+    return user
 
 
 async def register_user(session: AsyncSession, data: UserRegister, *, client: str) -> User:

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api import deps
 from app.core import db
 from app.core.db import create_async_engine
 from app.core.security import create_access_token
@@ -23,8 +22,9 @@ async def dead_database(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
         port = probe.getsockname()[1]
     engine = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/app")
     dead = async_sessionmaker(engine, class_=AsyncSession)
+    # Both faces open their sessions through app.core.db's policy.
     for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
-        monkeypatch.setattr(deps, name, dead)
+        monkeypatch.setattr(db, name, dead)
     monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
     yield
     await engine.dispose()

@@ -8,7 +8,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api import deps
 from app.core import db
 from app.core.config import settings
 from app.core.db import create_async_engine
@@ -36,7 +35,7 @@ async def one_connection_pool(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         "ReplicaSessionMaker": read_only,
     }.items():
         maker = async_sessionmaker(bound, class_=AsyncSession, expire_on_commit=False)
-        monkeypatch.setattr(deps, name, maker)
+        monkeypatch.setattr(db, name, maker)
     monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
     yield engine
     await engine.dispose()

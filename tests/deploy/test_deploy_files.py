@@ -111,6 +111,36 @@ def test_images_run_what_the_tests_run() -> None:
     assert "npm install" in frontend and "bun@" in frontend
 
 
+def test_dependabots_base_images_are_the_dockerfiles_defaults() -> None:
+    # Dependabot bumps docker/base-images.Dockerfile (it cannot read `FROM ${ARG}`); a bump
+    # that is not carried over to the ARG defaults the images are built from fails here.
+    tracked = set(
+        re.findall(
+            r"^FROM (\S+) AS",
+            (PROJECT_ROOT / "docker/base-images.Dockerfile").read_text(),
+            re.MULTILINE,
+        )
+    )
+    defaults = {
+        image
+        for name in ("backend", "frontend")
+        for image in re.findall(
+            r"^ARG \w+_IMAGE=(\S+)$",
+            (PROJECT_ROOT / f"docker/{name}.Dockerfile").read_text(),
+            re.MULTILINE,
+        )
+    }
+    assert (
+        tracked
+        == defaults
+        == {
+            "python:3.11-slim-bookworm",
+            "node:22-bookworm-slim",
+            "nginxinc/nginx-unprivileged:1.29-alpine",
+        }
+    )
+
+
 def test_secrets_stay_out_of_images_and_files() -> None:
     ignored = (PROJECT_ROOT / ".dockerignore").read_text().split()
     assert {".env", ".secret_key", ".venv", ".web"} <= set(ignored)

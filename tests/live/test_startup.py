@@ -8,11 +8,24 @@ back (scripts/deploy.sh). The same holds for a missing secret in production.
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
 
-from devtools.servers import free_port, start_logged, stop_process_group, tool_path
+from app.prestart import alembic_config
+from devtools.servers import (
+    free_port,
+    serve_on_free_port,
+    start_logged,
+    stop_process_group,
+    tool_path,
+)
+from tests.database import create_test_database, drop_test_database
 
 pytestmark = pytest.mark.live
 
@@ -64,3 +77,99 @@ def test_a_missing_secret_in_production_stops_the_backend_with_one_line(tmp_path
     text = log.read_text()
     assert "configuration error:" in text and "SECRET_KEY must be set" in text, text
     assert "Traceback" not in text
+
+
+def serve(tmp_path: Path, **settings_env: str) -> Iterator[str]:
+    """A backend until the generator is closed; its URL once it answers /api/ping."""
+    env = {**os.environ, "PATH": tool_path(), "REFLEX_USE_SYSTEM_BUN": "1"}
+    for name in ("DATABASE_URL", "POSTGRES_SERVER"):
+        env.pop(name, None)
+    env.update(
+        REFLEX_TELEMETRY_ENABLED="false",
+        REFLEX_WEB_WORKDIR=str(tmp_path / "web"),
+        REFLEX_STATES_WORKDIR=str(tmp_path / "states"),
+        **settings_env,
+    )
+    reflex = str(Path(sys.executable).parent / "reflex")
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        command = [
+            reflex, "run", "--env", "prod", "--backend-only",
+            "--backend-host", "127.0.0.1", "--backend-port", str(port),
+        ]  # fmt: skip
+        return start_logged(command, env, tmp_path / "backend.log")
+
+    process, port = serve_on_free_port(
+        start, lambda port: f"http://127.0.0.1:{port}/api/ping", tmp_path / "backend.log", 180
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process_group(process)
+
+
+def test_a_plain_local_run_migrates_sqlite_and_creates_the_first_superuser(
+    tmp_path: Path,
+) -> None:
+    # A fresh clone: no DATABASE_URL, the embedded SQLite default, two workers racing
+    # to prepare it (they take turns on a file lock).
+    database = tmp_path / "data" / "app.db"
+    backend = serve(
+        tmp_path,
+        ENVIRONMENT="local",
+        SQLITE_PATH=str(database),
+        GRANIAN_WORKERS="2",
+        FIRST_SUPERUSER="first@example.com",
+        FIRST_SUPERUSER_PASSWORD="first-superuser-password",
+    )
+    url = next(backend)
+    try:
+        login = httpx.post(
+            f"{url}/api/v1/login/access-token",
+            data={"username": "first@example.com", "password": "first-superuser-password"},
+            timeout=30,
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        me = httpx.get(
+            f"{url}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert me.json()["is_superuser"] is True
+    finally:
+        backend.close()
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            count = connection.execute(text('SELECT count(*) FROM "user"')).scalar_one()
+    finally:
+        engine.dispose()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert (current, count) == (head, 1)
+    log = (tmp_path / "backend.log").read_text()
+    assert "Traceback" not in log, log
+
+
+def test_production_on_an_unmigrated_database_says_so_in_one_line(tmp_path: Path) -> None:
+    database = create_test_database(os.environ.get("TEST_DATABASE_URL"))
+    backend = serve(
+        tmp_path,
+        ENVIRONMENT="production",
+        DATABASE_URL=database,
+        SECRET_KEY="a-production-secret-for-this-test-only",
+        FIRST_SUPERUSER_PASSWORD="not-the-default-password",
+        POSTGRES_PASSWORD="not-the-default-password",
+    )
+    try:
+        next(backend)
+        log = (tmp_path / "backend.log").read_text()
+    finally:
+        backend.close()
+        drop_test_database(database)
+    # The line comes from the lifespan, which finishes before the backend answers.
+    lines = [line for line in log.splitlines() if "is not migrated" in line]
+    assert len(lines) == 1, log
+    assert "CRITICAL" in lines[0] and "run `python -m app.prestart`" in lines[0]
+    assert "revision none" in lines[0]
+    # Nothing was migrated behind the operator's back.
+    assert "Running upgrade" not in log

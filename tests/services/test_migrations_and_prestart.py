@@ -1,5 +1,6 @@
 """The alembic history and `python -m app.prestart`, on a fresh database of the run's kind."""
 
+import logging
 import os
 import socket
 import subprocess
@@ -10,8 +11,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from alembic import command
-from app.core.config import PROJECT_ROOT
-from app.prestart import alembic_config
+from app.core import db
+from app.core.config import PROJECT_ROOT, async_driver_url
+from app.prestart import alembic_config, warn_if_not_migrated
 from tests.database import create_test_database, drop_test_database
 
 
@@ -84,3 +86,39 @@ def test_prestart_gives_up_with_a_clear_message_when_the_database_is_down() -> N
     assert result.returncode == 1
     assert "did not answer within 2 s" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("revision", "reported"),
+    [(None, True), ("head", False), ("9999_from_a_newer_release", False)],
+)
+async def test_a_backend_reports_a_database_behind_its_migrations_only(
+    fresh_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    revision: str | None,
+    reported: bool,
+) -> None:
+    # Behind (never migrated) is reported; at head, or ahead as a rolling deploy's older
+    # replica sees it, is not.
+    config = alembic_config(fresh_database)
+    if revision == "head":
+        command.upgrade(config, "head")
+    elif revision:
+        command.upgrade(config, "head")
+        sync = create_engine(fresh_database)
+        with sync.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+        sync.dispose()
+    engine = db.create_async_engine(async_driver_url(fresh_database))
+    monkeypatch.setattr(db, "engine", engine)
+    try:
+        with caplog.at_level(logging.CRITICAL, logger="app.prestart"):
+            await warn_if_not_migrated()
+    finally:
+        await engine.dispose()
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.prestart"]
+    assert len(lines) == int(reported), lines
+    if reported:
+        assert "is not migrated (revision none" in lines[0]
+        assert "python -m app.prestart" in lines[0]

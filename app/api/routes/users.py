@@ -15,9 +15,6 @@ from app.api.deps import (
 )
 from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, WITH_BODY, responses
 from app.api.pages import USERS_PAGE, json_response
-from app.core.config import settings
-from app.core.security import create_reset_token
-from app.emails import build_new_account_email, schedule_email
 from app.models import (
     Message,
     UpdatePassword,
@@ -54,11 +51,7 @@ async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100
     responses={**AUTH, **responses(*WITH_BODY)},
 )
 async def create_user(session: SessionDep, user_in: UserCreate) -> UserPublic:
-    user = await users.create_user(session, user_in)
-    if settings.emails_enabled:
-        assert user.id is not None
-        schedule_email(user.email, build_new_account_email(user.email, create_reset_token(user.id)))
-    return UserPublic.model_validate(user)
+    return UserPublic.model_validate(await users.create_user_by_admin(session, user_in))
 
 
 @router.patch("/me", response_model=UserPublic, responses={**AUTH, **responses(409, *WITH_BODY)})

@@ -4,7 +4,7 @@ import dataclasses
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_scope
+from app.core.db import list_session, session_scope
 from app.models import UserCreate, UserRecord, UserUpdate
 from app.services import users
 from app.ui.state import validation
@@ -61,7 +61,7 @@ class AdminState(RowDialogs, PagedTable, AuthState):
     async def _reload(self) -> None:
         # A normal user is refused (and sent home) before any account is read.
         await self._current_superuser()
-        async with session_scope() as session:
+        async with list_session() as session:
             await self._fetch(session)
 
     def _forget_rows(self) -> None:
@@ -126,7 +126,7 @@ class AdminState(RowDialogs, PagedTable, AuthState):
         )
         await self._current_superuser()
         async with session_scope() as session:
-            await users.create_user(session, data)
+            await users.create_user_by_admin(session, data)
             self.page = 1
             await self._fetch(session)
         self.add_open = False

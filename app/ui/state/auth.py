@@ -5,12 +5,12 @@ import dataclasses
 import reflex as rx
 from reflex.event import EventSpec
 
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS
 from app.models import User
 from app.services import auth
 from app.services.errors import DomainError, Forbidden
 from app.ui.state.event import event
 from app.ui.state.failures import (
-    DATABASE_ERRORS,
     HOME_ROUTE,
     LOGIN_ROUTE,
     AccessDenied,
@@ -124,7 +124,7 @@ class AuthState(rx.State):
             return False
         try:
             user = await auth.user_from_access_token(presented)
-        except (DomainError, *DATABASE_ERRORS):
+        except (DomainError, *DATABASE_UNAVAILABLE_ERRORS):
             # Unverifiable is not verified: the tab starts over, its pages read again.
             return False
         return user.id == self.user.id

@@ -13,9 +13,8 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS
 from app.services import messages
 from app.services.errors import DomainError
 
@@ -29,8 +28,6 @@ ERROR_TITLE = "Something went wrong!"
 DATABASE_UNAVAILABLE = messages.DATABASE_UNAVAILABLE
 LOGIN_ROUTE = "/login"
 HOME_ROUTE = "/"
-
-DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class SessionExpired(Exception):
@@ -59,7 +56,13 @@ Stream = Callable[Concatenate[S, P], AsyncIterator[Events]]
 
 # What a handler may fail with and still leave the page working; anything else is a bug
 # and goes to Reflex's own error handler.
-EXPECTED_ERRORS = (SessionExpired, AccessDenied, DomainError, ValidationError, *DATABASE_ERRORS)
+EXPECTED_ERRORS = (
+    SessionExpired,
+    AccessDenied,
+    DomainError,
+    ValidationError,
+    *DATABASE_UNAVAILABLE_ERRORS,
+)
 
 
 def success_toast(detail: str) -> EventSpec:
@@ -86,7 +89,7 @@ async def failure_events(state: SessionHolder, error: Exception) -> Events:
         return error_toast(error.detail)
     if isinstance(error, ValidationError):
         return error_toast(validation_detail(error))
-    if isinstance(error, DATABASE_ERRORS):
+    if isinstance(error, DATABASE_UNAVAILABLE_ERRORS):
         logger.error("Database error in a UI handler: %s", error)
         return error_toast(DATABASE_UNAVAILABLE)
     raise error

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.core.db import session_scope
+from app.core.db import read_session, session_scope
 from app.models import UserRegister
 from app.services import auth, messages, users
 from app.ui.state import validation
@@ -65,7 +65,7 @@ class LoginState(Credentials, AuthState):
         self.password_error = validation.password_error(password)
         if self.email_error or self.password_error:
             return None
-        async with session_scope() as session:
+        async with read_session() as session:
             token = await auth.login(session, email, password, client=self._client_address())
         # A new session starts from nothing, whoever used the tab before.
         await self._forget_user_data()
@@ -125,7 +125,7 @@ class RecoverPasswordState(AuthState):
         self.email_error = validation.email_error(email)
         if self.email_error:
             return None
-        async with session_scope() as session:
+        async with read_session() as session:
             await auth.request_password_recovery(session, email, client=self._client_address())
         return success_toast(RECOVERY_SENT)
 
