@@ -1,7 +1,7 @@
-"""The app in prod mode on a throwaway seeded SQLite database, for screenshots and timings.
+"""The app in prod mode on a throwaway seeded SQLite database, for the README's screenshots.
 
-Imported by scripts/screenshots.py and scripts/ui_timings.py (run them from the project
-root with .venv/bin/python). Importing this module points the settings at a new database
+Imported by scripts/screenshots.py (run it from the project root with .venv/bin/python;
+bench/ui.py measures the UI's timings). Importing this module points the settings at a new database
 in a temporary folder, so it must come before anything that imports `app`.
 """
 
