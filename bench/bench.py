@@ -137,6 +137,24 @@ def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) ->
     return server
 
 
+def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
+    """Migrate (app.prestart), then start the backend as production does."""
+    subprocess.run(
+        [str(BIN / "python"), "-m", "app.prestart"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    command = [
+        str(BIN / "reflex"), "run", "--env", "prod", "--backend-only",
+        "--backend-host", "127.0.0.1", "--backend-port", str(port),
+    ]  # fmt: skip
+    print(f"# starting backend: {' '.join(command[1:])} (workers={workers})", flush=True)
+    return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
+
+
 def stop(server: Server) -> None:
     stop_process_group(server.process)
 
@@ -360,20 +378,7 @@ def main() -> int:
     idle_s2_p99 = 0.0
     server: Server | None = None
     try:
-        subprocess.run(
-            [str(BIN / "python"), "-m", "app.prestart"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        port = free_port()
-        command = [
-            str(BIN / "reflex"), "run", "--env", "prod", "--backend-only",
-            "--backend-host", "127.0.0.1", "--backend-port", str(port),
-        ]  # fmt: skip
-        print(f"# starting backend: {' '.join(command[1:])} (workers={args.workers})", flush=True)
-        server = start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
+        server = start_backend(env, work, args.workers)
         base = server.url
         email, password, token = seed(base, args.items)
         auth = {"Authorization": f"Bearer {token}"}

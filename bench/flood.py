@@ -15,7 +15,6 @@ import http.client
 import multiprocessing
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,9 +34,8 @@ sys.path.insert(0, str(ROOT))
 from bench.bench import (  # noqa: E402
     create_database,
     drop_database,
-    free_port,
     machine,
-    start,
+    start_backend,
     stop,
 )
 
@@ -185,20 +183,8 @@ def main() -> int:
 
     server = None
     try:
-        subprocess.run(
-            [str(BIN / "python"), "-m", "app.prestart"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        port = free_port()
-        command = [
-            str(BIN / "reflex"), "run", "--env", "prod", "--backend-only",
-            "--backend-host", "127.0.0.1", "--backend-port", str(port),
-        ]  # fmt: skip
-        print(f"# starting backend: {' '.join(command[1:])} (workers=1)", flush=True)
-        server = start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
+        server = start_backend(env, work, workers=1)
+        server_port = int(server.url.rsplit(":", 1)[1])
         base = server.url
         user = (f"user-{secrets.token_hex(4)}@example.com", "user-password-1")
         target = f"target-{secrets.token_hex(4)}@example.com"
@@ -215,7 +201,7 @@ def main() -> int:
         flood_seconds = max(15.0, 3 * idle_seconds + 5)
         outcome: dict[str, Any] = {}
         attacker = threading.Thread(
-            target=lambda: outcome.update(flood(port, target, args.rate, flood_seconds))
+            target=lambda: outcome.update(flood(server_port, target, args.rate, flood_seconds))
         )
         attacker.start()
         time.sleep(3)  # past the account's limit: the steady state of an attack
