@@ -10,12 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import settings
-from devtools.servers import (
-    serve_on_free_port,
-    start_logged,
-    stop_process_group,
-    tool_path,
-)
+from devtools.servers import serve_on_free_port, start_logged, stop_process_group, tool_path
 
 
 @dataclass
@@ -24,29 +19,40 @@ class LiveBackend:
     log: Path
 
 
-def run_backend(database: str, log: Path, **settings_env: str) -> Iterator[LiveBackend]:
-    """`reflex run --env prod --backend-only` on `database`, in its own process group."""
-    env = {
+def backend_env(**settings_env: str) -> dict[str, str]:
+    """The test run's environment with the project's tools on PATH, then `settings_env`."""
+    return {
         **os.environ,
         "PATH": tool_path(),
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
-        "DATABASE_URL": database,
-        "SECRET_KEY": settings.SECRET_KEY,
         **settings_env,
     }
-    reflex = Path(sys.executable).parent / "reflex"
 
-    def start(port: int) -> subprocess.Popen[bytes]:
-        command = [
-            str(reflex), "run", "--env", "prod", "--backend-only",
-            "--backend-host", "127.0.0.1", "--backend-port", str(port),
-        ]  # fmt: skip
-        return start_logged(command, env, log)
 
-    process, port = serve_on_free_port(
-        start, lambda port: f"http://127.0.0.1:{port}/api/ping", log, 180
+def start_backend(env: dict[str, str], log: Path, port: int) -> subprocess.Popen[bytes]:
+    """`reflex run --env prod --backend-only` on `port`, in its own process group."""
+    command = [
+        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--backend-only",
+        "--backend-host", "127.0.0.1", "--backend-port", str(port),
+    ]  # fmt: skip
+    return start_logged(command, env, log)
+
+
+def serve_backend(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A backend on a free port, once it answers /api/ping; its process and port."""
+    return serve_on_free_port(
+        lambda port: start_backend(env, log, port),
+        lambda port: f"http://127.0.0.1:{port}/api/ping",
+        log,
+        180,
     )
+
+
+def run_backend(database: str, log: Path, **settings_env: str) -> Iterator[LiveBackend]:
+    """A backend on `database` for as long as the generator runs."""
+    env = backend_env(DATABASE_URL=database, SECRET_KEY=settings.SECRET_KEY, **settings_env)
+    process, port = serve_backend(env, log)
     try:
         yield LiveBackend(f"http://127.0.0.1:{port}", log)
     finally:

@@ -7,8 +7,6 @@ waits on a table lock) when the signal arrives must still be answered.
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,14 +18,9 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import settings
 from app.core.security import create_access_token
-from devtools.servers import (
-    http_answers,
-    serve_on_free_port,
-    start_logged,
-    stop_process_group,
-    tool_path,
-)
+from devtools.servers import http_answers, stop_process_group
 from tests.conftest import Account
+from tests.live.conftest import backend_env, serve_backend
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
@@ -48,26 +41,13 @@ def test_sigterm_lets_an_in_flight_request_finish(
     database: str, normal_user: Account, tmp_path: Path
 ) -> None:
     log = tmp_path / "backend.log"
-    env = {
-        **os.environ,
-        "PATH": tool_path(),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_WEB_WORKDIR": str(tmp_path / "web"),
-        "REFLEX_STATES_WORKDIR": str(tmp_path / "states"),
-        "DATABASE_URL": database,
-        "SECRET_KEY": settings.SECRET_KEY,
-    }
-    reflex = str(Path(sys.executable).parent / "reflex")
-
-    def start(port: int) -> subprocess.Popen[bytes]:
-        command = [reflex, "run", "--env", "prod", "--backend-only",
-                   "--backend-host", "127.0.0.1", "--backend-port", str(port)]  # fmt: skip
-        return start_logged(command, env, log)
-
-    process, port = serve_on_free_port(
-        start, lambda port: f"http://127.0.0.1:{port}/api/ping", log, 180
+    env = backend_env(
+        REFLEX_WEB_WORKDIR=str(tmp_path / "web"),
+        REFLEX_STATES_WORKDIR=str(tmp_path / "states"),
+        DATABASE_URL=database,
+        SECRET_KEY=settings.SECRET_KEY,
     )
+    process, port = serve_backend(env, log)
     answers: list[httpx.Response | Exception] = []
 
     def request() -> None:

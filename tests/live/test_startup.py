@@ -7,7 +7,6 @@ back (scripts/deploy.sh). The same holds for a missing secret in production.
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,39 +17,26 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from app.prestart import alembic_config
-from devtools.servers import (
-    free_port,
-    serve_on_free_port,
-    start_logged,
-    stop_process_group,
-    tool_path,
-)
+from devtools.servers import free_port, stop_process_group
 from tests.database import create_test_database, drop_test_database
+from tests.live.conftest import backend_env, serve_backend, start_backend
 
 pytestmark = pytest.mark.live
 
 
-def start_backend(tmp_path: Path, **settings_env: str) -> tuple[subprocess.Popen[bytes], Path]:
+def start_in(tmp_path: Path, **settings_env: str) -> tuple[subprocess.Popen[bytes], Path]:
     log = tmp_path / "backend.log"
-    env = {
-        **os.environ,
-        "PATH": tool_path(),
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "REFLEX_WEB_WORKDIR": str(tmp_path / "web"),
-        "REFLEX_STATES_WORKDIR": str(tmp_path / "states"),
+    env = backend_env(
+        REFLEX_WEB_WORKDIR=str(tmp_path / "web"),
+        REFLEX_STATES_WORKDIR=str(tmp_path / "states"),
         **settings_env,
-    }
-    command = [
-        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--backend-only",
-        "--backend-host", "127.0.0.1", "--backend-port", str(free_port()),
-    ]  # fmt: skip
-    return start_logged(command, env, log), log
+    )
+    return start_backend(env, log, free_port()), log
 
 
 def test_an_unreachable_database_stops_the_backend_with_one_line(tmp_path: Path) -> None:
     # Nothing listens on port 1; the password must never reach the log.
-    process, log = start_backend(
+    process, log = start_in(
         tmp_path,
         DATABASE_URL="postgresql://app:do-not-log-me@127.0.0.1:1/app",
         DB_WAIT_SECONDS="2",
@@ -69,7 +55,7 @@ def test_an_unreachable_database_stops_the_backend_with_one_line(tmp_path: Path)
 
 
 def test_a_missing_secret_in_production_stops_the_backend_with_one_line(tmp_path: Path) -> None:
-    process, log = start_backend(tmp_path, ENVIRONMENT="production", SECRET_KEY="")
+    process, log = start_in(tmp_path, ENVIRONMENT="production", SECRET_KEY="")
     try:
         assert process.wait(120) != 0
     finally:
@@ -81,27 +67,16 @@ def test_a_missing_secret_in_production_stops_the_backend_with_one_line(tmp_path
 
 def serve(tmp_path: Path, **settings_env: str) -> Iterator[str]:
     """A backend until the generator is closed; its URL once it answers /api/ping."""
-    env = {**os.environ, "PATH": tool_path(), "REFLEX_USE_SYSTEM_BUN": "1"}
-    for name in ("DATABASE_URL", "POSTGRES_SERVER"):
-        env.pop(name, None)
-    env.update(
-        REFLEX_TELEMETRY_ENABLED="false",
+    env = backend_env(
         REFLEX_WEB_WORKDIR=str(tmp_path / "web"),
         REFLEX_STATES_WORKDIR=str(tmp_path / "states"),
         **settings_env,
     )
-    reflex = str(Path(sys.executable).parent / "reflex")
-
-    def start(port: int) -> subprocess.Popen[bytes]:
-        command = [
-            reflex, "run", "--env", "prod", "--backend-only",
-            "--backend-host", "127.0.0.1", "--backend-port", str(port),
-        ]  # fmt: skip
-        return start_logged(command, env, tmp_path / "backend.log")
-
-    process, port = serve_on_free_port(
-        start, lambda port: f"http://127.0.0.1:{port}/api/ping", tmp_path / "backend.log", 180
-    )
+    # A fresh clone's configuration: whatever database the test run itself uses is gone.
+    for name in ("DATABASE_URL", "POSTGRES_SERVER"):
+        if name not in settings_env:
+            env.pop(name, None)
+    process, port = serve_backend(env, tmp_path / "backend.log")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
