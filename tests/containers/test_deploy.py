@@ -21,6 +21,7 @@ from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.containers.conftest import FIGURES, Stack, podman
 from tests.factories import random_email
 from tests.skip_policy import require_chromium
+from tests.ui.browser import add_item
 
 
 @dataclass
@@ -52,15 +53,6 @@ async def generate_load(stack: Stack, token: str, stop: asyncio.Event, load: Loa
                 await asyncio.sleep(0.05)
 
     await asyncio.gather(*(worker(number) for number in range(3)))
-
-
-async def add_item(page: Page, title: str) -> None:
-    await page.get_by_role("button", name="Add Item").click()
-    dialog = page.get_by_role("dialog")
-    await dialog.get_by_placeholder("Title").fill(title)
-    await dialog.get_by_role("button", name="Save").click()
-    await expect(dialog).to_be_hidden()
-    await expect(page.locator("tbody tr").filter(has_text=title)).to_be_visible()
 
 
 @asynccontextmanager

@@ -5,8 +5,9 @@ import re
 from playwright.async_api import expect
 
 from tests.containers.conftest import Stack, podman, wait_healthy
-from tests.containers.test_deploy import add_item, ui_session
+from tests.containers.test_deploy import ui_session
 from tests.skip_policy import require_chromium
+from tests.ui.browser import add_item
 
 
 async def test_browser_session_survives_a_killed_backend_container(stack: Stack) -> None:

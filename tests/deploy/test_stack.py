@@ -16,13 +16,14 @@ import httpx
 import psutil
 import pytest
 import redis
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from app.core.config import PROJECT_ROOT
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.conftest import Server, Stack
 from tests.factories import random_email
 from tests.skip_policy import require_chromium
+from tests.ui.browser import add_item
 
 
 def run_smoke(stack: Stack, email: str, password: str) -> subprocess.CompletedProcess[str]:
@@ -122,15 +123,6 @@ def websocket_backend(stack: Stack) -> Server | None:
         if connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port in ports
     }
     return ports[holders.pop()] if len(holders) == 1 else None
-
-
-async def add_item(page: Page, title: str) -> None:
-    await page.get_by_role("button", name="Add Item").click()
-    dialog = page.get_by_role("dialog")
-    await dialog.get_by_placeholder("Title").fill(title)
-    await dialog.get_by_role("button", name="Save").click()
-    await expect(dialog).to_be_hidden()
-    await expect(page.locator("tbody tr").filter(has_text=title)).to_be_visible()
 
 
 @pytest.mark.ui

@@ -39,3 +39,13 @@ async def log_in_with_form(page: Page, email: str, password: str) -> None:
 
 async def expect_toast(page: Page, text: str) -> None:
     await expect(page.get_by_text(text, exact=True).first).to_be_visible()
+
+
+async def add_item(page: Page, title: str) -> None:
+    """Add an item through the Items page's dialog and see its row appear."""
+    await page.get_by_role("button", name="Add Item").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_placeholder("Title").fill(title)
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.locator("tbody tr").filter(has_text=title)).to_be_visible()
