@@ -1,12 +1,10 @@
-"""Prometheus metrics: what the backend counts, and the ASGI middleware that times requests.
+"""Prometheus metrics: what the backend counts (HTTP requests are counted in
+app/core/request_log.py).
 
 Every worker process writes its values to files in PROMETHEUS_MULTIPROC_DIR and a
 scrape (of any one worker) adds them up, so several granian workers read as one
 backend (the directory: app/core/metrics_dir.py).
 """
-
-import time
-from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,7 +16,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 # Request latency buckets in seconds: REST calls answer in milliseconds, logins take a
 # bcrypt check (~0.25 s), and anything past 10 s is a stall.
@@ -44,6 +42,14 @@ UI_WEBSOCKETS = Gauge(
     "reflex_websocket_connections",
     "Open UI websockets (Reflex's /api/_event), all workers together.",
     multiprocess_mode="livesum",
+)
+UI_EVENTS = Histogram(
+    "reflex_event_duration_seconds",
+    "Time a UI event handler ran, by handler (State.method) and outcome: ok, refused "
+    "(a rule or a form said no), signed_out (the session ended), unavailable (the "
+    "database did not answer), error (a bug).",
+    ["handler", "outcome"],
+    buckets=LATENCY_BUCKETS,
 )
 DB_POOL_IN_USE = Gauge(
     "db_pool_connections_in_use",
@@ -95,42 +101,3 @@ def route_template(scope: Scope, templates: dict[int, str], fixed_paths: frozens
         return template
     path: str = scope["path"]
     return path if path in fixed_paths else UNMATCHED
-
-
-class RequestMetrics:
-    """Counts and times every HTTP request, and counts open UI websockets.
-
-    Outermost in the FastAPI app, so it sees Reflex's own routes too; the route is
-    read from the scope after the inner routers have matched it.
-    """
-
-    def __init__(self, app: ASGIApp, event_path: str, route_of: Callable[[Scope], str]) -> None:
-        self.app, self.event_path, self.route_of = app, event_path, route_of
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"].startswith(self.event_path):
-            UI_WEBSOCKETS.inc()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                UI_WEBSOCKETS.dec()
-            return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            route = self.route_of(scope)
-            HTTP_REQUESTS.labels(route, method, str(status)).inc()
-            HTTP_DURATION.labels(route, method).observe(time.perf_counter() - start)
