@@ -6,6 +6,9 @@ scrape (of any one worker) adds them up, so several granian workers read as one
 backend (the directory: app/core/metrics_dir.py).
 """
 
+import asyncio
+from bisect import bisect_left
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -79,8 +82,58 @@ LOGINS = Counter(
 )
 
 
+class RequestTally:
+    """HTTP requests counted in this process's memory, written to the shared metric files
+    about once a second (and before each scrape this process answers).
+
+    A counter or histogram write in multiprocess mode takes a lock and writes a memory-
+    mapped file, ~5 µs each and three per request; here a request costs two dictionary
+    updates, and the files get one write per series a second. A scrape that another
+    worker answers sees this worker's requests at most FLUSH_SECONDS late.
+    """
+
+    FLUSH_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], int] = {}
+        # Per series: one count per bucket (the last one is +Inf), then the sum.
+        self.times: dict[tuple[str, str], list[float]] = {}
+        self.scheduled = False
+
+    def add(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        slot = self.times.get((route, method))
+        if slot is None:
+            slot = self.times[route, method] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        # The first bucket whose bound is >= the duration; past them all, +Inf.
+        slot[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        slot[-1] += seconds
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        counts, times = self.counts, self.times
+        self.counts, self.times, self.scheduled = {}, {}, False
+        for (route, method, status), count in counts.items():
+            HTTP_REQUESTS.labels(route, method, str(status)).inc(count)
+        for (route, method), slot in times.items():
+            child = HTTP_DURATION.labels(route, method)
+            # What Histogram.observe does for one value, for many at once (multiprocess
+            # histograms keep each bucket's own count; the scrape accumulates them).
+            for bucket, observed in zip(child._buckets, slot, strict=False):
+                if observed:
+                    bucket.inc(observed)
+            child._sum.inc(slot[-1])
+
+
+REQUESTS = RequestTally()
+
+
 def scrape(extra: Collector | None = None) -> tuple[bytes, str]:
     """The metrics of every worker of this start, in the text format."""
+    REQUESTS.flush()
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     if extra is not None:

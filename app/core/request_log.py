@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.error_reports import report_error
 from app.core.logging import RequestInfo, current_request
-from app.core.metrics import HTTP_DURATION, HTTP_REQUESTS, METHODS, UI_WEBSOCKETS
+from app.core.metrics import METHODS, REQUESTS, UI_WEBSOCKETS
 
 logger = logging.getLogger("app.access")
 
@@ -74,10 +74,6 @@ class RequestLog:
     ) -> None:
         self.app, self.trust_header = app, trust_header
         self.route_of, self.quiet_paths, self.event_path = route_of, quiet_paths, event_path
-        # Metric children by label values: `labels()` takes a lock and builds the key
-        # on every call; the label sets are bounded (route templates), so is this.
-        self._counters: dict[tuple[str, str, int], Callable[[], None]] = {}
-        self._timers: dict[tuple[str, str], Callable[[float], None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -133,16 +129,7 @@ class RequestLog:
     def _record(self, scope: Scope, status: int, duration: float) -> None:
         method = scope["method"] if scope["method"] in METHODS else "OTHER"
         route = self.route_of(scope)
-        counted = self._counters.get((route, method, status))
-        if counted is None:
-            counted = HTTP_REQUESTS.labels(route, method, str(status)).inc
-            self._counters[route, method, status] = counted
-        counted()
-        timed = self._timers.get((route, method))
-        if timed is None:
-            timed = HTTP_DURATION.labels(route, method).observe
-            self._timers[route, method] = timed
-        timed(duration)
+        REQUESTS.add(route, method, status, duration)
         level = logging.DEBUG if scope["path"] in self.quiet_paths else logging.INFO
         if logger.isEnabledFor(level):
             duration_ms = round(duration * 1000, 1)
