@@ -54,16 +54,6 @@ UI_EVENTS = Histogram(
     ["handler", "outcome"],
     buckets=LATENCY_BUCKETS,
 )
-DB_POOL_IN_USE = Gauge(
-    "db_pool_connections_in_use",
-    "Database connections checked out of the pools, all workers together.",
-    multiprocess_mode="livesum",
-)
-DB_POOL_WAITING = Gauge(
-    "db_pool_waiting_requests",
-    "Requests waiting for a free database connection, all workers together.",
-    multiprocess_mode="livesum",
-)
 EMAILS = Counter(
     "emails_total",
     "Emails handed to the delivery backend, by backend and outcome (sent, failed).",
@@ -84,7 +74,8 @@ LOGINS = Counter(
 
 class RequestTally:
     """HTTP requests counted in this process's memory, written to the shared metric files
-    about once a second (and before each scrape this process answers).
+    about once a second (and before each scrape this process answers); the pool gauges
+    too (LocalGauge).
 
     A counter or histogram write in multiprocess mode takes a lock and writes a memory-
     mapped file, ~5 µs each and three per request; here a request costs two dictionary
@@ -99,6 +90,19 @@ class RequestTally:
         # Per series: one count per bucket (the last one is +Inf), then the sum.
         self.times: dict[tuple[str, str], list[float]] = {}
         self.scheduled = False
+        self.gauges: list[LocalGauge] = []
+
+    def schedule(self) -> None:
+        """Write within FLUSH_SECONDS; at once where no event loop runs (a script)."""
+        if self.scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self.scheduled = True
+        loop.call_later(self.FLUSH_SECONDS, self.flush)
 
     def add(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method, status)
@@ -109,9 +113,7 @@ class RequestTally:
         # The first bucket whose bound is >= the duration; past them all, +Inf.
         slot[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         slot[-1] += seconds
-        if not self.scheduled:
-            self.scheduled = True
-            asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self.flush)
+        self.schedule()
 
     def flush(self) -> None:
         counts, times = self.counts, self.times
@@ -126,9 +128,49 @@ class RequestTally:
                 if observed:
                     bucket.inc(observed)
             child._sum.inc(slot[-1])
+        for gauge in self.gauges:
+            gauge.write()
 
 
 REQUESTS = RequestTally()
+
+
+class LocalGauge:
+    """A gauge changed in this process's memory on every call and written to the shared
+    files with the request tally: the pool changes it twice a request."""
+
+    def __init__(self, gauge: Gauge) -> None:
+        self.gauge, self.value, self.written = gauge, 0, 0
+        REQUESTS.gauges.append(self)
+
+    def inc(self) -> None:
+        self.value += 1
+        REQUESTS.schedule()
+
+    def dec(self) -> None:
+        self.value -= 1
+        REQUESTS.schedule()
+
+    def write(self) -> None:
+        if self.value != self.written:
+            self.gauge.set(self.value)
+            self.written = self.value
+
+
+DB_POOL_IN_USE = LocalGauge(
+    Gauge(
+        "db_pool_connections_in_use",
+        "Database connections checked out of the pools, all workers together.",
+        multiprocess_mode="livesum",
+    )
+)
+DB_POOL_WAITING = LocalGauge(
+    Gauge(
+        "db_pool_waiting_requests",
+        "Requests waiting for a free database connection, all workers together.",
+        multiprocess_mode="livesum",
+    )
+)
 
 
 def scrape(extra: Collector | None = None) -> tuple[bytes, str]:

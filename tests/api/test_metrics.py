@@ -8,8 +8,10 @@ import asyncio
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from app.core.config import settings
+from app.core.db import engine
 from app.core.metrics import HTTP_REQUESTS, REQUESTS, RequestTally
 from app.emails import EmailMessage
 from app.services import rate_limits
@@ -181,3 +183,14 @@ async def test_the_tally_flushes_by_itself_within_a_second() -> None:
     await asyncio.sleep(RequestTally.FLUSH_SECONDS + 0.2)
     assert not REQUESTS.scheduled and not REQUESTS.counts
     assert HTTP_REQUESTS.labels(*labels, "200")._value.get() == 1
+
+
+@pytest.mark.postgres
+async def test_a_checked_out_connection_shows_in_the_pool_gauge(client: httpx.AsyncClient) -> None:
+    async with engine.connect() as held:
+        await held.execute(text("SELECT 1"))
+        during = await scrape(client)
+    after = await scrape(client)
+    # The scrape's own database check has returned its connection by then.
+    assert value(during, "db_pool_connections_in_use") == 1
+    assert value(after, "db_pool_connections_in_use") == 0
