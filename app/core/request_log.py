@@ -30,20 +30,32 @@ HEADER = b"x-request-id"
 # What a proxy's id looks like (Traefik: a UUID); anything else is replaced, so a log
 # line never carries a client's arbitrary text.
 VALID_ID = re.compile(rb"[\w.:-]{1,128}")
-# Ids made here: a random prefix per process and a counter, unique across processes and
-# replicas like a UUID, without a system call for randomness on every request.
 # What a client gets when a bug stopped its request: the contract's error shape.
 INTERNAL_ERROR = b'{"detail":"Internal Server Error"}'
 INTERNAL_ERROR_HEADERS = (
     (b"content-type", b"application/json"),
     (b"content-length", str(len(INTERNAL_ERROR)).encode()),
 )
-_PREFIX = os.urandom(8).hex()
-_NUMBERS = itertools.count(1)
+
+
+class _Ids:
+    """Ids made here: a random prefix per process and a counter, unique across processes
+    and replicas like a UUID, without a system call for randomness on every request."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.prefix, self.numbers = os.urandom(8).hex(), itertools.count(1)
+
+
+_IDS = _Ids()
+# A worker forked after this import must not repeat its parent's ids.
+os.register_at_fork(after_in_child=_IDS.renew)
 
 
 def new_request_id() -> str:
-    return f"{_PREFIX}{next(_NUMBERS):016x}"
+    return f"{_IDS.prefix}{next(_IDS.numbers):016x}"
 
 
 def request_id(scope: Scope, trust_header: bool) -> str:
