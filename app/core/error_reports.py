@@ -41,8 +41,21 @@ def scrub(value: Any) -> Any:
     return value
 
 
+# Reflex logs every handler's exception at ERROR under this prefix; the exception itself
+# is reported with its id, handler and user (report_error), so the log line would be the
+# same error a second time, without them.
+REFLEX_EXCEPTION_LOG = "[Reflex Backend Exception]"
+
+
 def before_send(event: Any, _hint: dict[str, Any]) -> Any:
+    message = str((event.get("logentry") or {}).get("message", ""))
+    if event.get("logger") == "reflex.app" and message.startswith(REFLEX_EXCEPTION_LOG):
+        return None
     return scrub(event)
+
+
+def scrubbed(item: Any, _hint: dict[str, Any]) -> Any:
+    return scrub(item)
 
 
 def start_error_reports(dsn: str | None = None) -> bool:
@@ -70,8 +83,8 @@ def start_error_reports(dsn: str | None = None) -> bool:
             "database_query_data": False,
         },
         before_send=before_send,
-        before_send_transaction=before_send,
-        before_breadcrumb=before_send,
+        before_send_transaction=scrubbed,
+        before_breadcrumb=scrubbed,
     )
     return True
 

@@ -9,12 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
+from app.ui.state.public import LoginState
 from tests.conftest import Account
 from tests.live.conftest import LiveBackend, run_backend
 from tests.live.reflex_tab import ITEMS, Tab
 from tests.live.test_metrics import sample
 from tests.sentry_ingest import Ingest, serve_ingest
 
+LOGIN = LoginState.get_full_name()
 pytestmark = pytest.mark.live
 
 
@@ -81,8 +83,24 @@ async def test_each_handler_run_is_logged_timed_and_a_bug_reported(
     assert token not in ingest.raw()
     assert tab.client_token not in ingest.raw()
 
+    # An expected failure is not an error: a wrong password is `refused`.
+    login = Tab(observed_backend.url)
+    await login.open("/login")
+    form = {"email": normal_user.email, "password": "not-the-password-1"}
+    await login.send(f"{LoginState.get_full_name()}.log_in", {"form": form}, "/login")
+    await login.wait_for(LOGIN, "submitting", lambda busy: busy is False)
+    await login.close()
+    [refused] = [
+        line for line in event_lines(observed_backend) if line["handler"] == "LoginState.log_in"
+    ]
+    assert refused["outcome"] == "refused"
+    assert refused["level"] == "INFO"
+
     async with httpx.AsyncClient(base_url=observed_backend.url) as client:
         scraped = (await client.get("/api/metrics")).text
     timed = "reflex_event_duration_seconds_count"
     assert sample(scraped, timed, handler="ItemsState.open_page", outcome="ok") == 1
     assert sample(scraped, timed, handler="ItemsState.search_rows", outcome="error") == 1
+    assert sample(scraped, timed, handler="LoginState.log_in", outcome="refused") == 1
+    # The bug once, Reflex's wrong-type message once; nothing for the refused login.
+    assert len(ingest.events()) == 2
