@@ -3,7 +3,8 @@ backends on one database, one with them (the default) and one with OBSERVE_REQUE
 measured in alternation so both see the same machine.
 
 Run through `bench/run.sh --overhead [options]`; hold `flock /tmp/bench.lock` on a shared
-machine. Prints one markdown table with the median requests/s of each and their ratio.
+machine. Prints one markdown table with the median requests/s of each, the backend's CPU
+time per request (steadier than req/s on a shared machine) and their ratios.
 """
 
 import argparse
@@ -38,6 +39,10 @@ VARIANTS = {"observed": "true", "bare": "false"}
 class Runs:
     rps: list[float]
     p99_ms: list[float]
+    # The backend's CPU time per request: on a shared machine, other processes take
+    # cores away and move req/s by tens of percent from run to run; the work a request
+    # costs moves much less.
+    cpu_ms: list[float]
 
 
 def backend_env(database: str, observe: str, log_level: str) -> dict[str, str]:
@@ -88,7 +93,7 @@ def main() -> int:
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-overhead-"))
     servers: dict[str, Server] = {}
-    runs = {(key, name): Runs([], []) for key in chosen for name in VARIANTS}
+    runs = {(key, name): Runs([], [], []) for key in chosen for name in VARIANTS}
     try:
         for name, observe in VARIANTS.items():
             folder = work / name
@@ -117,9 +122,14 @@ def main() -> int:
                     )
                     if result.errors:
                         raise SystemExit(f"{key} {name}: {result.errors} errors")
-                    print(f"#   {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms", flush=True)
+                    print(
+                        f"#   {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+                        f"{result.cpu_ms_per_request * 1000:.0f} µs CPU/request",
+                        flush=True,
+                    )
                     runs[key, name].rps.append(result.rps)
                     runs[key, name].p99_ms.append(result.p99_ms)
+                    runs[key, name].cpu_ms.append(result.cpu_ms_per_request)
     finally:
         for server in servers.values():
             stop(server)
@@ -133,16 +143,19 @@ def main() -> int:
     )
     print()
     print(
-        "| scenario | with request id, log, metrics: req/s | without: req/s "
-        "| ratio | p99 ms with / without |"
+        "| scenario | req/s with request id, log, metrics | req/s without | ratio "
+        "| CPU µs/request with | without | ratio (without / with) | p99 ms with / without |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for key in chosen:
         observed, bare = runs[key, "observed"], runs[key, "bare"]
         with_rps, without_rps = statistics.median(observed.rps), statistics.median(bare.rps)
+        with_cpu = statistics.median(observed.cpu_ms) * 1000
+        without_cpu = statistics.median(bare.cpu_ms) * 1000
         print(
             f"| {key} {SCENARIOS[key]} | {with_rps:.0f} | {without_rps:.0f} "
-            f"| {with_rps / without_rps:.3f} | {statistics.median(observed.p99_ms):.1f} / "
+            f"| {with_rps / without_rps:.3f} | {with_cpu:.0f} | {without_cpu:.0f} "
+            f"| {without_cpu / with_cpu:.3f} | {statistics.median(observed.p99_ms):.1f} / "
             f"{statistics.median(bare.p99_ms):.1f} |"
         )
     return 0
