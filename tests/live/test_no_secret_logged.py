@@ -28,7 +28,11 @@ PASSWORDS = {
     "wrong": "wrong-password-4",
     "admin-made": "admin-made-password-5",
 }
-pytestmark = pytest.mark.live
+pytestmark = [
+    pytest.mark.live,
+    # On purpose: a login over plain SMTP, as a mail relay on the internal network takes.
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
+]
 
 
 @pytest.fixture(scope="module")
