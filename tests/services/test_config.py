@@ -135,3 +135,14 @@ def test_a_rate_limit_that_is_not_a_rate_stops_the_app(rate: str) -> None:
 def test_proxy_hops_cannot_be_negative() -> None:
     with pytest.raises(ValueError):
         make(REFLEX_TRUSTED_PROXY_HOPS=-1)
+
+
+def test_the_read_your_writes_window_must_cover_the_allowed_lag() -> None:
+    assert (
+        make(REPLICA_MAX_LAG_SECONDS="3", REPLICA_LAG_CHECK_SECONDS="1.5").REPLICA_MAX_LAG_SECONDS
+        == 3
+    )
+    with pytest.raises(ValueError, match="must be less than REPLICA_READ_YOUR_WRITES_SECONDS"):
+        make(REPLICA_MAX_LAG_SECONDS="4", REPLICA_LAG_CHECK_SECONDS="1")
+    with pytest.raises(ValueError, match="REPLICA_CONNECT_TIMEOUT"):
+        make(REPLICA_CONNECT_TIMEOUT="1")
