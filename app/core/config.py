@@ -261,6 +261,14 @@ class Settings(BaseSettings):
         # A write older than the window is read from the replica only if the replica
         # was at most MAX_LAG behind at a probe at most LAG_CHECK ago: both must fit
         # in the window, or a caller could read a page without its own write.
+        if self.DATABASE_REPLICA_URL:
+            for name, url in (("DATABASE_REPLICA_URL", self.DATABASE_REPLICA_URL),
+                              ("The primary database", self.database_url)):  # fmt: skip
+                if make_url(normalize_database_url(url)).get_backend_name() != "postgresql":
+                    raise ValueError(
+                        f"{name} is not PostgreSQL: a read replica is a PostgreSQL "
+                        "streaming standby of a PostgreSQL primary"
+                    )
         allowed = self.REPLICA_MAX_LAG_SECONDS + self.REPLICA_LAG_CHECK_SECONDS
         if allowed >= self.REPLICA_READ_YOUR_WRITES_SECONDS:
             raise ValueError(
