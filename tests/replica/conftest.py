@@ -26,9 +26,9 @@ REPLAY_SECONDS = 120
 WINDOW_SECONDS = 2.0
 
 
-def replica_script(command: str, port: int) -> subprocess.CompletedProcess[str]:
+def replica_script(*arguments: str | int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", str(SCRIPT), command, str(port)], capture_output=True, text=True, timeout=120
+        ["bash", str(SCRIPT), *map(str, arguments)], capture_output=True, text=True, timeout=120
     )
 
 
