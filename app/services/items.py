@@ -28,6 +28,16 @@ def _matching(search: str) -> ColumnElement[bool]:
     )
 
 
+def list_query(user: User, search: str | None = None) -> CountedList | SearchList:
+    """The list of items `user` may see (all of them for a superuser), or the matches."""
+    if not search:
+        return _ALL_ITEMS if user.is_superuser else _OWN_ITEMS
+    statement = _RECORDS.where(_matching(search))
+    if not user.is_superuser:
+        statement = statement.where(_OWNED)
+    return SearchList.build(statement, _NEWEST_FIRST)
+
+
 async def list_items(
     session: AsyncSession,
     user: User,
@@ -40,14 +50,7 @@ async def list_items(
     Plain records, not ORM objects or models: a page of rows costs next to nothing
     to build or serialize.
     """
-    query: CountedList | SearchList
-    if search:
-        statement = _RECORDS.where(_matching(search))
-        if not user.is_superuser:
-            statement = statement.where(_OWNED)
-        query = SearchList.build(statement, _NEWEST_FIRST)
-    else:
-        query = _ALL_ITEMS if user.is_superuser else _OWN_ITEMS
+    query = list_query(user, search)
     rows, count = await fetch_page(session, query, skip, limit, owner_id=user.id)
     return cast(list[ItemRecord], rows), count
 

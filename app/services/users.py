@@ -161,17 +161,18 @@ def _matching(search: str) -> ColumnElement[bool]:
     )
 
 
+def list_query(search: str | None = None) -> CountedList | SearchList:
+    """All accounts, or those whose email or full name contains `search` (any case)."""
+    if not search:
+        return _ALL_USERS
+    return SearchList.build(_USER_RECORDS.where(_matching(search)), _NEWEST_FIRST)
+
+
 async def list_users(
     session: AsyncSession, skip: int, limit: int, search: str | None = None
 ) -> tuple[list[UserRecord], int]:
-    """One page of accounts, newest first, as plain records, and how many there are;
-    with `search`, only those whose email or full name contains it (any case)."""
-    query = (
-        SearchList.build(_USER_RECORDS.where(_matching(search)), _NEWEST_FIRST)
-        if search
-        else _ALL_USERS
-    )
-    rows, count = await fetch_page(session, query, skip, limit)
+    """One page of accounts, newest first, as plain records, and how many there are."""
+    rows, count = await fetch_page(session, list_query(search), skip, limit)
     return cast(list[UserRecord], rows), count
 
 
