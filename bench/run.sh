@@ -5,8 +5,9 @@
 #   bench/run.sh --api-only --workers 2 --duration 10 --connections 64
 #   bench/run.sh --ui-only --sessions 100 --seconds 30
 #   bench/run.sh --flood --rate 200      # a normal user's latency during a login flood
-# Arguments after --api-only / --ui-only / --flood go to bench/bench.py / bench/ui.py /
-# bench/flood.py.
+#   bench/run.sh --scale --parts reads   # 1M items/users (issue #12; see bench/scale.py)
+# Arguments after --api-only / --ui-only / --flood / --scale go to bench/bench.py /
+# bench/ui.py / bench/flood.py / bench/scale.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -26,6 +27,7 @@ case "${1:-}" in
 --api-only) shift && exec python bench/bench.py "$@" ;;
 --ui-only) shift && exec python bench/ui.py "$@" ;;
 --flood) shift && exec python bench/flood.py "$@" ;;
+--scale) shift && exec python bench/scale.py "$@" ;;
 *)
     python bench/bench.py "$@"
     python bench/ui.py

@@ -15,6 +15,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,18 @@ USER_COLUMNS = (
     "created_at", "updated_at", "password_changed_at",
 )  # fmt: skip
 ITEM_COLUMNS = ("title", "description", "owner_id", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to load: `users` (the first is the owner) and `items`, `owner_items` of
+    them the owner's."""
+
+    users: int
+    items: int
+    owner_items: int
+    owner_email: str = OWNER_EMAIL
+    owner_password: str = OWNER_PASSWORD
 
 
 def user_rows(count: int, owner_email: str, owner_hash: str, other_hash: str) -> Iterator[tuple]:
@@ -66,12 +79,12 @@ def _pg_copy(connection: psycopg.Connection[Any], table: str, columns: tuple[str
             copy.write_row(row)
 
 
-def seed_postgresql(url: str, args: argparse.Namespace, hashes: tuple[str, str]) -> None:
+def seed_postgresql(url: str, plan: Plan, hashes: tuple[str, str]) -> None:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as connection:
         with connection.transaction():
             _pg_copy(
-                connection, "user", USER_COLUMNS, user_rows(args.users, args.owner_email, *hashes)
+                connection, "user", USER_COLUMNS, user_rows(plan.users, plan.owner_email, *hashes)
             )
             owners = [
                 row[0]
@@ -81,7 +94,7 @@ def seed_postgresql(url: str, args: argparse.Namespace, hashes: tuple[str, str])
                 )
             ]
             _pg_copy(
-                connection, "item", ITEM_COLUMNS, item_rows(args.items, args.owner_items, owners)
+                connection, "item", ITEM_COLUMNS, item_rows(plan.items, plan.owner_items, owners)
             )
         print("# VACUUM ANALYZE", flush=True)
         connection.execute('VACUUM ANALYZE "user"')
@@ -101,7 +114,7 @@ def _batches(rows: Iterator[tuple], size: int = 10_000) -> Iterator[list[tuple]]
         yield batch
 
 
-def seed_sqlite(url: str, args: argparse.Namespace, hashes: tuple[str, str]) -> None:
+def seed_sqlite(url: str, plan: Plan, hashes: tuple[str, str]) -> None:
     path = make_url(url).database
     assert path, "a SQLite URL names a file"
     connection = sqlite3.connect(path)
@@ -110,7 +123,7 @@ def seed_sqlite(url: str, args: argparse.Namespace, hashes: tuple[str, str]) -> 
     sqlite3.register_adapter(datetime, lambda at: at.strftime("%Y-%m-%d %H:%M:%S.%f"))
     with connection:
         marks = ", ".join("?" * len(USER_COLUMNS))
-        for batch in _batches(user_rows(args.users, args.owner_email, *hashes)):
+        for batch in _batches(user_rows(plan.users, plan.owner_email, *hashes)):
             connection.executemany(
                 f'INSERT INTO "user" ({", ".join(USER_COLUMNS)}) VALUES ({marks})', batch
             )
@@ -122,12 +135,30 @@ def seed_sqlite(url: str, args: argparse.Namespace, hashes: tuple[str, str]) -> 
             )
         ]
         marks = ", ".join("?" * len(ITEM_COLUMNS))
-        for batch in _batches(item_rows(args.items, args.owner_items, owners)):
+        for batch in _batches(item_rows(plan.items, plan.owner_items, owners)):
             connection.executemany(
                 f"INSERT INTO item ({', '.join(ITEM_COLUMNS)}) VALUES ({marks})", batch
             )
     connection.execute("ANALYZE")
     connection.close()
+
+
+def load(url: str, plan: Plan) -> None:
+    """Migrate the database at `url`, then load `plan`'s rows into it."""
+    from app.prestart import migrate
+
+    migrate(url)
+    started = time.perf_counter()
+    # One real hash for the owner (who logs in); the others share a cheap one.
+    owner_hash = bcrypt.hashpw(plan.owner_password.encode(), bcrypt.gensalt(12)).decode()
+    other_hash = bcrypt.hashpw(b"scale-user-password", bcrypt.gensalt(4)).decode()
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    (seed_sqlite if sqlite else seed_postgresql)(url, plan, (owner_hash, other_hash))
+    print(
+        f"# seeded {plan.users} users and {plan.items} items ({plan.owner_items} owned by "
+        f"{plan.owner_email}) in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -148,24 +179,8 @@ def main() -> int:
     if not 0 <= args.owner_items <= args.items:
         parser.error("--owner-items must be between 0 and --items")
 
-    from app.prestart import migrate
-
-    migrate(args.database_url)
-    started = time.perf_counter()
-    # One real hash for the owner (who logs in); the others share a cheap one.
-    owner_hash = bcrypt.hashpw(args.owner_password.encode(), bcrypt.gensalt(12)).decode()
-    other_hash = bcrypt.hashpw(b"scale-user-password", bcrypt.gensalt(4)).decode()
-    seed = (
-        seed_sqlite
-        if make_url(args.database_url).get_backend_name() == "sqlite"
-        else seed_postgresql
-    )
-    seed(args.database_url, args, (owner_hash, other_hash))
-    print(
-        f"# seeded {args.users} users and {args.items} items ({args.owner_items} owned by "
-        f"{args.owner_email}) in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
+    plan = Plan(args.users, args.items, args.owner_items, args.owner_email, args.owner_password)
+    load(args.database_url, plan)
     return 0
 
 
