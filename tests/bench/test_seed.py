@@ -1,21 +1,10 @@
 """bench/seed.py: the planned rows, loaded fast, with the list counts right."""
 
-import os
-from collections.abc import Iterator
-
 import bcrypt
 import pytest
 from sqlalchemy import create_engine, text
 
 from bench import seed
-from tests.database import create_test_database, drop_test_database
-
-
-@pytest.fixture
-def fresh_database() -> Iterator[str]:
-    url = create_test_database(os.environ.get("TEST_DATABASE_URL"))
-    yield url
-    drop_test_database(url)
 
 
 def test_the_plan_is_loaded_with_exact_counts(fresh_database: str) -> None:

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -14,14 +13,6 @@ from alembic import command
 from app.core import db
 from app.core.config import PROJECT_ROOT, async_driver_url
 from app.prestart import alembic_config, warn_if_not_migrated
-from tests.database import create_test_database, drop_test_database
-
-
-@pytest.fixture
-def fresh_database() -> Iterator[str]:
-    url = create_test_database(os.environ.get("TEST_DATABASE_URL"))
-    yield url
-    drop_test_database(url)
 
 
 def test_upgrade_check_downgrade_and_upgrade_again(fresh_database: str) -> None:
