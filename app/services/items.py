@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models import Item, ItemCreate, ItemRecord, ItemUpdate, User
 from app.services import counts, messages
 from app.services.errors import Forbidden, NotFound
-from app.services.paging import CountedList, SearchList, fetch_page
+from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.users import is_storable_id
 
 _RECORDS = select(*[getattr(Item, name) for name in ItemRecord.__annotations__])
@@ -44,14 +44,20 @@ async def list_items(
     skip: int,
     limit: int,
     search: str | None = None,
+    *,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
 ) -> tuple[list[ItemRecord], int]:
-    """One page of the items `user` may see, newest first, and how many there are.
+    """One page of the items `user` may see, newest first, and how many there are; with
+    `after` / `before` (an item's created_at and id), the page next to that item.
 
     Plain records, not ORM objects or models: a page of rows costs next to nothing
     to build or serialize.
     """
     query = list_query(user, search)
-    rows, count = await fetch_page(session, query, skip, limit, owner_id=user.id)
+    rows, count = await fetch_page(
+        session, query, skip, limit, after=after, before=before, owner_id=user.id
+    )
     return cast(list[ItemRecord], rows), count
 
 

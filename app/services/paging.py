@@ -6,15 +6,17 @@ Two kinds of list:
   join: the page's ids are picked from the list's index (index-only, newest first, or
   oldest first for pages past the middle, so no OFFSET walks more than half the list),
   then only those rows are read.
+  Given the sort key of a row on show (`after` / `before`), the page next to it is read
+  from that key on (keyset): what the UI's next and previous buttons cost anywhere.
 - `SearchList`, a filtered list (q=...): the total is counted with the page
   (`count(*) OVER ()`), since no counter knows how many rows match a search.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +27,8 @@ MAX_SKIP = 2**31 - 1
 
 # A column as a table's class attribute (sqlmodel's col()) or as an expression.
 Column = ColumnElement[Any] | Mapped[Any]
+# A row's place in a list: its values of the list's order columns (created_at, id).
+PageKey = tuple[Any, ...]
 
 _SKIP = bindparam("_skip", type_=Integer)
 _LIMIT = bindparam("_limit", type_=Integer)
@@ -45,6 +49,9 @@ class CountedList:
 
     newest_first: Select[Any]
     oldest_first: Select[Any]
+    # The rows older than a key, newest first; the rows newer than it, oldest first.
+    older: Select[Any]
+    newer: Select[Any]
     count: Select[Any]
     names: list[str]
 
@@ -60,20 +67,29 @@ class CountedList:
         """`records` of the rows `where` holds, ordered by `order` (the index's columns,
         ending with the unique `key`) from the newest down."""
 
-        def page(descending: bool) -> Select[Any]:
-            ordering = [c.desc() if descending else c.asc() for c in order]
-            ids = (
-                select(key.label("page_id"))
-                .where(*where)
-                .order_by(*ordering)
-                .offset(_SKIP)
-                .limit(_LIMIT)
-                .subquery("page")
-            )
-            return records.join(ids, key == ids.c.page_id).order_by(*ordering)
+        # Typed as the columns, so a key binds as they store (SQLite keeps timestamps as text).
+        keys = [
+            bindparam(f"_key{n}", type_=cast(ColumnElement[Any], column).type)
+            for n, column in enumerate(order)
+        ]
 
-        names = list(records.selected_columns.keys())
-        return cls(page(descending=True), page(descending=False), count, names)
+        def page(descending: bool, *bound: ColumnElement[bool], skip: bool = True) -> Select[Any]:
+            ordering = [c.desc() if descending else c.asc() for c in order]
+            ids = select(key.label("page_id")).where(*where, *bound).order_by(*ordering)
+            if skip:
+                ids = ids.offset(_SKIP)
+            subquery = ids.limit(_LIMIT).subquery("page")
+            return records.join(subquery, key == subquery.c.page_id).order_by(*ordering)
+
+        row = tuple_(*order)
+        return cls(
+            newest_first=page(descending=True),
+            oldest_first=page(descending=False),
+            older=page(True, row < tuple_(*keys), skip=False),
+            newer=page(False, row > tuple_(*keys), skip=False),
+            count=count,
+            names=list(records.selected_columns.keys()),
+        )
 
 
 @dataclass(frozen=True)
@@ -98,10 +114,22 @@ class SearchList:
 
 
 async def fetch_page(
-    session: AsyncSession, query: CountedList | SearchList, skip: int, limit: int, **params: Any
+    session: AsyncSession,
+    query: CountedList | SearchList,
+    skip: int,
+    limit: int,
+    *,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
+    **params: Any,
 ) -> tuple[list[dict[str, Any]], int]:
     """Rows (as column-name dicts) of one page, newest first, and the count ignoring
-    skip/limit."""
+    skip/limit.
+
+    With `after` (or `before`), the key of a row in a CountedList, the page is the
+    `limit` rows just older (newer) than that row, and `skip` is not used; a SearchList
+    ignores them.
+    """
     # Past the end either way; a page in the UI's address can ask for any number.
     skip = min(skip, MAX_SKIP)
     # Core rows through the session's connection: no ORM objects are built.
@@ -119,6 +147,14 @@ async def fetch_page(
         return _records(rows, query.names), count
 
     count = int((await connection.execute(query.count, params)).scalar_one())
+    if after is not None or before is not None:
+        statement = query.older if after is not None else query.newer
+        key = after if after is not None else before
+        assert key is not None
+        keys = {f"_key{n}": value for n, value in enumerate(key)}
+        result = await connection.execute(statement, {**params, **keys, "_limit": limit})
+        rows = result.all()
+        return _records(rows if after is not None else rows[::-1], query.names), count
     if skip >= count:
         return [], count
     from_end = count - skip - limit

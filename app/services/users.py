@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.services import counts, messages, rate_limits
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from app.services.paging import CountedList, SearchList, fetch_page
+from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.rate_limits import Limit
 
 # Ids are SERIAL (int4): anything outside names no row, and must not reach the
@@ -169,10 +169,19 @@ def list_query(search: str | None = None) -> CountedList | SearchList:
 
 
 async def list_users(
-    session: AsyncSession, skip: int, limit: int, search: str | None = None
+    session: AsyncSession,
+    skip: int,
+    limit: int,
+    search: str | None = None,
+    *,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
 ) -> tuple[list[UserRecord], int]:
-    """One page of accounts, newest first, as plain records, and how many there are."""
-    rows, count = await fetch_page(session, list_query(search), skip, limit)
+    """One page of accounts, newest first, as plain records, and how many there are;
+    with `after` / `before` (an account's created_at and id), the page next to it."""
+    rows, count = await fetch_page(
+        session, list_query(search), skip, limit, after=after, before=before
+    )
     return cast(list[UserRecord], rows), count
 
 

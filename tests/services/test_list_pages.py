@@ -1,6 +1,7 @@
 """List pages: the same rows whichever end a page is read from, and (PostgreSQL) plans
 that read a page's rows from an index rather than scanning and sorting the table."""
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -46,6 +47,30 @@ async def test_every_window_holds_the_rows_of_the_newest_first_order(
         rows, count = await items.list_items(session, admin, skip, 7)
         assert count == 46
         assert [row["id"] for row in rows] == everyone[skip : skip + 7], skip
+
+
+async def test_the_page_next_to_a_row_is_the_page_by_number(session: AsyncSession) -> None:
+    owner = await new_user(session)
+    for n in range(23):
+        at = TIE.replace(minute=n // 4)
+        session.add(Item(title=f"item {n}", owner_id=owner.id, created_at=at, updated_at=at))
+    await session.commit()
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return (row["created_at"], row["id"])
+
+    for limit in (4, 7):
+        pages = [
+            (await items.list_items(session, owner, skip, limit))[0] for skip in range(0, 23, limit)
+        ]
+        for shown, following in itertools.pairwise(pages):
+            older, count = await items.list_items(session, owner, 0, limit, after=key(shown[-1]))
+            assert (older, count) == (following, 23)
+            newer, _ = await items.list_items(session, owner, 0, limit, before=key(following[0]))
+            assert newer == shown
+    accounts = (await users.list_users(session, 0, 5))[0]
+    assert (await users.list_users(session, 0, 5, after=key(accounts[0])))[0] == []
+    assert (await users.list_users(session, 0, 5, before=key(accounts[0])))[0] == []
 
 
 async def test_user_pages_from_either_end_match(session: AsyncSession) -> None:

@@ -342,6 +342,50 @@ async def test_a_page_past_the_end_shows_the_last_one(
     assert (state.page, state.total, len(state.items)) == (2, 15, 5)
 
 
+async def test_next_and_previous_continue_from_the_rows_on_show(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    owner = await db_user(session, normal_user)
+    for number in range(35):
+        await create_item(session, owner, f"item {number}")
+    state = signed_in(ItemsState, normal_user)
+    await run(ItemsState.open_page, state)
+    await run(ItemsState.load_page, state, 2)
+    second = [row.title for row in state.items]
+    # A new item (another tab, the API) pushes every row one place down the list.
+    await create_item(session, owner, "newer")
+    await run(ItemsState.load_page, state, 3)
+    # The rows after the last one on show, not page 3 counted afresh (which would
+    # repeat that row at the top).
+    assert state.page == 3 and state.total == 36
+    assert [row.title for row in state.items] == [f"item {n}" for n in range(14, 4, -1)]
+    await run(ItemsState.load_page, state, 2)
+    assert [row.title for row in state.items] == second
+    # The first page is the newest rows, by number.
+    await run(ItemsState.load_page, state, 1)
+    assert state.items[0].title == "newer"
+
+
+async def test_a_next_page_emptied_meanwhile_is_found_by_number(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    owner = await db_user(session, normal_user)
+    for number in range(35):
+        await create_item(session, owner, f"item {number}")
+    state = signed_in(ItemsState, normal_user)
+    await run(ItemsState.open_page, state)
+    await run(ItemsState.load_page, state, 2)
+    # Elsewhere, the 10 oldest and the 5 newest go: 20 rows, two pages.
+    for item in (await session.exec(select(Item))).all():
+        if int(item.title.split()[1]) < 10 or int(item.title.split()[1]) >= 30:
+            await session.delete(item)
+    await session.commit()
+    await run(ItemsState.load_page, state, 3)
+    # Not a short "page 3 of 2": the last page there is, by number.
+    assert (state.page, state.total) == (2, 20)
+    assert [row.title for row in state.items] == [f"item {n}" for n in range(19, 9, -1)]
+
+
 async def test_reloading_a_page_past_the_end_shows_the_last_one(
     session: AsyncSession, normal_user: Account
 ) -> None:
