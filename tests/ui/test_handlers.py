@@ -321,15 +321,23 @@ async def test_items_page_lists_only_the_callers_items(
     assert admin_view.total == 2
 
 
+async def items_on_page(
+    session: AsyncSession, account: Account, count: int, page: int
+) -> tuple[User, ItemsState]:
+    """`account` with items "item 0" (oldest) to "item <count - 1>", showing `page`."""
+    owner = await db_user(session, account)
+    for number in range(count):
+        await create_item(session, owner, f"item {number}")
+    state = signed_in(ItemsState, account)
+    await run(ItemsState.open_page, state)
+    await run(ItemsState.load_page, state, page)
+    return owner, state
+
+
 async def test_a_page_past_the_end_shows_the_last_one(
     session: AsyncSession, normal_user: Account
 ) -> None:
-    owner = await db_user(session, normal_user)
-    for number in range(25):
-        await create_item(session, owner, f"item {number}")
-    state = signed_in(ItemsState, normal_user)
-    await run(ItemsState.open_page, state)
-    await run(ItemsState.load_page, state, 3)
+    _, state = await items_on_page(session, normal_user, 25, 3)
     assert (state.page, state.total, len(state.items)) == (3, 25, 5)
     # Rows deleted elsewhere (another tab, the API): page 3 no longer exists, but this
     # tab still counts 25 rows, so asking for page 3 again gets past the handler's own
@@ -345,12 +353,7 @@ async def test_a_page_past_the_end_shows_the_last_one(
 async def test_next_and_previous_continue_from_the_rows_on_show(
     session: AsyncSession, normal_user: Account
 ) -> None:
-    owner = await db_user(session, normal_user)
-    for number in range(35):
-        await create_item(session, owner, f"item {number}")
-    state = signed_in(ItemsState, normal_user)
-    await run(ItemsState.open_page, state)
-    await run(ItemsState.load_page, state, 2)
+    owner, state = await items_on_page(session, normal_user, 35, 2)
     second = [row.title for row in state.items]
     # A new item (another tab, the API) pushes every row one place down the list.
     await create_item(session, owner, "newer")
@@ -369,12 +372,7 @@ async def test_next_and_previous_continue_from_the_rows_on_show(
 async def test_a_next_page_emptied_meanwhile_is_found_by_number(
     session: AsyncSession, normal_user: Account
 ) -> None:
-    owner = await db_user(session, normal_user)
-    for number in range(35):
-        await create_item(session, owner, f"item {number}")
-    state = signed_in(ItemsState, normal_user)
-    await run(ItemsState.open_page, state)
-    await run(ItemsState.load_page, state, 2)
+    owner, state = await items_on_page(session, normal_user, 35, 2)
     # Elsewhere, the 10 oldest and the 5 newest go: 20 rows, two pages.
     for item in (await session.exec(select(Item))).all():
         if int(item.title.split()[1]) < 10 or int(item.title.split()[1]) >= 30:
