@@ -384,6 +384,26 @@ async def test_a_next_page_emptied_meanwhile_is_found_by_number(
     assert [row.title for row in state.items] == [f"item {n}" for n in range(19, 9, -1)]
 
 
+async def test_a_page_change_that_failed_steers_no_later_load(
+    monkeypatch: pytest.MonkeyPatch, session: AsyncSession, normal_user: Account
+) -> None:
+    _, state = await items_on_page(session, normal_user, 35, 2)
+
+    async def database_down(_: str) -> User:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    with monkeypatch.context() as patched:
+        # The caller's lookup fails: the handler stops before reading any row.
+        patched.setattr(auth, "user_from_access_token", database_down)
+        assert DATABASE_UNAVAILABLE in await run(ItemsState.load_page, state, 3)
+    # Ten rows a page, then page 3 of five-row pages: counted from the top, not the
+    # five rows after those page 2 showed.
+    await run(ItemsState.change_page_size, state, "5")
+    await run(ItemsState.load_page, state, 2)
+    await run(ItemsState.load_page, state, 3)
+    assert [row.title for row in state.items] == [f"item {n}" for n in range(24, 19, -1)]
+
+
 async def test_reloading_a_page_past_the_end_shows_the_last_one(
     session: AsyncSession, normal_user: Account
 ) -> None:

@@ -62,8 +62,10 @@ class PagedTable(rx.State, mixin=True):
     # read from there (keyset), so it costs the same on page 10,000 as on page 2.
     _first_key: PageKey | None = None
     _last_key: PageKey | None = None
-    # For the next fetch only: +1 or -1 when it is the page after or before the one on show.
-    _step: int = 0
+    # Set by load_page for the fetch that follows: (page, page size, search, after,
+    # before). Used only if that fetch is still for that page of that list: a load that
+    # failed must not steer a later one.
+    _beside: tuple[int, int, str, PageKey | None, PageKey | None] | None = None
 
     @rx.var
     def page_count(self) -> int:
@@ -119,9 +121,10 @@ class PagedTable(rx.State, mixin=True):
 
     async def _fetch_window(self, fetch: FetchWindow[Row]) -> list[Row]:
         """The current page's rows; past the end (rows deleted elsewhere), the last page's."""
-        step, self._step = self._step, 0
-        after = self._last_key if step == 1 else None
-        before = self._first_key if step == -1 else None
+        beside, self._beside = self._beside, None
+        after = before = None
+        if beside and beside[:3] == (self.page, self.page_size, self.search):
+            after, before = beside[3:]
         rows, total = await fetch(self._skip(), self.page_size, after, before)
         if (after or before) and len(rows) < self.page_size:
             # Rows went or came meanwhile: the page by its number after all.
@@ -169,7 +172,14 @@ class PagedTable(rx.State, mixin=True):
         # rows, whatever changed meanwhile); a page between them, next to the one on
         # show, is read from that page's rows.
         if abs(target - self.page) == 1 and 1 < target < page_count(self.total, self.page_size):
-            self._step = target - self.page
+            forward = target > self.page
+            self._beside = (
+                target,
+                self.page_size,
+                self.search,
+                self._last_key if forward else None,
+                None if forward else self._first_key,
+            )
         self.page = target
         await self._reload()
         return self._show_page_in_url()
