@@ -32,6 +32,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench import (  # noqa: E402
+    DATABASE_SERVER,
     create_database,
     drop_database,
     machine,
@@ -154,9 +155,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
         "--database-server",
-        default=os.environ.get(
-            "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=DATABASE_SERVER,
     )
     args = parser.parse_args()
 
