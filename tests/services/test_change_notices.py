@@ -1,0 +1,184 @@
+"""Change notices: published once a write commits, never for one rolled back; through a
+real Redis when configured, and writes go on when Redis is unreachable."""
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import session_scope
+from app.models import ItemCreate, ItemUpdate, UserCreate, UserUpdate
+from app.services import changes, items, users
+from app.services.changes import Change, Notices, decode, encode
+from app.services.errors import BadRequest
+from tests.conftest import TEST_REDIS_URL, Account
+from tests.factories import random_email
+
+# Nothing listens on this port: Redis "down" without stopping the shared one.
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
+
+
+class Heard:
+    """What this process's listeners were handed, in order."""
+
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+        self.arrived = asyncio.Event()
+
+    def __call__(self, change: Change) -> None:
+        self.changes.append(change)
+        self.arrived.set()
+
+    async def next(self) -> list[Change]:
+        await asyncio.wait_for(self.arrived.wait(), 5)
+        self.arrived.clear()
+        found, self.changes = self.changes, []
+        return found
+
+
+async def use(monkeypatch: pytest.MonkeyPatch, notices: Notices) -> Heard:
+    monkeypatch.setattr(changes, "notices", notices)
+    heard = Heard()
+    notices.listen(heard)
+    return heard
+
+
+@pytest.fixture
+async def in_process(monkeypatch: pytest.MonkeyPatch) -> Heard:
+    return await use(monkeypatch, Notices(None))
+
+
+@pytest.fixture
+async def through_redis(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Heard]:
+    """Notices through the real Redis, on a channel of this test's own, heard back by a
+    subscriber as another backend process hears them."""
+    monkeypatch.setattr(changes, "CHANNEL", f"test-changes-{secrets.token_hex(6)}")
+    notices = Notices(TEST_REDIS_URL)
+    heard = await use(monkeypatch, notices)
+    ready = asyncio.Event()
+    subscriber = asyncio.create_task(notices.subscribe(ready))
+    await asyncio.wait_for(ready.wait(), 5)
+    yield heard
+    subscriber.cancel()
+    await asyncio.gather(subscriber, return_exceptions=True)
+    await notices.close()
+
+
+async def test_item_writes_publish_after_commit(normal_user: Account, in_process: Heard) -> None:
+    user = await users.get_caller(normal_user.id)
+    assert user is not None
+    async with session_scope() as session:
+        item = await items.create_item(session, user, ItemCreate(title="One"))
+    assert item.id is not None
+    assert await in_process.next() == [Change("item", item.id, normal_user.id, "created")]
+    async with session_scope() as session:
+        await items.update_item(session, user, item.id, ItemUpdate(title="Two"))
+    assert await in_process.next() == [Change("item", item.id, normal_user.id, "updated")]
+    async with session_scope() as session:
+        await items.delete_item(session, user, item.id)
+    assert await in_process.next() == [Change("item", item.id, normal_user.id, "deleted")]
+
+
+async def test_nothing_is_published_before_the_commit_nor_for_a_rollback(
+    session: AsyncSession, normal_user: Account, in_process: Heard
+) -> None:
+    user = await users.get_caller(normal_user.id)
+    assert user is not None
+    dropped = items.Item.model_validate(ItemCreate(title="Dropped"), update={"owner_id": user.id})
+    session.add(dropped)
+    await session.flush()
+    assert in_process.changes == []
+    await session.rollback()
+    # The same session's next transaction publishes its own write only.
+    kept = await items.create_item(session, user, ItemCreate(title="Kept"))
+    assert kept.id is not None
+    assert await in_process.next() == [Change("item", kept.id, normal_user.id, "created")]
+
+
+async def test_a_rolled_back_duplicate_email_publishes_nothing_through_redis(
+    session: AsyncSession, normal_user: Account, through_redis: Heard
+) -> None:
+    with pytest.raises(BadRequest):
+        await users.create_user(session, UserCreate(email=normal_user.email, password="x" * 8))
+    other = await users.create_user(session, UserCreate(email=random_email(), password="x" * 8))
+    assert other.id is not None
+    # The only message the subscriber hears is the later, committed one.
+    assert await through_redis.next() == [Change("user", other.id, other.id, "created")]
+
+
+async def test_a_lost_unique_email_race_publishes_nothing(
+    session: AsyncSession, normal_user: Account, other_user: Account, in_process: Heard
+) -> None:
+    # The pre-check is skipped, so the unique index refuses the change at commit.
+    caller = await users.get_user(session, other_user.id)
+    assert caller is not None
+    caller.email = normal_user.email
+    session.add(caller)
+    with pytest.raises(Exception):  # noqa: B017 - whichever IntegrityError the driver raises
+        await session.commit()
+    await session.rollback()
+    assert in_process.changes == []
+    await users.update_user(session, other_user.id, UserUpdate(full_name="Fine"))
+    assert await in_process.next() == [Change("user", other_user.id, other_user.id, "updated")]
+
+
+async def test_deleting_a_user_is_news_for_their_items_too(
+    session: AsyncSession, superuser: Account, normal_user: Account, in_process: Heard
+) -> None:
+    caller = await users.get_caller(superuser.id)
+    assert caller is not None
+    await users.delete_user(session, caller, normal_user.id)
+    # One notice; the routing (app/ui/state/live.py) sends it to the user's Items lists.
+    assert await in_process.next() == [Change("user", normal_user.id, normal_user.id, "deleted")]
+
+
+async def test_writes_succeed_when_redis_is_unreachable(
+    normal_user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notices = Notices(UNREACHABLE_REDIS_URL)
+    heard = await use(monkeypatch, notices)
+    user = await users.get_caller(normal_user.id)
+    assert user is not None
+    for title in ("First", "Second"):
+        async with session_scope() as session:
+            item = await items.create_item(session, user, ItemCreate(title=title))
+        # This process's own tables still hear it; other processes cannot.
+        assert await heard.next() == [Change("item", item.id or 0, normal_user.id, "created")]
+    await notices.close()
+
+
+async def test_turned_off_nothing_is_collected_or_published(
+    normal_user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    heard = await use(monkeypatch, Notices(None, enabled=False))
+    user = await users.get_caller(normal_user.id)
+    assert user is not None
+    async with session_scope() as session:
+        await items.create_item(session, user, ItemCreate(title="Quiet"))
+        assert changes._PENDING not in session.sync_session.info
+    assert heard.changes == []
+
+
+def test_messages_round_trip_and_junk_is_dropped() -> None:
+    sent = [Change("item", 1, 2, "created"), Change("user", 3, 3, "deleted")]
+    assert decode(encode(sent)) == sent
+    assert decode(b"not json") == []
+    assert decode('{"kind": "item"}') == []
+    assert decode('[["item", "1", 2, "created"], ["table", 1, 1, "created"], 5]') == []
+    assert decode(b"\xff") == []
+
+
+async def test_a_failing_listener_does_not_fail_the_write(
+    normal_user: Account, in_process: Heard
+) -> None:
+    def broken(_: Change) -> None:
+        raise RuntimeError("a listener's bug")
+
+    changes.notices.listen(broken)
+    user = await users.get_caller(normal_user.id)
+    assert user is not None
+    async with session_scope() as session:
+        item = await items.create_item(session, user, ItemCreate(title="Still saved"))
+    assert await in_process.next() == [Change("item", item.id or 0, normal_user.id, "created")]
