@@ -9,11 +9,13 @@ import httpx
 import pytest
 
 from app.core.config import settings
+from app.ui.state.admin import USER_DELETED_ELSEWHERE
 from app.ui.state.items import ITEM_DELETED_ELSEWHERE
 from app.ui.state.row_dialogs import CHANGED_ELSEWHERE
 from tests.conftest import Account
+from tests.factories import random_email
 from tests.live.conftest import LiveBackend, run_backend
-from tests.live.reflex_tab import AUTH, ITEMS, Tab
+from tests.live.reflex_tab import ADMIN, AUTH, ITEMS, Tab
 
 API = settings.API_V1_STR
 pytestmark = pytest.mark.live
@@ -186,3 +188,25 @@ async def test_a_tab_on_another_page_gets_nothing(
     finally:
         await moved.close()
         await watching.close()
+
+
+async def test_the_admin_table_shows_accounts_made_and_removed_elsewhere(
+    backend: LiveBackend, superuser: Account
+) -> None:
+    tab = Tab(backend.url)
+    try:
+        await tab.open("/admin", token_of(superuser))
+        await tab.wait_for(ADMIN, "loaded", bool)
+        email = random_email()
+        create = rest(
+            backend, "POST", "/users/", superuser, json={"email": email, "password": "x" * 10}
+        )
+        response = await shows(tab, ADMIN, "users", lambda rows: email in str(rows), create)
+        await tab.send(f"{ADMIN}.open_delete", {"row_id": response.json()["id"]}, "/admin")
+        await tab.wait_for(ADMIN, "delete_open", bool)
+        delete = rest(backend, "DELETE", f"/users/{response.json()['id']}", superuser)
+        await shows(tab, ADMIN, "delete_open", lambda is_open: is_open is False, delete)
+        assert email not in str(tab.values(ADMIN, "users")[-1])
+        assert USER_DELETED_ELSEWHERE in tab.text()
+    finally:
+        await tab.close()

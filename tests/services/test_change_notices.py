@@ -5,9 +5,11 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.config import settings
 from app.core.db import session_scope
 from app.models import ItemCreate, ItemUpdate, UserCreate, UserUpdate
 from app.services import changes, items, users
@@ -182,3 +184,36 @@ async def test_a_failing_listener_does_not_fail_the_write(
     async with session_scope() as session:
         item = await items.create_item(session, user, ItemCreate(title="Still saved"))
     assert await in_process.next() == [Change("item", item.id or 0, normal_user.id, "created")]
+
+
+async def test_the_api_writes_as_usual_with_redis_unreachable(
+    client: httpx.AsyncClient, normal_user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notices = Notices(UNREACHABLE_REDIS_URL)
+    heard = await use(monkeypatch, notices)
+    api = settings.API_V1_STR
+    created = await client.post(f"{api}/items/", headers=normal_user.headers, json={"title": "A"})
+    assert created.status_code == 200, created.text
+    item_id = created.json()["id"]
+    updated = await client.put(
+        f"{api}/items/{item_id}", headers=normal_user.headers, json={"title": "B"}
+    )
+    assert updated.status_code == 200, updated.text
+    deleted = await client.delete(f"{api}/items/{item_id}", headers=normal_user.headers)
+    assert deleted.status_code == 200, deleted.text
+    assert [change.action for change in heard.changes] == ["created", "updated", "deleted"]
+    await notices.close()
+
+
+async def test_the_subscriber_outlives_an_unreachable_redis(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(changes, "OUTAGE_RETRY_SECONDS", 0.05)
+    notices = Notices(UNREACHABLE_REDIS_URL)
+    subscriber = asyncio.create_task(notices.subscribe())
+    await asyncio.sleep(0.3)
+    # Still trying, and the outage said once, not once per attempt.
+    assert not subscriber.done()
+    assert caplog.text.count("Redis does not answer") == 1
+    subscriber.cancel()
+    await asyncio.gather(subscriber, return_exceptions=True)
