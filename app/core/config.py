@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # pub/sub with REDIS_URL, else within the process), and the open Items and Admin
     # tables it concerns refresh themselves. Off: a write publishes nothing.
     LIVE_TABLES: bool = True
+    # The Redis pub/sub channel of the notices: deployments sharing one Redis server
+    # (channels ignore the database number) each need their own.
+    LIVE_TABLES_CHANNEL: str = Field(default="full-stack-reflex:changes", min_length=1)
     # A table refreshes at most once per this many seconds, however many writes land.
     LIVE_REFRESH_SECONDS: float = Field(default=0.25, ge=0, le=10)
     # Reverse proxies in front of the backend (Traefik in the compose stack: 1). The

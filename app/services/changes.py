@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["item", "user"]
 Action = Literal["created", "updated", "deleted"]
-CHANNEL = "full-stack-reflex:changes"
 OUTAGE_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 1.0
 # Where a session keeps what its flushes changed until the transaction ends.
@@ -92,9 +91,12 @@ def _change_of(row: Any, action: Action) -> Change | None:
 class Notices:
     """Publishes the changes of committed writes and hands them to this process's listeners."""
 
-    def __init__(self, redis_url: str | None, enabled: bool = True) -> None:
+    def __init__(
+        self, redis_url: str | None, enabled: bool = True, channel: str = "changes"
+    ) -> None:
         self.enabled = enabled
         self.redis_url = redis_url
+        self.channel = channel
         self._listeners: list[Listener] = []
         self._redis: Redis | None = None
         self._down_until = 0.0
@@ -146,7 +148,7 @@ class Notices:
             self.hand_out(changes)
             return
         try:
-            await self._client().publish(CHANNEL, encode(changes))
+            await self._client().publish(self.channel, encode(changes))
         except (RedisError, OSError) as error:
             self._redis_down(error)
             self.hand_out(changes)
@@ -163,7 +165,7 @@ class Notices:
             client = Redis.from_url(self.redis_url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
             try:
                 async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self.channel)
                     if ready is not None:
                         ready.set()
                     async for message in pubsub.listen():
@@ -181,7 +183,7 @@ class Notices:
             self._redis = None
 
 
-notices = Notices(settings.REDIS_URL, settings.LIVE_TABLES)
+notices = Notices(settings.REDIS_URL, settings.LIVE_TABLES, settings.LIVE_TABLES_CHANNEL)
 
 
 def _pending(session: Session) -> list[Change]:

@@ -56,8 +56,7 @@ async def in_process(monkeypatch: pytest.MonkeyPatch) -> Heard:
 async def through_redis(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Heard]:
     """Notices through the real Redis, on a channel of this test's own, heard back by a
     subscriber as another backend process hears them."""
-    monkeypatch.setattr(changes, "CHANNEL", f"test-changes-{secrets.token_hex(6)}")
-    notices = Notices(TEST_REDIS_URL)
+    notices = Notices(TEST_REDIS_URL, channel=f"test-changes-{secrets.token_hex(6)}")
     heard = await use(monkeypatch, notices)
     ready = asyncio.Event()
     subscriber = asyncio.create_task(notices.subscribe(ready))
