@@ -7,6 +7,7 @@ it, neither on the page nor in a websocket frame.
 """
 
 import asyncio
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +18,8 @@ import pytest
 from playwright.async_api import BrowserContext, Page, WebSocket, async_playwright, expect
 
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.deploy.conftest import Stack
+from tests.deploy.conftest import Server, Stack
+from tests.deploy.test_stack import websocket_backend
 from tests.factories import random_email
 from tests.skip_policy import require_chromium
 from tests.ui.browser import add_item, store_token
@@ -202,3 +204,62 @@ async def test_changes_from_anywhere_show_in_an_open_table_on_another_backend(
             await watching_context.close()
             await acting_context.close()
             await browser.close()
+
+
+async def test_a_table_is_live_again_after_its_backend_dies(stack: Stack) -> None:
+    """The replica holding the tab's websocket is killed: the tab reconnects to the other
+    one, reads its page again and registers there, and writes show as before."""
+    require_chromium()
+    email, password = random_email(), "live-failover-password"
+    stack.create_user(email, password)
+    token = token_for(stack, email, password)
+    headers = {"Authorization": f"Bearer {token}"}
+    killed: list[Server] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        context = await browser.new_context(base_url=stack.url)
+        context.set_default_timeout(20_000)
+        try:
+            frames = Frames()
+            page = await open_items(context, token, frames)
+            rows = page.locator("tbody tr")
+            deadline = time.monotonic() + 20
+            while (victim := websocket_backend(stack)) is None:
+                assert time.monotonic() < deadline, "no single backend holds the websocket"
+                await asyncio.sleep(0.2)
+            survivor = next(backend for backend in stack.backends if backend is not victim)
+            killed.append(victim)
+            before = len(frames.received)
+            victim.stop(signal.SIGKILL)
+            # Reconnected, and the page's rows read again there (which registers it).
+            deadline = time.monotonic() + 30
+            while websocket_backend(stack) is not survivor or not any(
+                "items_rx_state_" in frame for frame in frames.received[before:]
+            ):
+                assert time.monotonic() < deadline, "the tab did not reconnect and reload"
+                await asyncio.sleep(0.2)
+
+            async with httpx.AsyncClient(base_url=f"{stack.url}/api/v1", timeout=30) as api:
+
+                async def create() -> None:
+                    response = await api.post(
+                        "/items/", headers=headers, json={"title": "After the restart"}
+                    )
+                    assert response.status_code == 200, response.text
+
+                await shows_within_a_second(
+                    page,
+                    create,
+                    lambda page: expect(rows.filter(has_text="After the restart")).to_be_visible(
+                        timeout=WITHIN_MS
+                    ),
+                )
+        finally:
+            await context.close()
+            await browser.close()
+            for backend in killed:
+                await asyncio.to_thread(
+                    backend.restart, f"http://127.0.0.1:{backend.port}/api/ping"
+                )
