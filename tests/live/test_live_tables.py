@@ -145,6 +145,10 @@ async def test_an_open_edit_dialog_says_its_row_changed_and_closes_when_it_is_de
     try:
         await tab.send(f"{ITEMS}.open_edit", {"row_id": item_id}, "/items")
         await tab.wait_for(ITEMS, "edit_open", bool)
+        # Another row's news refreshes the table but leaves the dialog alone.
+        other = rest(backend, "POST", "/items/", normal_user, json={"title": "Unrelated"})
+        await shows(tab, ITEMS, "items", lambda rows: "Unrelated" in titles(rows), other)
+        assert not any(tab.values(ITEMS, "changed_elsewhere"))
         update = rest(backend, "PUT", f"/items/{item_id}", normal_user, json={"title": "Changed"})
         await shows(tab, ITEMS, "changed_elsewhere", lambda t: t == CHANGED_ELSEWHERE, update)
         # What the dialog opened with stays, so a save is the user's knowing choice.
@@ -210,3 +214,19 @@ async def test_the_admin_table_shows_accounts_made_and_removed_elsewhere(
         assert USER_DELETED_ELSEWHERE in tab.text()
     finally:
         await tab.close()
+
+
+async def test_a_closed_tab_is_forgotten(backend: LiveBackend, normal_user: Account) -> None:
+    closed = await items_tab(backend, normal_user)
+    await closed.close()
+    offset = backend.log.stat().st_size
+    watching = await items_tab(backend, normal_user)
+    try:
+        create = rest(backend, "POST", "/items/", normal_user, json={"title": "After close"})
+        await shows(watching, ITEMS, "items", lambda rows: "After close" in titles(rows), create)
+    finally:
+        await watching.close()
+    with backend.log.open("rb") as log:
+        log.seek(offset)
+        # Reflex's word for a delta sent after a tab's socket: the closed tab got no refresh.
+        assert b"disconnected client" not in log.read()
