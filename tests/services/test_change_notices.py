@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
@@ -216,3 +217,33 @@ async def test_the_subscriber_outlives_an_unreachable_redis(
     assert caplog.text.count("Redis does not answer") == 1
     subscriber.cancel()
     await asyncio.gather(subscriber, return_exceptions=True)
+
+
+async def test_publishing_resumes_when_redis_answers_again(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notices = Notices(UNREACHABLE_REDIS_URL, channel=f"test-changes-{secrets.token_hex(6)}")
+    heard = await use(monkeypatch, notices)
+    change = Change("item", 1, 1, "created")
+    await notices.publish([change])
+    assert heard.changes == [change]
+    # The same process, once Redis is back (its address fixed, the pause over).
+    notices.redis_url, notices._redis, notices._down_until = TEST_REDIS_URL, None, 0.0
+    heard.changes.clear()
+    await notices.publish([change])
+    # Through Redis now: only a subscriber would hand it to the listeners.
+    assert heard.changes == []
+    assert "Redis answers again" in caplog.text
+    await notices.close()
+
+
+def test_a_commit_outside_the_event_loop_publishes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    notices = Notices(None)
+    monkeypatch.setattr(changes, "notices", notices)
+    heard = Heard()
+    notices.listen(heard)
+    sync_session = Session()
+    sync_session.info[changes._PENDING] = [Change("item", 1, 1, "created")]
+    changes._publish(sync_session)
+    assert heard.changes == []
+    assert changes._PENDING not in sync_session.info
