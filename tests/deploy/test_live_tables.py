@@ -7,6 +7,7 @@ it, neither on the page nor in a websocket frame.
 """
 
 import asyncio
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -263,3 +264,23 @@ async def test_a_table_is_live_again_after_its_backend_dies(stack: Stack) -> Non
                 await asyncio.to_thread(
                     backend.restart, f"http://127.0.0.1:{backend.port}/api/ping"
                 )
+            if killed:
+                await asyncio.to_thread(proxy_uses_every_backend, stack)
+
+
+def proxy_uses_every_backend(stack: Stack) -> None:
+    """The proxy skips a backend that failed for 30 s (max_fails=1): a reload forgets the
+    failure, so later tests see both backends in turn again."""
+    os.kill(stack.proxy.process.pid, signal.SIGHUP)
+    wanted = {f"upstream=127.0.0.1:{backend.port}" for backend in stack.backends}
+    deadline = time.monotonic() + 40
+    with httpx.Client(base_url=stack.url, timeout=10) as client:
+        while True:
+            before = stack.access_log.read_text().count("\n")
+            for _ in range(4):
+                client.get("/api/v1/utils/health-check/")
+            lines = stack.access_log.read_text().splitlines()[before:]
+            if all(any(line.endswith(port) for line in lines) for port in wanted):
+                return
+            assert time.monotonic() < deadline, f"the proxy does not use every backend: {lines}"
+            time.sleep(0.5)
