@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from app.services.changes import Change
 from app.ui.state.live import ALL, LiveTables, Topic, View, topics_of
 
@@ -149,3 +151,22 @@ async def test_a_notice_costs_only_the_clients_of_its_list() -> None:
     tables.hear(Change("item", 1, 1000, "created"))
     tables.hear(Change("item", 1, 5, "created"))
     assert scheduled == ["t0"]
+
+
+async def test_a_refresh_that_cannot_be_queued_is_logged_and_the_next_one_still_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts: list[str] = []
+
+    async def failing(token: str, _handler: str) -> None:
+        attempts.append(token)
+        raise RuntimeError("the event processor is gone")
+
+    tables = LiveTables(0.0, failing)
+    tables.watch("tab", view("tab", ("items", 7)))
+    tables.hear(Change("item", 1, 7, "created"))
+    await settle(0.05)
+    tables.hear(Change("item", 2, 7, "created"))
+    await settle(0.05)
+    assert attempts == ["tab", "tab"]
+    assert caplog.text.count("Could not queue a live refresh") == 2
