@@ -334,6 +334,10 @@ def main() -> int:
         f"({s4_on / s4_off:.2f}×; rounds on {[round(v) for v in s4['on']]}, "
         f"off {[round(v) for v in s4['off']]}) |"
     )
+    print(
+        f"| machine | {os.cpu_count()} cores, load average at the end "
+        f"{', '.join(f'{load:.1f}' for load in os.getloadavg())} |"
+    )
     ok = on.missed == 0 and p95 <= 1000 and on.write_errors == 0
     return 0 if ok else 1
 
