@@ -220,6 +220,8 @@ class LiveTable(rx.State, mixin=True):
 
     if TYPE_CHECKING:
         # A table's state has them (PagedTable, RowDialogs).
+        page: int
+
         async def _reload(self) -> None: ...
         async def _recheck_selected(self) -> EventSpec | None: ...
         def _show_page_in_url(self) -> EventSpec: ...
@@ -228,10 +230,13 @@ class LiveTable(rx.State, mixin=True):
     async def _refresh_live(self) -> Events:
         """Read the table's page again (past the end: the last page), then see whether
         an open dialog's row changed; a page that shows no table says how it refreshes."""
+        page = self.page
         await self._reload()
-        dialog = await self._recheck_selected()
-        page = self._show_page_in_url()
-        return [page] if dialog is None else [dialog, page]
+        events = [event for event in [await self._recheck_selected()] if event is not None]
+        if self.page != page:
+            # Clamped to the new last page: the address follows.
+            events.append(self._show_page_in_url())
+        return events
 
     @event
     @reports_failures()
