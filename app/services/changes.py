@@ -25,7 +25,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from app.core.config import settings
@@ -39,6 +39,8 @@ OUTAGE_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 1.0
 # Where a session keeps what its flushes changed until the transaction ends.
 _PENDING = "change_notices"
+# ... and what its commit made news of, until the connection is back in the pool.
+_COMMITTED = "committed_change_notices"
 _KINDS: dict[type, Kind] = {Item: "item", User: "user"}
 
 
@@ -211,7 +213,7 @@ def _discard(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _publish(session: Session) -> None:
+def _committed(session: Session) -> None:
     changes = session.info.pop(_PENDING, None)
     if not changes:
         return
@@ -223,9 +225,21 @@ def _publish(session: Session) -> None:
         if first is not None and first.action == "created" and change.action == "updated":
             continue
         latest[(change.kind, change.id)] = change
+    session.info[_COMMITTED] = list(latest.values())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _publish(session: Session, transaction: SessionTransaction) -> None:
+    # After the connection went back to the pool (after_commit still holds it): the
+    # publish never makes another request wait for a connection.
+    if transaction.parent is not None:
+        return
+    changes = session.info.pop(_COMMITTED, None)
+    if not changes:
+        return
     if in_greenlet():
         # An AsyncSession commits in a greenlet: the publish runs before `await
         # session.commit()` returns, so the writer's response follows its notice.
-        await_(notices.publish(list(latest.values())))
+        await_(notices.publish(changes))
     else:
         logger.debug("A commit outside the event loop publishes nothing: %s", changes)

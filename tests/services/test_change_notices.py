@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import session_scope
+from app.core.db import engine, session_scope
 from app.models import ItemCreate, ItemUpdate, UserCreate, UserUpdate
 from app.services import changes, items, users
 from app.services.changes import Change, Notices, decode, encode
@@ -244,6 +244,22 @@ def test_a_commit_outside_the_event_loop_publishes_nothing(monkeypatch: pytest.M
     notices.listen(heard)
     sync_session = Session()
     sync_session.info[changes._PENDING] = [Change("item", 1, 1, "created")]
-    changes._publish(sync_session)
+    changes._committed(sync_session)
+    root = sync_session.begin()
+    changes._publish(sync_session, root)
     assert heard.changes == []
-    assert changes._PENDING not in sync_session.info
+    assert changes._COMMITTED not in sync_session.info
+
+
+async def test_the_notice_goes_out_after_the_connection_is_back_in_the_pool(
+    normal_user: Account, in_process: Heard
+) -> None:
+    held: list[int] = []
+    changes.notices.listen(lambda _: held.append(engine.pool.checkedout()))  # type: ignore[attr-defined]
+    user = await users.get_caller(normal_user.id)
+    assert user is not None
+    async with session_scope() as session:
+        await items.create_item(session, user, ItemCreate(title="Pooled"))
+        # Published inside `commit()`, with the connection already returned.
+        assert held == [0]
+        assert len(in_process.changes) == 1
