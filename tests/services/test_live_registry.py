@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from app.services.changes import Change
-from app.ui.state.live import ALL, LiveTables, Topic, View, topics_of
+from app.ui.state.live import ALL, MAX_REFRESHES_AT_ONCE, LiveTables, Topic, View, topics_of
 
 WINDOW = 0.2
 
@@ -170,3 +170,29 @@ async def test_a_refresh_that_cannot_be_queued_is_logged_and_the_next_one_still_
     await settle(0.05)
     assert attempts == ["tab", "tab"]
     assert caplog.text.count("Could not queue a live refresh") == 2
+
+
+async def test_refreshes_take_turns_and_a_waiting_tab_needs_no_second_one() -> None:
+    started: list[str] = []
+    release: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def slow(token: str, _handler: str) -> asyncio.Future[None]:
+        started.append(token)
+        return release
+
+    tables = LiveTables(0.0, slow)
+    tokens = [f"t{number}" for number in range(MAX_REFRESHES_AT_ONCE + 3)]
+    for token in tokens:
+        tables.watch(token, view(token, ("items", 7)))
+    tables.hear(Change("item", 1, 7, "created"))
+    await settle(0.05)
+    assert len(started) == MAX_REFRESHES_AT_ONCE
+    reading = set(started)
+    # The tabs still waiting will read after this write: nothing more is queued for them;
+    # those already reading may have read before it, and refresh again.
+    tables.hear(Change("item", 2, 7, "created"))
+    await settle(0.05)
+    release.set_result(None)
+    await settle(0.05)
+    assert all(started.count(token) == 2 for token in reading)
+    assert all(started.count(token) == 1 for token in set(tokens) - reading)

@@ -99,6 +99,12 @@ class View:
 
 
 Refresh = Callable[[str, str], Awaitable[Any]]
+# Refreshes one process runs at once. Each reads through the database pool the requests
+# use: a burst of them (hundreds of tabs, one write) must leave connections for the
+# writes themselves, so the rest wait their turn here, not in the pool's queue.
+MAX_REFRESHES_AT_ONCE = max(1, settings.DB_POOL_SIZE // 2)
+# A refresh that has not finished by then gives its turn up (it still runs).
+REFRESH_TURN_SECONDS = 10.0
 
 
 class LiveTables:
@@ -112,6 +118,10 @@ class LiveTables:
         self._scheduled: dict[str, asyncio.TimerHandle] = {}
         self._last_refresh: dict[str, float] = {}
         self._running: set[asyncio.Task[Any]] = set()
+        # Tabs whose refresh waits for its turn: it has read nothing yet, so a notice
+        # arriving meanwhile needs no refresh of its own.
+        self._waiting: set[str] = set()
+        self._turns = asyncio.Semaphore(MAX_REFRESHES_AT_ONCE)
 
     def __len__(self) -> int:
         return len(self._views)
@@ -129,6 +139,7 @@ class LiveTables:
             + sum(len(tokens) for tokens in self._followers.values())
             + len(self._scheduled)
             + len(self._last_refresh)
+            + len(self._waiting)
         )
 
     def watch(self, token: str, view: View) -> None:
@@ -147,6 +158,7 @@ class LiveTables:
         if timer is not None:
             timer.cancel()
         self._last_refresh.pop(token, None)
+        self._waiting.discard(token)
 
     def _unfollow(self, token: str, topics: frozenset[Topic]) -> None:
         for topic in topics:
@@ -165,7 +177,7 @@ class LiveTables:
                 self._schedule(token)
 
     def _schedule(self, token: str) -> None:
-        if token in self._scheduled:
+        if token in self._scheduled or token in self._waiting:
             return
         loop = asyncio.get_running_loop()
         last = self._last_refresh.get(token)
@@ -182,16 +194,24 @@ class LiveTables:
         if view is None or self.refresh is None:
             return
         self._last_refresh[token] = asyncio.get_running_loop().time()
+        self._waiting.add(token)
         task = asyncio.get_running_loop().create_task(self._run(token, view.handler))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
     async def _run(self, token: str, handler: str) -> None:
         assert self.refresh is not None
-        try:
-            await self.refresh(token, handler)
-        except Exception:
-            logger.exception("Could not queue a live refresh")
+        async with self._turns:
+            if token not in self._waiting:
+                return  # forgotten meanwhile
+            self._waiting.discard(token)
+            try:
+                done = await self.refresh(token, handler)
+            except Exception:
+                logger.exception("Could not queue a live refresh")
+                return
+            if isinstance(done, asyncio.Future):
+                await asyncio.wait({done}, timeout=REFRESH_TURN_SECONDS)
 
 
 live_tables = LiveTables(settings.LIVE_REFRESH_SECONDS)
@@ -256,10 +276,11 @@ class LiveTable(rx.State, mixin=True):
 
 
 def refresh_by_event(app: App) -> Refresh:
-    async def refresh(token: str, handler: str) -> None:
+    async def refresh(token: str, handler: str) -> asyncio.Future[Any]:
         # Queued like an event from the tab: the tab's state lock, the middlewares
-        # (session checks) and the tab's own user; Reflex sends the delta.
-        await app.event_processor.enqueue(token, Event(name=handler))
+        # (session checks) and the tab's own user; Reflex sends the delta. The future
+        # is done when the refresh is.
+        return await app.event_processor.enqueue(token, Event(name=handler))
 
     return refresh
 
