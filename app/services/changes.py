@@ -103,6 +103,11 @@ class Notices:
         self._redis: Redis | None = None
         self._down_until = 0.0
         self._outage_logged = False
+        # Changes waiting for the next message, the future their writers await, and
+        # the message being sent (one at a time).
+        self._batch: list[Change] = []
+        self._batch_sent: asyncio.Future[None] | None = None
+        self._sending: asyncio.Task[None] | None = None
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -140,24 +145,46 @@ class Notices:
             )
 
     async def publish(self, changes: list[Change]) -> None:
-        """One message for one commit's changes; never raises."""
+        """Tell every process; returns once the changes are on their way. Never raises.
+
+        Commits that finish while a message is being sent share the next one: under load
+        one PUBLISH carries many writes' changes, so its cost is not paid per write.
+        """
         if not changes:
             return
-        if not self.redis_url:
+        if not self.redis_url or time.monotonic() < self._down_until:
             self.hand_out(changes)
             return
-        if time.monotonic() < self._down_until:
-            self.hand_out(changes)
+        self._batch.extend(changes)
+        if self._batch_sent is None:
+            self._batch_sent = asyncio.get_running_loop().create_future()
+        sent = self._batch_sent
+        if self._sending is None:
+            self._send_next()
+        await asyncio.shield(sent)
+
+    def _send_next(self) -> None:
+        batch, self._batch = self._batch, []
+        sent, self._batch_sent = self._batch_sent, None
+        if not batch or sent is None:
+            self._sending = None
             return
+        self._sending = asyncio.get_running_loop().create_task(self._send(batch, sent))
+
+    async def _send(self, batch: list[Change], sent: "asyncio.Future[None]") -> None:
         try:
-            await self._client().publish(self.channel, encode(changes))
+            await self._client().publish(self.channel, encode(batch))
         except (RedisError, OSError) as error:
             self._redis_down(error)
-            self.hand_out(changes)
-            return
-        if self._outage_logged:
-            self._outage_logged = False
-            logger.warning("Redis answers again: change notices reach every process")
+            self.hand_out(batch)
+        else:
+            if self._outage_logged:
+                self._outage_logged = False
+                logger.warning("Redis answers again: change notices reach every process")
+        finally:
+            sent.set_result(None)
+            # What arrived meanwhile goes out now, as one message.
+            self._send_next()
 
     async def subscribe(self, ready: asyncio.Event | None = None) -> None:
         """Hand every published change to this process's listeners, until cancelled;

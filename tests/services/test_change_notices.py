@@ -263,3 +263,23 @@ async def test_the_notice_goes_out_after_the_connection_is_back_in_the_pool(
         # Published inside `commit()`, with the connection already returned.
         assert held == [0]
         assert len(in_process.changes) == 1
+
+
+async def test_commits_finishing_together_share_one_message(
+    monkeypatch: pytest.MonkeyPatch, through_redis: Heard
+) -> None:
+    messages: list[str] = []
+
+    def counted(batch: list[Change]) -> str:
+        messages.append(encode(batch))
+        return messages[-1]
+
+    monkeypatch.setattr(changes, "encode", counted)
+    sent = [Change("item", number, 1, "created") for number in range(1, 21)]
+    await asyncio.gather(*(changes.notices.publish([change]) for change in sent))
+    # The first goes out alone; the others, which arrived while it was sent, together.
+    assert len(messages) == 2
+    heard: list[Change] = []
+    while len(heard) < len(sent):
+        heard += await through_redis.next()
+    assert heard == sent
