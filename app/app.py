@@ -20,6 +20,7 @@ from app.ui import (
 )
 from app.ui.components.error_page import error_boundary
 from app.ui.socket_limits import EventSocketLimits
+from app.ui.state import live
 
 configure_logging()
 
@@ -63,3 +64,4 @@ app = rx.App(
 app.app_wraps[(55, "ErrorBoundary")] = error_boundary
 app.register_lifespan_task(fastapi_lifespan)
 guards.install(app)
+live.install(app)

@@ -7,8 +7,10 @@
 #   bench/run.sh --flood --rate 200      # a normal user's latency during a login flood
 #   bench/run.sh --overhead --rounds 3   # S2/S5 with and without request logs and metrics
 #   bench/run.sh --scale --parts reads   # 1M items/users (issue #12; see bench/scale.py)
-# Arguments after --api-only / --ui-only / --flood / --overhead / --scale go to
-# bench/bench.py / bench/ui.py / bench/flood.py / bench/overhead.py / bench/scale.py.
+#   bench/run.sh --live --tabs 200       # open Items tables refreshed by writes elsewhere
+# Arguments after --api-only / --ui-only / --flood / --overhead / --scale / --live go to
+# bench/bench.py / bench/ui.py / bench/flood.py / bench/overhead.py / bench/scale.py /
+# bench/live.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,10 +20,15 @@ if ! command -v wrk >/dev/null 2>&1; then
     echo "Installing wrk (Debian package)"
     apt-get update -qq && apt-get install -y -qq wrk
 fi
-if [ ! -x /usr/bin/chromium ] && [ "${1:-}" != "--api-only" ] && [ "${1:-}" != "--flood" ] && [ "${1:-}" != "--overhead" ]; then
-    echo "Installing chromium (Debian package)"
-    apt-get update -qq && apt-get install -y -qq chromium
-fi
+case "${1:-}" in
+--api-only | --flood | --overhead | --live) ;;
+*)
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "Installing chromium (Debian package)"
+        apt-get update -qq && apt-get install -y -qq chromium
+    fi
+    ;;
+esac
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 case "${1:-}" in
@@ -30,6 +37,7 @@ case "${1:-}" in
 --flood) shift && exec python bench/flood.py "$@" ;;
 --overhead) shift && exec python bench/overhead.py "$@" ;;
 --scale) shift && exec python bench/scale.py "$@" ;;
+--live) shift && exec python bench/live.py "$@" ;;
 *)
     python bench/bench.py "$@"
     python bench/ui.py

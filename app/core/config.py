@@ -136,6 +136,15 @@ class Settings(BaseSettings):
     DB_WAIT_SECONDS: int = 60
 
     REDIS_URL: str | None = None
+    # Live tables: every committed write tells every backend process (through Redis
+    # pub/sub with REDIS_URL, else within the process), and the open Items and Admin
+    # tables it concerns refresh themselves. Off: a write publishes nothing.
+    LIVE_TABLES: bool = True
+    # The Redis pub/sub channel of the notices: deployments sharing one Redis server
+    # (channels ignore the database number) each need their own.
+    LIVE_TABLES_CHANNEL: str = Field(default="full-stack-reflex:changes", min_length=1)
+    # A table refreshes at most once per this many seconds, however many writes land.
+    LIVE_REFRESH_SECONDS: float = Field(default=0.25, ge=0, le=10)
     # Reverse proxies in front of the backend (Traefik in the compose stack: 1). The
     # client address is taken from X-Forwarded-For only this many hops back; with 0
     # the header is ignored, since any client can send it. Reflex reads the same

@@ -22,6 +22,7 @@ from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 
 from app.ui.state.auth import AuthState
+from app.ui.state.live import live_tables
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ class CheckedEventNamespace(EventNamespace):
 
     def on_disconnect(self, sid: str) -> Any:
         self._refusals_logged.discard(sid)
+        token = self.sid_to_token.get(sid)
+        if token is not None:
+            # A closed tab keeps nothing in the live-table registry.
+            live_tables.forget(token)
         return super().on_disconnect(sid)
 
 

@@ -91,11 +91,12 @@ class Tab:
         """Everything the tab received, as one string to search."""
         return json.dumps(self.updates)
 
-    async def wait_for(self, state: str, var: str, check: Any) -> Any:
-        """The first value of `state.var` received for which `check(value)` holds."""
+    async def wait_for(self, state: str, var: str, check: Any, after: int = 0) -> Any:
+        """The first value of `state.var` received for which `check(value)` holds,
+        among those received after the first `after` ones."""
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while True:
-            for value in self.values(state, var):
+            for value in self.values(state, var)[after:]:
                 if check(value):
                     return value
             if asyncio.get_running_loop().time() > deadline:

@@ -31,12 +31,28 @@ def form_dialog(
     fields: list[rx.Component],
     busy: bool | rx.Var[bool],
     submit_label: str = "Save",
+    warning: str | rx.Var[str] | None = None,
 ) -> rx.Component:
+    shown = [*fields]
+    if warning is not None:
+        shown.insert(
+            0,
+            rx.cond(
+                rx.Var.create(warning) != "",
+                rx.callout(
+                    warning,
+                    icon="triangle_alert",
+                    color_scheme="amber",
+                    size="1",
+                    custom_attrs={"data-testid": "changed-elsewhere"},
+                ),
+            ),
+        )
     return _dialog(
         title,
         description,
         rx.form(
-            rx.vstack(*fields, spacing="4", width="100%"),
+            rx.vstack(*shown, spacing="4", width="100%"),
             dialog_buttons(rx.button(submit_label, type="submit", loading=busy), busy),
             on_submit=on_submit,
             width="100%",
@@ -120,6 +136,7 @@ def row_dialogs(
             on_submit=update,
             fields=fields(True),
             busy=state.saving,
+            warning=state.changed_elsewhere,
         ),
         confirm_dialog(
             title=f"Delete {noun}",

@@ -4,6 +4,7 @@ import reflex as rx
 
 from app.ui.components.layout import app_shell, page_title
 from app.ui.state.auth import AuthState
+from app.ui.state.dashboard import DashboardState
 
 
 def shortcut(icon: str, title: str, text: str, href: str) -> rx.Component:
@@ -36,7 +37,7 @@ def shortcut(icon: str, title: str, text: str, href: str) -> rx.Component:
     )
 
 
-@rx.page(route="/", title=page_title("Dashboard"), on_load=AuthState.check_login)
+@rx.page(route="/", title=page_title("Dashboard"), on_load=DashboardState.open_dashboard)
 def dashboard() -> rx.Component:
     return app_shell(
         rx.vstack(

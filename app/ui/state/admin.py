@@ -4,19 +4,21 @@ import dataclasses
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import ReplicaReads, session_scope
-from app.models import UserCreate, UserRecord, UserUpdate
+from app.core.db import ReplicaReads, read_session, session_scope
+from app.models import User, UserCreate, UserRecord, UserUpdate
 from app.services import users
 from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
+from app.ui.state.live import LiveTable, users_topics
 from app.ui.state.paging import PagedTable
 from app.ui.state.row_dialogs import RowDialogs
 
 USER_CREATED = "User created successfully"
 USER_UPDATED = "User updated successfully"
 USER_DELETED = "The user was deleted successfully"
+USER_DELETED_ELSEWHERE = "This user was deleted elsewhere"
 
 
 @dataclasses.dataclass
@@ -28,13 +30,14 @@ class UserRow:
     is_active: bool = True
 
     @classmethod
-    def of(cls, user: UserRecord) -> "UserRow":
+    def of(cls, user: UserRecord | User) -> "UserRow":
+        record = user.model_dump() if isinstance(user, User) else user
         return cls(
-            id=user["id"],
-            email=user["email"],
-            full_name=user["full_name"] or "",
-            is_superuser=user["is_superuser"],
-            is_active=user["is_active"],
+            id=record["id"],
+            email=record["email"],
+            full_name=record["full_name"] or "",
+            is_superuser=record["is_superuser"],
+            is_active=record["is_active"],
         )
 
 
@@ -43,7 +46,7 @@ def ticked(form: dict[str, str], name: str) -> bool:
     return name in form and form[name] not in ("", "off", "false")
 
 
-class AdminState(RowDialogs, PagedTable, AuthState):
+class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
     users: list[UserRow] = []
     # The row the edit or delete dialog is about.
     selected: UserRow = UserRow()
@@ -51,7 +54,7 @@ class AdminState(RowDialogs, PagedTable, AuthState):
     password_error: str = ""
     confirm_password_error: str = ""
 
-    async def _fetch(self, session: AsyncSession) -> None:
+    async def _fetch(self, session: AsyncSession, caller: User) -> None:
         search = self._search_term()
         rows = await self._fetch_window(
             lambda skip, limit, after, before: users.list_users(
@@ -59,11 +62,21 @@ class AdminState(RowDialogs, PagedTable, AuthState):
             )
         )
         self.users = [UserRow.of(user) for user in rows]
+        self._watch(caller, users_topics(caller), [row.id for row in self.users], bool(search))
 
     async def _reload(self) -> None:
         # A normal user is refused (and sent home) before any account is read.
         caller = await self._current_superuser()
-        await ReplicaReads(caller.id)(self._fetch)
+        await ReplicaReads(caller.id)(self._fetch, caller)
+
+    async def _reread_row(self, user_id: int) -> UserRow | None:
+        await self._current_superuser()
+        async with read_session() as session:
+            user = await users.get_user(session, user_id)
+        return None if user is None else UserRow.of(user)
+
+    def _deleted_elsewhere(self) -> str:
+        return USER_DELETED_ELSEWHERE
 
     def _forget_rows(self) -> None:
         self.users = []
@@ -125,11 +138,11 @@ class AdminState(RowDialogs, PagedTable, AuthState):
             is_superuser=ticked(form, "is_superuser"),
             is_active=ticked(form, "is_active"),
         )
-        await self._current_superuser()
+        caller = await self._current_superuser()
         async with session_scope() as session:
             await users.create_user_by_admin(session, data)
             self.page = 1
-            await self._fetch(session)
+            await self._fetch(session, caller)
         self.add_open = False
         return [success_toast(USER_CREATED), self._show_page_in_url()]
 
@@ -148,10 +161,10 @@ class AdminState(RowDialogs, PagedTable, AuthState):
             # A blank password is left out, so the current one stays.
             fields["password"] = form["password"]
         changes = UserUpdate.model_validate(fields)
-        await self._current_superuser()
+        caller = await self._current_superuser()
         async with session_scope() as session:
             await users.update_user(session, self.selected.id, changes)
-            await self._fetch(session)
+            await self._fetch(session, caller)
         self.edit_open = False
         return [success_toast(USER_UPDATED), self._show_page_in_url()]
 
@@ -161,6 +174,6 @@ class AdminState(RowDialogs, PagedTable, AuthState):
         caller = await self._current_superuser()
         async with session_scope() as session:
             await users.delete_user(session, caller, self.selected.id)
-            await self._fetch(session)
+            await self._fetch(session, caller)
         self.delete_open = False
         return [success_toast(USER_DELETED), self._show_page_in_url()]

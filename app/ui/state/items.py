@@ -4,19 +4,22 @@ import dataclasses
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import ReplicaReads, session_scope
-from app.models import ItemCreate, ItemRecord, ItemUpdate, User
+from app.core.db import ReplicaReads, read_session, session_scope
+from app.models import Item, ItemCreate, ItemRecord, ItemUpdate, User
 from app.services import items
+from app.services.errors import Forbidden, NotFound
 from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
+from app.ui.state.live import LiveTable, items_topics
 from app.ui.state.paging import PagedTable
 from app.ui.state.row_dialogs import RowDialogs
 
 ITEM_CREATED = "Item created successfully"
 ITEM_UPDATED = "Item updated successfully"
 ITEM_DELETED = "The item was deleted successfully"
+ITEM_DELETED_ELSEWHERE = "This item was deleted elsewhere"
 
 
 @dataclasses.dataclass
@@ -29,8 +32,13 @@ class ItemRow:
     def of(cls, item: ItemRecord) -> "ItemRow":
         return cls(id=item["id"], title=item["title"], description=item["description"] or "")
 
+    @classmethod
+    def of_item(cls, item: Item) -> "ItemRow":
+        assert item.id is not None
+        return cls(id=item.id, title=item.title, description=item.description or "")
 
-class ItemsState(RowDialogs, PagedTable, AuthState):
+
+class ItemsState(LiveTable, RowDialogs, PagedTable, AuthState):
     items: list[ItemRow] = []
     # The row the edit or delete dialog is about.
     selected: ItemRow = ItemRow()
@@ -44,6 +52,7 @@ class ItemsState(RowDialogs, PagedTable, AuthState):
             )
         )
         self.items = [ItemRow.of(item) for item in rows]
+        self._watch(user, items_topics(user), [row.id for row in self.items], search is not None)
 
     async def _reload(self) -> None:
         user = await self._current_user()
@@ -51,6 +60,17 @@ class ItemsState(RowDialogs, PagedTable, AuthState):
 
     def _forget_rows(self) -> None:
         self.items = []
+
+    async def _reread_row(self, item_id: int) -> ItemRow | None:
+        user = await self._current_user()
+        try:
+            async with read_session() as session:
+                return ItemRow.of_item(await items.get_item(session, user, item_id))
+        except (NotFound, Forbidden):
+            return None
+
+    def _deleted_elsewhere(self) -> str:
+        return ITEM_DELETED_ELSEWHERE
 
     # Dialogs ---------------------------------------------------------------
 
