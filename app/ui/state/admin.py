@@ -119,7 +119,7 @@ class AdminState(RowDialogs, PagedTable, AuthState):
             return None
         data = UserCreate(
             email=form["email"].strip(),
-            full_name=form.get("full_name", "").strip() or None,
+            full_name=form.get("full_name", ""),
             password=form["password"],
             is_superuser=ticked(form, "is_superuser"),
             is_active=ticked(form, "is_active"),
@@ -139,7 +139,7 @@ class AdminState(RowDialogs, PagedTable, AuthState):
             return None
         fields: dict[str, object] = {
             "email": form["email"].strip(),
-            "full_name": form.get("full_name", "").strip() or None,
+            "full_name": form.get("full_name", ""),
             "is_superuser": ticked(form, "is_superuser"),
             "is_active": ticked(form, "is_active"),
         }
