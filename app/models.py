@@ -21,6 +21,18 @@ def _created_at() -> Any:
     return Field(default_factory=utcnow, nullable=False, index=True)
 
 
+def _owner_id() -> Any:
+    """`owner_id` of a row a user owns: indexed, deleted with its user (ON DELETE CASCADE)."""
+    return Field(
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+
+
 def _updated_at() -> Any:
     return Field(
         default_factory=utcnow,
@@ -202,14 +214,7 @@ class Item(ItemBase, table=True):
     __table_args__ = (sa.Index("ix_item_owner_id_created_at", "owner_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    owner_id: int = Field(
-        sa_column=sa.Column(
-            sa.Integer,
-            sa.ForeignKey("user.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        )
-    )
+    owner_id: int = _owner_id()
     created_at: datetime = _created_at()
     updated_at: datetime = _updated_at()
 
