@@ -377,13 +377,14 @@ async def test_any_unsupported_method_is_a_405(client, method):
 
 
 async def test_every_operation_keeps_its_operation_id():
-    ids = {
+    ids = [
         operation["operationId"]
         for item in api.openapi()["paths"].values()
         for operation in item.values()
-    }
-    assert {"login-login_access_token", "items-create_item", "users-read_users"} <= ids
-    assert len(ids) == len(DECLARED)
+    ]
+    assert {"login-login_access_token", "items-create_item", "users-read_users"} <= set(ids)
+    # One id per operation: a generated client names a method after each.
+    assert len(set(ids)) == len(ids) >= len(DECLARED)
 
 
 async def test_an_account_is_still_readable(client, normal_user: Account):
