@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from alembic import context
 from app.core.config import settings
+from app.core.migration_lock import migration_lock
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -44,7 +45,9 @@ def run_migrations_online() -> None:
             compare_type=True,
             render_as_batch=True,
         )
-        with context.begin_transaction():
+        # The lock is taken inside the transaction: on PostgreSQL it is released by the
+        # commit that makes the new schema visible to whoever waited for it.
+        with context.begin_transaction(), migration_lock(connection):
             context.run_migrations()
 
 

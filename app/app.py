@@ -4,11 +4,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import reflex as rx
+from reflex.app import default_backend_exception_handler
+from reflex.event import EventSpec
 from starlette.types import ASGIApp
 
 from app.api.main import api
 from app.core.config import settings
 from app.core.drain import drain_middleware
+from app.core.error_reports import report_ui_error
 from app.core.logging import configure_logging
 from app.core.security_headers import SecurityHeaders
 from app.ui import (
@@ -37,7 +40,14 @@ def limit_event_socket(asgi: ASGIApp) -> ASGIApp:
     )
 
 
+def report_backend_exception(exception: Exception) -> EventSpec:
+    # Reflex checks this signature: one argument, named `exception`.
+    report_ui_error(exception)
+    return default_backend_exception_handler(exception)
+
+
 app = rx.App(
+    backend_exception_handler=report_backend_exception,
     # Outside FastAPI and Reflex's routes, so the pages and the websocket are covered too;
     # the drain check fails Reflex's own /api/ping and /api/_health during a rolling deploy.
     api_transformer=[

@@ -5,8 +5,9 @@
 #   bench/run.sh --api-only --workers 2 --duration 10 --connections 64
 #   bench/run.sh --ui-only --sessions 100 --seconds 30
 #   bench/run.sh --flood --rate 200      # a normal user's latency during a login flood
-# Arguments after --api-only / --ui-only / --flood go to bench/bench.py / bench/ui.py /
-# bench/flood.py.
+#   bench/run.sh --overhead --rounds 3   # S2/S5 with and without request logs and metrics
+# Arguments after --api-only / --ui-only / --flood / --overhead go to bench/bench.py /
+# bench/ui.py / bench/flood.py / bench/overhead.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,7 +17,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     echo "Installing wrk (Debian package)"
     apt-get update -qq && apt-get install -y -qq wrk
 fi
-if [ ! -x /usr/bin/chromium ] && [ "${1:-}" != "--api-only" ] && [ "${1:-}" != "--flood" ]; then
+if [ ! -x /usr/bin/chromium ] && [ "${1:-}" != "--api-only" ] && [ "${1:-}" != "--flood" ] && [ "${1:-}" != "--overhead" ]; then
     echo "Installing chromium (Debian package)"
     apt-get update -qq && apt-get install -y -qq chromium
 fi
@@ -26,6 +27,7 @@ case "${1:-}" in
 --api-only) shift && exec python bench/bench.py "$@" ;;
 --ui-only) shift && exec python bench/ui.py "$@" ;;
 --flood) shift && exec python bench/flood.py "$@" ;;
+--overhead) shift && exec python bench/overhead.py "$@" ;;
 *)
     python bench/bench.py "$@"
     python bench/ui.py

@@ -20,7 +20,8 @@ from app.api.metrics import metrics
 from app.api.routes import items, login, private, users, utils
 from app.core.config import settings
 from app.core.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
-from app.core.metrics import RequestMetrics, route_template
+from app.core.error_reports import start_error_reports
+from app.core.metrics import route_template
 from app.core.request_log import RequestLog
 from app.core.security import dummy_hash
 from app.emails.sending import wait_for_pending_emails
@@ -107,15 +108,7 @@ class UnmatchedApiPath:
 
 
 def create_api() -> FastAPI:
-    if settings.SENTRY_DSN and settings.ENVIRONMENT != "local":
-        import sentry_sdk
-
-        sentry_sdk.init(
-            dsn=settings.SENTRY_DSN,
-            environment=settings.ENVIRONMENT,
-            traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
-        )
-
+    start_error_reports()
     api = FastAPI(
         title=settings.PROJECT_NAME,
         openapi_url=f"{settings.API_V1_STR}/openapi.json",
@@ -138,16 +131,17 @@ def create_api() -> FastAPI:
     def route_of(scope: Scope) -> str:
         return route_template(scope, templates, fixed_paths)
 
-    api.add_middleware(
-        RequestLog,
-        trust_header=settings.REFLEX_TRUSTED_PROXY_HOPS > 0,
-        route_of=route_of,
-        quiet_paths=frozenset(
-            [f"{BACKEND_PATH}/ping", f"{BACKEND_PATH}/_health", "/api/metrics", HEALTH_CHECK]
-        ),
-    )
-    # Added last, so outermost: it times the whole request, body limit and errors included.
-    api.add_middleware(RequestMetrics, event_path=f"{BACKEND_PATH}/_event", route_of=route_of)
+    if settings.OBSERVE_REQUESTS:
+        # Added last, so outermost: it times the whole request, body limit and errors included.
+        api.add_middleware(
+            RequestLog,
+            trust_header=settings.REFLEX_TRUSTED_PROXY_HOPS > 0,
+            route_of=route_of,
+            quiet_paths=frozenset(
+                [f"{BACKEND_PATH}/ping", f"{BACKEND_PATH}/_health", "/api/metrics", HEALTH_CHECK]
+            ),
+            event_path=f"{BACKEND_PATH}/_event",
+        )
     api.add_api_route("/api/metrics", metrics, methods=["GET"], include_in_schema=False)
 
     # Included straight into the app (no intermediate /api/v1 router): every level

@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["json", "text"] | None = None
     # When set, /api/metrics answers only `Authorization: Bearer <METRICS_TOKEN>`.
     METRICS_TOKEN: str | None = None
+    # False: no request id, access log line or HTTP request metrics; for measuring what
+    # they cost (bench/overhead.py), not for deployments.
+    OBSERVE_REQUESTS: bool = True
     # While this file exists the health endpoints answer 503 (app/core/drain.py), so the
     # proxy stops routing here before a rolling deploy stops the replica. Empty: never.
     DRAIN_FILE: str = "/tmp/full-stack-reflex.draining"

@@ -11,7 +11,8 @@
 #                      Dependabot's schema (schemas vendored in the package)
 #   docker-compose     `config` of the local (compose.yml + compose.override.yml) and the
 #                      production (compose.yml + compose.prod.yml) stacks, with placeholder
-#                      values; and that a missing secret stops it (no engine needed)
+#                      values, also with --profile monitoring; and that a missing secret
+#                      stops it (no engine needed)
 #   nginx -t           the frontend image's site (docker/nginx) rendered into a temporary
 #                      nginx.conf with its paths moved there
 # Every check runs; the exit code is 1 if any failed. Needs .venv (scripts/setup.sh) and
@@ -169,8 +170,23 @@ compose_secrets_required() {
     grep -q 'required variable SECRET_KEY' "$WORK/compose.err" &&
         grep -q 'required variable POSTGRES_PASSWORD' "$WORK/compose.err"
 }
+compose_monitoring() {
+    local services
+    for files in "-f compose.yml -f compose.override.yml" "-f compose.yml -f compose.prod.yml"; do
+        # shellcheck disable=SC2086 # two file arguments on purpose
+        services="$(compose_config -- $files --profile monitoring config --services | sort | tr '\n' ' ')" || return 1
+        log "with --profile monitoring ($files): $services"
+        for service in alertmanager grafana loki prometheus vector; do
+            [[ " $services" == *" $service "* ]] || {
+                log "the monitoring profile lacks $service"
+                return 1
+            }
+        done
+    done
+}
 check "docker-compose config (local: compose.yml + compose.override.yml)" compose_local
 check "docker-compose config (production: compose.yml + compose.prod.yml)" compose_prod
+check "docker-compose config --profile monitoring (local and production)" compose_monitoring
 check "docker-compose refuses to run without the secrets" compose_secrets_required
 
 # nginx -t: the image's /etc/nginx layout rebuilt in a temporary folder (conf.d/default.conf,

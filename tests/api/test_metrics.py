@@ -3,11 +3,16 @@
 Counters live as long as the test process, so each test reads them before and after.
 """
 
+import asyncio
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from app.core.config import settings
+from app.core.db import engine
+from app.core.metrics import HTTP_REQUESTS, REQUESTS, RequestTally
 from app.emails import EmailMessage
 from app.services import rate_limits
 from tests.conftest import DEFAULT_RATES, Account
@@ -153,3 +158,39 @@ async def test_a_metrics_token_is_required_once_set(
     wrong = await client.get("/api/metrics", headers={"Authorization": "Bearer guessed"})
     assert wrong.status_code == 403
     await scrape(client, {"Authorization": "Bearer scrape-secret"})
+
+
+async def test_the_tally_writes_counts_and_buckets_as_the_histogram_would(
+    client: httpx.AsyncClient,
+) -> None:
+    labels = {"route": "/tally-test", "method": "GET"}
+    for seconds in (0.003, 0.3, 0.005, 20.0):
+        REQUESTS.add(labels["route"], labels["method"], 200, seconds)
+    # Not yet in the shared files: a scrape of this process writes them first.
+    assert value(await scrape(client), "http_requests_total", **labels, status="200") == 4
+    text = await scrape(client)
+    buckets = {"0.005": 2, "0.25": 2, "0.5": 3, "10.0": 3, "+Inf": 4}
+    for bound, count in buckets.items():
+        assert value(text, "http_request_duration_seconds_bucket", **labels, le=bound) == count
+    assert value(text, "http_request_duration_seconds_sum", **labels) == pytest.approx(20.308)
+    assert value(text, "http_request_duration_seconds_count", **labels) == 4
+
+
+async def test_the_tally_flushes_by_itself_within_a_second() -> None:
+    labels = ("/tally-timer", "GET")
+    REQUESTS.add(*labels, 200, 0.01)
+    assert REQUESTS.scheduled
+    await asyncio.sleep(RequestTally.FLUSH_SECONDS + 0.2)
+    assert not REQUESTS.scheduled and not REQUESTS.counts
+    assert HTTP_REQUESTS.labels(*labels, "200")._value.get() == 1
+
+
+@pytest.mark.postgres
+async def test_a_checked_out_connection_shows_in_the_pool_gauge(client: httpx.AsyncClient) -> None:
+    async with engine.connect() as held:
+        await held.execute(text("SELECT 1"))
+        during = await scrape(client)
+    after = await scrape(client)
+    # The scrape's own database check has returned its connection by then.
+    assert value(during, "db_pool_connections_in_use") == 1
+    assert value(after, "db_pool_connections_in_use") == 0

@@ -4,6 +4,7 @@ and user; the id on every line of the request and in the response; no secret in 
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from app.api.main import create_api
 from app.core.config import settings
 from app.core.logging import TEXT_FORMAT, JsonFormatter, RequestContext
+from app.core.request_log import new_request_id
 from tests.conftest import Account
 
 API = settings.API_V1_STR
@@ -116,3 +118,20 @@ def test_local_runs_read_as_text_with_the_request_id() -> None:
     record = logging.makeLogRecord({"name": "app.x", "msg": "hello", "levelname": "INFO"})
     RequestContext().filter(record)
     assert logging.Formatter(TEXT_FORMAT).format(record).endswith("INFO app.x [-]: hello")
+
+
+def test_a_forked_worker_makes_ids_of_its_own() -> None:
+    parent = new_request_id()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(writer, new_request_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(reader, 64).decode()
+    os.close(reader)
+    os.close(writer)
+    assert len(child) == len(parent) == 32
+    # Same counter position, different process: only the prefix tells them apart.
+    assert child[:16] != parent[:16]
+    assert new_request_id() != parent

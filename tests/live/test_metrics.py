@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.core.config import settings
+from app.core.metrics import RequestTally
 from tests.live.conftest import LiveBackend, run_backend
 from tests.live.reflex_tab import Tab
 
@@ -44,6 +45,9 @@ async def test_every_scrape_adds_up_both_workers(two_workers: LiveBackend) -> No
         await asyncio.gather(
             *(client.get(HEALTH, headers={"Connection": "close"}) for _ in range(REQUESTS))
         )
+        # Each worker writes its counts to the shared files once a second: a scrape the
+        # other worker answers sees them after that.
+        await asyncio.sleep(RequestTally.FLUSH_SECONDS + 0.5)
         scrapes = [
             (await client.get("/api/metrics", headers={"Connection": "close"})).text
             for _ in range(6)

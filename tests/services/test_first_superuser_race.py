@@ -1,4 +1,4 @@
-"""Two `python -m app.prestart` at once on a fresh database: one superuser, both exit 0.
+"""Two `python -m app.prestart` at once: one superuser, one migration, both exit 0.
 
 Left alone, two processes rarely meet inside ensure_first_superuser's window (after
 the "no such user" check, before the commit). So the test holds the database's write
@@ -10,6 +10,7 @@ which code it runs: the losing side's fallback (find the row the winner made).
 """
 
 import asyncio
+import fcntl
 import glob
 import os
 import sqlite3
@@ -21,12 +22,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from alembic import command
 from app.core.config import PROJECT_ROOT, settings
 from app.core.db import SessionMaker, engine
+from app.core.migration_lock import POSTGRES_LOCK_KEY, sqlite_lock_path
 from app.models import User
 from app.prestart import alembic_config
 from app.services import users
@@ -63,12 +66,16 @@ def start_prestart(database_url: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_for(condition: Callable[[], bool], processes: list[subprocess.Popen[bytes]]) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    processes: list[subprocess.Popen[bytes]],
+    where: str = "their INSERT",
+) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     while not condition():
         exited = [p.returncode for p in processes if p.poll() is not None]
-        assert not exited, f"a prestart ended before reaching its INSERT: {exited}"
-        assert time.monotonic() < deadline, "the prestarts never both waited at the INSERT"
+        assert not exited, f"a prestart ended before waiting at {where}: {exited}"
+        assert time.monotonic() < deadline, f"the prestarts never both waited at {where}"
         time.sleep(0.05)
 
 
@@ -198,3 +205,88 @@ async def test_superuser_committed_inside_the_window_is_returned() -> None:
         returned = await ensuring
         assert returned.id == made.id
         assert returned.hashed_password == "x"
+
+
+# Racing migrations ---------------------------------------------------------------
+
+# x86-64 and arm64 numbers of flock(2), where a process waits for the SQLite file lock.
+FLOCK = {"73", "32"}
+
+
+def waiting_in_flock(pid: int) -> bool:
+    for task in glob.glob(f"/proc/{pid}/task/*/syscall"):
+        try:
+            number = Path(task).read_text().split()[0]
+        except (OSError, IndexError):
+            continue
+        if number in FLOCK:
+            return True
+    return False
+
+
+@contextmanager
+def migration_gate(
+    url: str, processes: list[subprocess.Popen[bytes]]
+) -> Iterator[Callable[[], bool]]:
+    """Hold the migration lock; report when both prestarts wait for it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        with sqlite_lock_path(parsed.database or "").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield lambda: all(waiting_in_flock(p.pid) for p in processes)
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as gate, engine.connect() as observer:
+            gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
+
+            def both_waiting() -> bool:
+                waiting = observer.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
+                        " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                    ),
+                    {"db": parsed.database},
+                ).scalar_one()
+                observer.rollback()
+                return bool(waiting >= 2)
+
+            yield both_waiting
+            gate.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": POSTGRES_LOCK_KEY})
+            gate.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to see the processes wait")
+def test_two_prestarts_on_an_empty_database_migrate_once_and_both_succeed(
+    tmp_path: Path,
+) -> None:
+    # Both start before either has made a table: without the migration lock, both run
+    # the first migration's CREATE TABLE and one of them fails.
+    url = create_test_database(os.environ.get("TEST_DATABASE_URL"))
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = [tmp_path / f"prestart-{n}.log" for n in range(2)]
+    try:
+        with migration_gate(url, processes) as both_waiting:
+            processes.extend(start_prestart(url, log) for log in logs)
+            wait_for(both_waiting, processes, where="the migration lock")
+        codes = [p.wait(WAIT_SECONDS) for p in processes]
+        output = "\n".join(log.read_text() for log in logs)
+        assert codes == [0, 0], output
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                version = connection.execute(text("SELECT version_num FROM alembic_version"))
+                users_made = connection.execute(text('SELECT count(*) FROM "user"')).scalar_one()
+                head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+                assert [row[0] for row in version] == [head]
+                assert users_made == 1
+        finally:
+            engine.dispose()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        drop_test_database(url)

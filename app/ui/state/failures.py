@@ -17,6 +17,7 @@ from reflex.event import EventSpec
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS
 from app.services import messages
 from app.services.errors import DomainError
+from app.ui.state.event import set_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ SUCCESS_TITLE = "Success!"
 ERROR_TITLE = "Something went wrong!"
 DATABASE_UNAVAILABLE = messages.DATABASE_UNAVAILABLE
 LOGIN_ROUTE = "/login"
+# How a handler's run ended when it failed as expected (app/ui/state/event.py has the rest).
+REFUSED = "refused"
+SIGNED_OUT = "signed_out"
+UNAVAILABLE = "unavailable"
 HOME_ROUTE = "/"
 
 
@@ -80,16 +85,22 @@ def validation_detail(error: ValidationError) -> str:
 
 
 async def failure_events(state: SessionHolder, error: Exception) -> Events:
-    """What the browser is told when a handler fails with `error`."""
+    """What the browser is told when a handler fails with `error` (and how the handler's
+    run ended, for its log line and metrics)."""
     if isinstance(error, SessionExpired):
+        set_outcome(SIGNED_OUT)
         return [*await state._forget_session(), rx.redirect(LOGIN_ROUTE, replace=True)]
     if isinstance(error, AccessDenied):
+        set_outcome(REFUSED)
         return [error_toast(error.detail), rx.redirect(HOME_ROUTE, replace=True)]
     if isinstance(error, DomainError):
+        set_outcome(REFUSED)
         return error_toast(error.detail)
     if isinstance(error, ValidationError):
+        set_outcome(REFUSED)
         return error_toast(validation_detail(error))
     if isinstance(error, DATABASE_UNAVAILABLE_ERRORS):
+        set_outcome(UNAVAILABLE)
         logger.error("Database error in a UI handler: %s", error)
         return error_toast(DATABASE_UNAVAILABLE)
     raise error
