@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import list_session, read_session, session_scope
+from app.core.db import ReplicaReads, read_session, session_scope
 from app.models import Text, User
 from app.services import auth
 from app.services.paging import MAX_SKIP
@@ -32,14 +32,6 @@ async def get_read_only_session() -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReadOnlySessionDep = Annotated[AsyncSession, Depends(get_read_only_session)]
 
-
-async def get_list_session(primary: ReadOnlySessionDep) -> AsyncIterator[AsyncSession]:
-    """The list policy of app.core.db.list_session, reusing the request's read session."""
-    async with list_session(primary) as session:
-        yield session
-
-
-ListSessionDep = Annotated[AsyncSession, Depends(get_list_session)]
 
 # Paging of every list route.
 Skip = Annotated[int, Query(ge=0, le=MAX_SKIP)]
@@ -80,6 +72,15 @@ async def get_current_user(token: TokenDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_replica_reads(primary: ReadOnlySessionDep, current_user: CurrentUser) -> ReplicaReads:
+    """The caller's reads that the replica may serve (app.core.db.ReplicaReads), falling
+    back on the request's read session."""
+    return ReplicaReads(current_user.id, primary)
+
+
+ReplicaReadsDep = Annotated[ReplicaReads, Depends(get_replica_reads)]
 
 
 def get_current_active_superuser(current_user: CurrentUser) -> User:

@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     POSTGRES_DB: str = "app"
     SQLITE_PATH: str = "app.db"
     DATABASE_REPLICA_URL: str | None = None
+    # With a replica: a caller's reads go to the primary for this long after its writes
+    # (read-your-writes), and everyone's while the replica's replay lag is above
+    # REPLICA_MAX_LAG_SECONDS (probed once per REPLICA_LAG_CHECK_SECONDS per process).
+    # A replica that fails is left alone for REPLICA_RETRY_SECONDS; connecting to it
+    # gives up after REPLICA_CONNECT_TIMEOUT seconds (libpq counts 2 at least).
+    REPLICA_READ_YOUR_WRITES_SECONDS: float = Field(default=5.0, gt=0)
+    REPLICA_MAX_LAG_SECONDS: float = Field(default=2.0, ge=0)
+    REPLICA_LAG_CHECK_SECONDS: float = Field(default=1.0, gt=0)
+    REPLICA_RETRY_SECONDS: float = Field(default=5.0, gt=0)
+    REPLICA_CONNECT_TIMEOUT: int = Field(default=2, ge=2)
     # Per worker process. Requests hold a connection only while they talk to the
     # database, so a small pool serves many concurrent requests; overflow
     # connections would be opened and closed under load, which costs more.
@@ -248,6 +258,29 @@ class Settings(BaseSettings):
                 warnings.warn(message, stacklevel=1)
             else:
                 raise ValueError(message)
+
+    @model_validator(mode="after")
+    def _window_covers_lag(self) -> Self:
+        # A write older than the window is read from the replica only if the replica
+        # was at most MAX_LAG behind at a probe at most LAG_CHECK ago: both must fit
+        # in the window, or a caller could read a page without its own write.
+        if self.DATABASE_REPLICA_URL:
+            for name, url in (("DATABASE_REPLICA_URL", self.DATABASE_REPLICA_URL),
+                              ("The primary database", self.database_url)):  # fmt: skip
+                if make_url(normalize_database_url(url)).get_backend_name() != "postgresql":
+                    raise ValueError(
+                        f"{name} is not PostgreSQL: a read replica is a PostgreSQL "
+                        "streaming standby of a PostgreSQL primary"
+                    )
+        allowed = self.REPLICA_MAX_LAG_SECONDS + self.REPLICA_LAG_CHECK_SECONDS
+        if allowed >= self.REPLICA_READ_YOUR_WRITES_SECONDS:
+            raise ValueError(
+                "REPLICA_MAX_LAG_SECONDS + REPLICA_LAG_CHECK_SECONDS "
+                f"({allowed:g}) must be less than REPLICA_READ_YOUR_WRITES_SECONDS "
+                f"({self.REPLICA_READ_YOUR_WRITES_SECONDS:g}), or a caller could miss "
+                "their own write on the replica"
+            )
+        return self
 
     @model_validator(mode="after")
     def _enforce_secrets(self) -> Self:

@@ -2,9 +2,9 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -15,8 +15,11 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import recent_writes
 from app.core.config import settings
+from app.core.metrics import REPLICA_READS
 from app.core.pool import FairAsyncQueuePool
+from app.core.replica_health import ReplicaHealth
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
@@ -27,7 +30,7 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -
     cursor.close()
 
 
-def create_async_engine(url: str) -> AsyncEngine:
+def create_async_engine(url: str, **connect_args: Any) -> AsyncEngine:
     """An engine tuned for its backend: pooled PostgreSQL, or SQLite with FKs on."""
     if make_url(url).get_backend_name() == "sqlite":
         engine = _create_async_engine(url, connect_args={"timeout": 30})
@@ -41,28 +44,50 @@ def create_async_engine(url: str) -> AsyncEngine:
         pool_timeout=settings.DB_POOL_TIMEOUT,
         pool_pre_ping=settings.DB_POOL_PRE_PING,
         pool_recycle=1800,
+        connect_args=connect_args,
     )
 
 
 engine = create_async_engine(settings.async_database_url)
 replica_engine = (
-    create_async_engine(settings.async_replica_url) if settings.async_replica_url else engine
+    # A replica that does not answer must not hold a read long: the read then goes to
+    # the primary, and the replica is left alone for a while (ReplicaHealth).
+    create_async_engine(
+        settings.async_replica_url, connect_timeout=settings.REPLICA_CONNECT_TIMEOUT
+    )
+    if settings.async_replica_url
+    else engine
 )
 
+
+class WriteSession(AsyncSession):
+    """A write session: each commit marks the caller as a recent writer, so that their
+    next reads skip the replica (app.core.recent_writes). Every service write commits
+    through here, whichever face called it."""
+
+    async def commit(self) -> None:
+        await super().commit()
+        caller = recent_writes.current_caller()
+        if caller is not None and has_replica():
+            await recent_writes.recent_writers.mark(caller)
+
+
 # Writes: one transaction per session, committed by the service that writes.
-SessionMaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-# Reads: autocommit, so a lookup is one round trip instead of BEGIN, SELECT and
-# ROLLBACK. The engines share their pools; the mode is set per checkout.
-ReadOnlySessionMaker = async_sessionmaker(
-    engine.execution_options(isolation_level="AUTOCOMMIT"),
-    class_=AsyncSession,
-    expire_on_commit=False,
-)
-ReplicaSessionMaker = async_sessionmaker(
-    replica_engine.execution_options(isolation_level="AUTOCOMMIT"),
-    class_=AsyncSession,
-    expire_on_commit=False,
-)
+SessionMaker = async_sessionmaker(engine, class_=WriteSession, expire_on_commit=False)
+
+
+def read_sessions(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Autocommit sessions, so a lookup is one round trip instead of BEGIN, SELECT and
+    ROLLBACK. They share the engine's pool; the mode is set per checkout."""
+    return async_sessionmaker(
+        bind.execution_options(isolation_level="AUTOCOMMIT"),
+        class_=AsyncSession,
+        expire_on_commit=False,
+    )
+
+
+ReadOnlySessionMaker = read_sessions(engine)
+ReplicaSessionMaker = read_sessions(replica_engine)
 
 
 # The database cannot be reached, or answers no connection within DB_POOL_TIMEOUT: not
@@ -95,28 +120,94 @@ def has_replica() -> bool:
     return replica_engine is not engine
 
 
-@asynccontextmanager
-async def list_session(primary: AsyncSession | None = None) -> AsyncIterator[AsyncSession]:
-    """An autocommit session for a list page: the read replica when one is configured
-    (lists may lag writes slightly), else the primary.
+replica_health = ReplicaHealth(
+    retry_seconds=settings.REPLICA_RETRY_SECONDS,
+    max_lag=settings.REPLICA_MAX_LAG_SECONDS,
+    check_seconds=settings.REPLICA_LAG_CHECK_SECONDS,
+)
 
-    Without a replica, `primary` (a read session the caller already holds) is reused, so
-    a request checks out one connection, not two.
+_PRIMARY_POSITION = text("SELECT (pg_current_wal_lsn() - '0/0')::bigint")
+# NULL on a server that is no standby (a replica URL pointing at a primary).
+_REPLAY_POSITION = text(
+    "SELECT CASE WHEN pg_is_in_recovery() THEN (pg_last_wal_replay_lsn() - '0/0')::bigint END"
+)
+
+
+async def replica_positions() -> tuple[int, int | None]:
+    """The primary's WAL end, then how far the replica has replayed (ReplicaHealth's
+    probe): two one-row queries, in this order."""
+    async with engine.connect() as primary:
+        written = int((await primary.execute(_PRIMARY_POSITION)).scalar_one())
+    async with replica_engine.connect() as replica:
+        replayed = (await replica.execute(_REPLAY_POSITION)).scalar_one()
+    return written, None if replayed is None else int(replayed)
+
+
+async def primary_reason(caller: int | None) -> str | None:
+    """Why a read for `caller` goes to the primary, or None when the replica serves it:
+    "wrote" (within the caller's read-your-writes window), "down", "lag", or "none"
+    configured."""
+    if not has_replica():
+        return "none"
+    if caller is not None and await recent_writes.recent_writers.wrote_recently(caller):
+        return "wrote"
+    if replica_health.is_down():
+        return "down"
+    if not await replica_health.usable(replica_positions):
+        return "down" if replica_health.is_down() else "lag"
+    return None
+
+
+Result = TypeVar("Result")
+Arguments = ParamSpec("Arguments")
+
+
+class ReplicaReads:
+    """Reads that may be served by the replica, for one caller: the read policy of both
+    faces (API dependencies, UI handlers), for list pages and single-row reads.
+
+    `await reads(service, *args)` runs `service(session, *args)` on the replica unless
+    `primary_reason(caller)` gives a reason not to, else on the primary. A replica that
+    fails midway (down, restarted, a query cancelled by recovery) is marked down and the
+    read runs once more on the primary: the caller gets the primary's answer, never the
+    replica's error. Without a replica, `primary` (a read session the caller already
+    holds) is reused, so a request checks out one connection, not two.
     """
-    if has_replica():
-        async with ReplicaSessionMaker() as session:
-            yield session
-    elif primary is not None:
-        yield primary
-    else:
+
+    def __init__(self, caller: int | None, primary: AsyncSession | None = None) -> None:
+        self.caller = caller
+        self.primary = primary
+
+    async def __call__(
+        self,
+        read: Callable[Concatenate[AsyncSession, Arguments], Awaitable[Result]],
+        *args: Arguments.args,
+        **kwargs: Arguments.kwargs,
+    ) -> Result:
+        reason = await primary_reason(self.caller)
+        if reason is None:
+            try:
+                async with ReplicaSessionMaker() as session:
+                    result = await read(session, *args, **kwargs)
+            except DATABASE_UNAVAILABLE_ERRORS as error:
+                replica_health.failed(error)
+                reason = "failed"
+            else:
+                REPLICA_READS.labels("replica", "").inc()
+                return result
+        if reason != "none":
+            REPLICA_READS.labels("primary", reason).inc()
+        if self.primary is not None:
+            return await read(self.primary, *args, **kwargs)
         async with ReadOnlySessionMaker() as session:
-            yield session
+            return await read(session, *args, **kwargs)
 
 
 async def dispose_engines() -> None:
     await engine.dispose()
     if replica_engine is not engine:
         await replica_engine.dispose()
+    await recent_writes.recent_writers.close()
 
 
 class DatabaseUnreachable(RuntimeError):

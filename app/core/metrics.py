@@ -54,6 +54,19 @@ UI_EVENTS = Histogram(
     ["handler", "outcome"],
     buckets=LATENCY_BUCKETS,
 )
+REPLICA_READS = Counter(
+    "replica_reads_total",
+    "Reads under the read-replica policy (only with a replica), by the server that "
+    "answered (replica, primary) and why the primary did: wrote (the caller's "
+    "read-your-writes window), lag, down, failed (the replica failed mid-read).",
+    ["served_by", "reason"],
+)
+REPLICA_LAG = Gauge(
+    "replica_lag_seconds",
+    "Upper bound of the read replica's replay lag at the last probe, the largest of "
+    "the live workers (+Inf: behind every position noted).",
+    multiprocess_mode="livemax",
+)
 EMAILS = Counter(
     "emails_total",
     "Emails handed to the delivery backend, by backend and outcome (sent, failed).",

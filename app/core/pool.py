@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util.concurrency import await_
 from sqlalchemy.util.queue import Empty, Full
 
@@ -97,5 +97,20 @@ class FairAsyncQueuePool(AsyncAdaptedQueuePool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Pool events rather than _do_get, which calls itself when it retries.
-        event.listen(self, "checkout", lambda *_: DB_POOL_IN_USE.inc())
-        event.listen(self, "checkin", lambda *_: DB_POOL_IN_USE.dec())
+        event.listen(self, "checkout", _checked_out)
+        event.listen(self, "checkin", _checked_in)
+
+
+# A failed connection attempt (server down, refused) is "checked in" without ever being
+# checked out: only a checkout counted on the entry is given back. record_info, not
+# info, since an invalidated connection (server restarted) loses its info before
+# it is checked in.
+def _checked_out(_: Any, entry: ConnectionPoolEntry, __: Any) -> None:
+    if entry.record_info is not None:  # None only for a fairy's own entry, never here
+        entry.record_info["in_use"] = True
+        DB_POOL_IN_USE.inc()
+
+
+def _checked_in(_: Any, entry: ConnectionPoolEntry) -> None:
+    if entry.record_info is not None and entry.record_info.pop("in_use", False):
+        DB_POOL_IN_USE.dec()

@@ -6,6 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.logging import set_user
 from app.core.metrics import LOGINS
+from app.core.recent_writes import act_for
 from app.core.security import (
     InvalidTokenError,
     burn_password_check,
@@ -78,6 +79,7 @@ async def user_from_access_token(token: str) -> User:
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
     set_user(user.id)
+    act_for(user.id)
     return user
 
 

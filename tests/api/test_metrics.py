@@ -9,13 +9,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app.core.config import settings
-from app.core.db import engine
+from app.core.db import create_async_engine, engine
 from app.core.metrics import HTTP_REQUESTS, REQUESTS, RequestTally
 from app.emails import EmailMessage
 from app.services import rate_limits
-from tests.conftest import DEFAULT_RATES, Account
+from tests.conftest import DEFAULT_RATES, TEST_DATABASE_URL, Account
+from tests.database import create_test_database, drop_test_database
 
 API = settings.API_V1_STR
 Labels = dict[str, str]
@@ -194,3 +196,23 @@ async def test_a_checked_out_connection_shows_in_the_pool_gauge(client: httpx.As
     # The scrape's own database check has returned its connection by then.
     assert value(during, "db_pool_connections_in_use") == 1
     assert value(after, "db_pool_connections_in_use") == 0
+
+
+@pytest.mark.postgres
+async def test_a_lost_database_leaves_the_in_use_gauge_alone(client: httpx.AsyncClient) -> None:
+    # SQLAlchemy reports a failed attempt to reopen a lost connection as a check-in of a
+    # connection that was never checked out.
+    url = create_test_database(TEST_DATABASE_URL)
+    lost = create_async_engine(url)
+    try:
+        async with lost.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        drop_test_database(url)
+        for _ in range(3):
+            with pytest.raises(OperationalError):
+                async with lost.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+    finally:
+        await lost.dispose()
+        drop_test_database(url)
+    assert value(await scrape(client), "db_pool_connections_in_use") == 0

@@ -92,7 +92,9 @@ def test_database_url_precedence() -> None:
     sqlite = make(SQLITE_PATH="data/app.db")
     assert sqlite.database_url == f"sqlite:///{PROJECT_ROOT / 'data/app.db'}"
     assert sqlite.async_database_url.startswith("sqlite+aiosqlite:///")
-    replica = make(DATABASE_REPLICA_URL="postgresql://r@replica/app")
+    replica = make(
+        DATABASE_URL="postgresql://p@db/app", DATABASE_REPLICA_URL="postgresql://r@replica/app"
+    )
     assert replica.async_replica_url == "postgresql+psycopg://r@replica/app"
 
 
@@ -135,3 +137,24 @@ def test_a_rate_limit_that_is_not_a_rate_stops_the_app(rate: str) -> None:
 def test_proxy_hops_cannot_be_negative() -> None:
     with pytest.raises(ValueError):
         make(REFLEX_TRUSTED_PROXY_HOPS=-1)
+
+
+def test_the_read_your_writes_window_must_cover_the_allowed_lag() -> None:
+    assert (
+        make(REPLICA_MAX_LAG_SECONDS="3", REPLICA_LAG_CHECK_SECONDS="1.5").REPLICA_MAX_LAG_SECONDS
+        == 3
+    )
+    with pytest.raises(ValueError, match="must be less than REPLICA_READ_YOUR_WRITES_SECONDS"):
+        make(REPLICA_MAX_LAG_SECONDS="4", REPLICA_LAG_CHECK_SECONDS="1")
+    with pytest.raises(ValueError, match="REPLICA_CONNECT_TIMEOUT"):
+        make(REPLICA_CONNECT_TIMEOUT="1")
+
+
+def test_a_read_replica_needs_postgresql_on_both_sides() -> None:
+    pg = "postgresql://u@db/app"
+    replica = make(DATABASE_URL=pg, DATABASE_REPLICA_URL="postgres://u@replica/app")
+    assert replica.async_replica_url == "postgresql+psycopg://u@replica/app"
+    with pytest.raises(ValueError, match="DATABASE_REPLICA_URL is not PostgreSQL"):
+        make(DATABASE_URL=pg, DATABASE_REPLICA_URL="sqlite:///replica.db")
+    with pytest.raises(ValueError, match="The primary database is not PostgreSQL"):
+        make(SQLITE_PATH="app.db", DATABASE_REPLICA_URL=pg)

@@ -7,7 +7,6 @@ root state so inherited vars (the token, the user) resolve as they do in the app
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 import reflex as rx
 from pydantic import ValidationError
@@ -19,7 +18,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
-from app.core.config import settings
 from app.core.db import create_async_engine
 from app.core.security import create_access_token
 from app.models import (
@@ -418,38 +416,6 @@ async def test_unreachable_database_is_a_toast_not_a_crash(
     finally:
         await dead.dispose()
     assert not state.loading and state.access_token
-
-
-async def test_list_reads_of_both_faces_take_the_same_session_policy(
-    monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient, superuser: Account
-) -> None:
-    # With a replica configured, the API's user list and the Admin page's table both
-    # read through the replica's autocommit sessions.
-    opened: dict[str, list[AsyncSession]] = {}
-    for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
-        real = getattr(db, name)
-
-        def recording(real: Any = real, name: str = name) -> AsyncSession:
-            session = real()
-            opened.setdefault(name, []).append(session)
-            return session
-
-        monkeypatch.setattr(db, name, recording)
-    monkeypatch.setattr(db, "replica_engine", db.engine.execution_options())
-
-    response = await client.get(f"{settings.API_V1_STR}/users/", headers=superuser.headers)
-    assert response.status_code == 200 and response.json()["count"] == 1
-    api_opened, opened = opened, {}
-    state = signed_in(AdminState, superuser)
-    await run(AdminState.open_page, state)
-    assert [row.email for row in state.users] == [superuser.email]
-    # (The API also opens a read session on the primary for the caller's route, which
-    # stays unused when a replica serves the list: sessions connect on first use.)
-    for faces_sessions in (api_opened, opened):
-        assert len(faces_sessions.get("ReplicaSessionMaker", [])) == 1
-        assert "SessionMaker" not in faces_sessions  # no transaction for a read
-    for session in (*api_opened["ReplicaSessionMaker"], *opened["ReplicaSessionMaker"]):
-        assert session.bind.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
 
 
 async def test_unreachable_database_for_the_caller_lookup_is_a_toast(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.deps import CurrentUser, Limit, ListSessionDep, ReadOnlySessionDep, SessionDep, Skip
+from app.api.deps import CurrentUser, Limit, ReplicaReadsDep, SessionDep, Skip
 from app.api.errors import AUTHENTICATED, USES_DATABASE, WITH_BODY, responses
 from app.api.pages import ITEMS_PAGE, json_response
 from app.models import ItemCreate, ItemPublic, ItemsPage, ItemsPublic, ItemUpdate, Message, Text
@@ -17,7 +17,7 @@ router = APIRouter(
 
 @router.get("/", response_model=ItemsPublic)
 async def read_items(
-    session: ListSessionDep,
+    reads: ReplicaReadsDep,
     current_user: CurrentUser,
     skip: Skip = 0,
     limit: Limit = 100,
@@ -25,13 +25,13 @@ async def read_items(
         Text | None, Query(max_length=255, description="Title or description contains")
     ] = None,
 ) -> Response:
-    rows, count = await items.list_items(session, current_user, skip, limit, q)
+    rows, count = await reads(items.list_items, current_user, skip, limit, q)
     return json_response(ITEMS_PAGE, ItemsPage(data=rows, count=count))
 
 
 @router.get("/{id}", response_model=ItemPublic, responses=responses(403, 404))
-async def read_item(session: ReadOnlySessionDep, current_user: CurrentUser, id: int) -> ItemPublic:
-    return ItemPublic.model_validate(await items.get_item(session, current_user, id))
+async def read_item(reads: ReplicaReadsDep, current_user: CurrentUser, id: int) -> ItemPublic:
+    return ItemPublic.model_validate(await reads(items.get_item, current_user, id))
 
 
 @router.post("/", response_model=ItemPublic, responses=responses(*WITH_BODY))

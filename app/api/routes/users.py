@@ -6,8 +6,7 @@ from app.api.deps import (
     ClientAddress,
     CurrentUser,
     Limit,
-    ListSessionDep,
-    ReadOnlySessionDep,
+    ReplicaReadsDep,
     SessionDep,
     Skip,
     SuperUser,
@@ -39,8 +38,8 @@ AUTH = responses(*AUTHENTICATED)
     response_model=UsersPublic,
     responses=AUTH,
 )
-async def read_users(session: ListSessionDep, skip: Skip = 0, limit: Limit = 100) -> Response:
-    rows, count = await users.list_users(session, skip, limit)
+async def read_users(reads: ReplicaReadsDep, skip: Skip = 0, limit: Limit = 100) -> Response:
+    rows, count = await reads(users.list_users, skip, limit)
     return json_response(USERS_PAGE, UsersPage(data=rows, count=count))
 
 
@@ -89,9 +88,9 @@ async def register_user(
 
 @router.get("/{user_id}", response_model=UserPublic, responses=AUTH)
 async def read_user_by_id(
-    user_id: int, session: ReadOnlySessionDep, current_user: CurrentUser
+    user_id: int, reads: ReplicaReadsDep, current_user: CurrentUser
 ) -> UserPublic:
-    return UserPublic.model_validate(await users.read_user(session, current_user, user_id))
+    return UserPublic.model_validate(await reads(users.read_user, current_user, user_id))
 
 
 @router.patch(

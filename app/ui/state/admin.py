@@ -4,7 +4,7 @@ import dataclasses
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import list_session, session_scope
+from app.core.db import ReplicaReads, session_scope
 from app.models import UserCreate, UserRecord, UserUpdate
 from app.services import users
 from app.ui.state import validation
@@ -60,9 +60,8 @@ class AdminState(RowDialogs, PagedTable, AuthState):
 
     async def _reload(self) -> None:
         # A normal user is refused (and sent home) before any account is read.
-        await self._current_superuser()
-        async with list_session() as session:
-            await self._fetch(session)
+        caller = await self._current_superuser()
+        await ReplicaReads(caller.id)(self._fetch)
 
     def _forget_rows(self) -> None:
         self.users = []

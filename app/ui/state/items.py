@@ -4,7 +4,7 @@ import dataclasses
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import list_session, session_scope
+from app.core.db import ReplicaReads, session_scope
 from app.models import ItemCreate, ItemRecord, ItemUpdate, User
 from app.services import items
 from app.ui.state import validation
@@ -45,8 +45,7 @@ class ItemsState(RowDialogs, PagedTable, AuthState):
 
     async def _reload(self) -> None:
         user = await self._current_user()
-        async with list_session() as session:
-            await self._fetch(session, user)
+        await ReplicaReads(user.id)(self._fetch, user)
 
     def _forget_rows(self) -> None:
         self.items = []
