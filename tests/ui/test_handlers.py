@@ -7,6 +7,7 @@ root state so inherited vars (the token, the user) resolve as they do in the app
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import reflex as rx
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
+from app.core.config import settings
 from app.core.db import create_async_engine
 from app.core.security import create_access_token
 from app.models import (
