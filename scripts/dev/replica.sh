@@ -35,7 +35,9 @@ usage() { die "usage: bash scripts/dev/replica.sh start|stop|remove|status PORT"
 [ $# -eq 2 ] || usage
 command=$1
 port=$2
-[[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "PORT must be a TCP port number, not '$port'"
+if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+    die "PORT must be a TCP port number, not '$port'"
+fi
 data="$REPLICA_ROOT/$port"
 
 # The OS user PostgreSQL's tools run as: postgres when we are root, else ourselves.
@@ -67,8 +69,9 @@ allow_replication() {
     local wal_level senders hba
     wal_level=$(primary_sql "SHOW wal_level")
     senders=$(primary_sql "SHOW max_wal_senders")
-    [ "$wal_level" != minimal ] && [ "$senders" -gt 0 ] ||
+    if [ "$wal_level" = minimal ] || [ "$senders" -le 0 ]; then
         die "the primary has wal_level=$wal_level and max_wal_senders=$senders: streaming needs wal_level=replica and max_wal_senders > 0, which only a restart of the primary applies"
+    fi
     if [ "$(primary_sql "SELECT count(*) FROM pg_hba_file_rules WHERE 'replication' = ANY(database) AND (type = 'local' OR address = '$PRIMARY_HOST')")" -eq 0 ]; then
         hba=$(primary_sql "SHOW hba_file")
         [ -w "$hba" ] || die "the primary's $hba allows no replication from $PRIMARY_HOST and cannot be edited here: add 'host replication all $PRIMARY_HOST/32 trust' and reload it"
