@@ -17,6 +17,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = SQLModel.metadata
 
 
+def include_object(_: object, name: str | None, type_: str, *__: object) -> bool:
+    # Trigram indexes exist on PostgreSQL only (migration 0002), outside the models.
+    return not (type_ == "index" and name is not None and name.endswith("_trgm"))
+
+
 def database_url() -> str:
     # Tests and prestart may hand a URL in; otherwise the settings decide.
     return str(config.attributes.get("database_url") or settings.database_url)
@@ -29,6 +34,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         compare_type=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -44,6 +50,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             compare_type=True,
             render_as_batch=True,
+            include_object=include_object,
         )
         # The lock is taken inside the transaction: on PostgreSQL it is released by the
         # commit that makes the new schema visible to whoever waited for it.

@@ -17,18 +17,30 @@ def utcnow() -> datetime:
 
 
 def _created_at() -> Any:
-    # Indexed: every list is served newest first.
-    return Field(default_factory=utcnow, nullable=False, index=True)
+    # Indexed with the id by each table (newest_first_index): every list is served
+    # newest first, ties broken by id.
+    return Field(default_factory=utcnow, nullable=False)
+
+
+def newest_first_index(table: str, *leading: str) -> sa.Index:
+    """The index a list's ORDER BY created_at DESC, id DESC reads backwards, after its
+    `leading` equality columns: a page reads its own rows and no others."""
+    return sa.Index(
+        f"ix_{table}_{'_'.join([*leading, 'created_at', 'id'])}", *leading, "created_at", "id"
+    )
 
 
 def _owner_id() -> Any:
-    """`owner_id` of a row a user owns: indexed, deleted with its user (ON DELETE CASCADE)."""
+    """`owner_id` of a row a user owns, deleted with its user (ON DELETE CASCADE).
+
+    No index of its own: the table's (owner_id, created_at) index serves every lookup by
+    owner, and the newest-first lists too.
+    """
     return Field(
         sa_column=sa.Column(
             sa.Integer,
             sa.ForeignKey("user.id", ondelete="CASCADE"),
             nullable=False,
-            index=True,
         )
     )
 
@@ -155,6 +167,8 @@ class PrivateUserCreate(SQLModel):
 
 
 class User(UserBase, table=True):
+    __table_args__ = (newest_first_index("user"),)
+
     id: int | None = Field(default=None, primary_key=True)
     hashed_password: str
     created_at: datetime = _created_at()
@@ -211,7 +225,8 @@ class ItemUpdate(ItemBase):
 
 
 class Item(ItemBase, table=True):
-    __table_args__ = (sa.Index("ix_item_owner_id_created_at", "owner_id", "created_at"),)
+    # The per-owner index also serves the owner_id foreign key (cascade deletes).
+    __table_args__ = (newest_first_index("item", "owner_id"), newest_first_index("item"))
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = _owner_id()
@@ -245,3 +260,24 @@ class ItemRecord(TypedDict):
 class ItemsPage(TypedDict):
     data: list[ItemRecord]
     count: int
+
+
+# Counters ----------------------------------------------------------------------
+
+# Kept by database triggers (migration 0002), never written by the app: items per owner,
+# and items and users in all. Each is split into slots summed on read, so concurrent
+# writers seldom share a row (see app/services/counts.py).
+item_count = sa.Table(
+    "item_count",
+    SQLModel.metadata,
+    sa.Column("owner_id", sa.Integer, primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)
+row_total = sa.Table(
+    "row_total",
+    SQLModel.metadata,
+    sa.Column("table_name", sa.String(32), primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)

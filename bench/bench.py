@@ -42,6 +42,10 @@ from devtools.servers import (  # noqa: E402
 # The FastAPI template's backend on this kind of machine (issue #3), wrk -c32.
 TEMPLATE = {"S1": 6.4, "S2": 200.0, "S3": 74.0, "S4": 115.0, "S5": 1570.0}
 TEMPLATE_P99 = {"S1": 9000.0, "S2": 430.0, "S3": 1100.0, "S4": 800.0, "S5": 38.0}
+# Where the benchmarks create their databases (any database on the server).
+DATABASE_SERVER = os.environ.get(
+    "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REFERENCE_PUBLISHED = {"starlette": 7900.0, "fastapi-select1": 410.0}
 
 SCENARIOS = {
@@ -137,8 +141,8 @@ def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) ->
     return server
 
 
-def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
-    """Migrate (app.prestart), then start the backend as production does."""
+def prestart(env: dict[str, str]) -> None:
+    """Wait for the database, migrate, create the first superuser (app.prestart)."""
     subprocess.run(
         [str(BIN / "python"), "-m", "app.prestart"],
         cwd=ROOT,
@@ -146,6 +150,11 @@ def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
         check=True,
         capture_output=True,
     )
+
+
+def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
+    """Migrate (app.prestart), then start the backend as production does."""
+    prestart(env)
     port = free_port()
     command = [
         str(BIN / "reflex"), "run", "--env", "prod", "--backend-only",
@@ -173,6 +182,19 @@ def backend_env(database: str, workers: int) -> dict[str, str]:
     for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
         env.pop(name, None)
     return env
+
+
+def start_app(env: dict[str, str], work: Path) -> Server:
+    """Migrate, then build and start the whole app, UI and backend on one port
+    (`reflex run --env prod`)."""
+    prestart(env)
+    port = free_port()
+    command = [
+        str(BIN / "reflex"), "run", "--env", "prod", "--backend-host", "127.0.0.1",
+        "--frontend-port", str(port), "--backend-port", str(port),
+    ]  # fmt: skip
+    print("# building and starting the app (reflex run --env prod)", flush=True)
+    return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "app.log")
 
 
 def stop(server: Server) -> None:
@@ -369,9 +391,7 @@ def main() -> int:
     parser.add_argument("--no-references", action="store_true")
     parser.add_argument(
         "--database-server",
-        default=os.environ.get(
-            "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=DATABASE_SERVER,
     )
     args = parser.parse_args()
     connections = [int(c) for c in args.connections.split(",")]

@@ -13,7 +13,6 @@ markdown table.
 import argparse
 import http.client
 import multiprocessing
-import os
 import secrets
 import sys
 import tempfile
@@ -32,6 +31,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench import (  # noqa: E402
+    DATABASE_SERVER,
     backend_env,
     create_database,
     drop_database,
@@ -155,9 +155,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
         "--database-server",
-        default=os.environ.get(
-            "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=DATABASE_SERVER,
     )
     args = parser.parse_args()
 

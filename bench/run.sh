@@ -6,8 +6,9 @@
 #   bench/run.sh --ui-only --sessions 100 --seconds 30
 #   bench/run.sh --flood --rate 200      # a normal user's latency during a login flood
 #   bench/run.sh --overhead --rounds 3   # S2/S5 with and without request logs and metrics
-# Arguments after --api-only / --ui-only / --flood / --overhead go to bench/bench.py /
-# bench/ui.py / bench/flood.py / bench/overhead.py.
+#   bench/run.sh --scale --parts reads   # 1M items/users (issue #12; see bench/scale.py)
+# Arguments after --api-only / --ui-only / --flood / --overhead / --scale go to
+# bench/bench.py / bench/ui.py / bench/flood.py / bench/overhead.py / bench/scale.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -28,6 +29,7 @@ case "${1:-}" in
 --ui-only) shift && exec python bench/ui.py "$@" ;;
 --flood) shift && exec python bench/flood.py "$@" ;;
 --overhead) shift && exec python bench/overhead.py "$@" ;;
+--scale) shift && exec python bench/scale.py "$@" ;;
 *)
     python bench/bench.py "$@"
     python bench/ui.py

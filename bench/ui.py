@@ -18,30 +18,32 @@ import contextlib
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench import (  # noqa: E402
-    BIN,
+    DATABASE_SERVER,
     Sampler,
     Server,
     create_database,
     drop_database,
     seed,
-    start,
+    start_app,
     stop,
 )
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from devtools.servers import free_port  # noqa: E402
 
 ROOT_STATE = "reflex___state____state"
 AUTH_STATE = f"{ROOT_STATE}.app___ui___state___auth____auth_state"
@@ -58,18 +60,26 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def page_timings(base: str, token: str, runs: int) -> tuple[list[float], list[float]]:
-    """Milliseconds: navigation → filled table, and next-page click → updated table."""
+@contextlib.asynccontextmanager
+async def logged_in_page(base: str, token: str) -> AsyncIterator["Page"]:
+    """A Chromium page of the app at `base`, with `token` stored as the session."""
     from playwright.async_api import async_playwright
 
-    navigation: list[float] = []
-    clicks: list[float] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1440, "height": 900})
         page = await context.new_page()
         await page.goto(f"{base}/login")
         await page.evaluate("token => localStorage.setItem('access_token', token)", token)
+        yield page
+        await browser.close()
+
+
+async def page_timings(base: str, token: str, runs: int) -> tuple[list[float], list[float]]:
+    """Milliseconds: navigation → filled table, and next-page click → updated table."""
+    navigation: list[float] = []
+    clicks: list[float] = []
+    async with logged_in_page(base, token) as page:
         summary = page.get_by_test_id("pagination-summary")
         for run in range(runs + 1):
             started = time.perf_counter()
@@ -87,7 +97,6 @@ async def page_timings(base: str, token: str, runs: int) -> tuple[list[float], l
             if run % 9 == 8:
                 await page.get_by_role("button", name="Go to first page").click()
                 await summary.filter(has_text="Showing 1 to 10 of 100").wait_for()
-        await browser.close()
     return navigation, clicks
 
 
@@ -176,9 +185,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument(
         "--database-server",
-        default=os.environ.get(
-            "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
+        default=DATABASE_SERVER,
     )
     args = parser.parse_args()
 
@@ -199,16 +206,7 @@ def main() -> int:
         env.pop(name, None)
     server: Server | None = None
     try:
-        subprocess.run(
-            [str(BIN / "python"), "-m", "app.prestart"], env=env, check=True, capture_output=True
-        )
-        port = free_port()
-        command = [
-            str(BIN / "reflex"), "run", "--env", "prod", "--backend-host", "127.0.0.1",
-            "--frontend-port", str(port), "--backend-port", str(port),
-        ]  # fmt: skip
-        print("# building and starting the app (reflex run --env prod)", flush=True)
-        server = start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "app.log")
+        server = start_app(env, work)
         _, _, token = seed(server.url, 100)
         print(f"# page timings, {args.runs} runs", flush=True)
         navigation, clicks = asyncio.run(page_timings(server.url, token, args.runs))

@@ -79,6 +79,14 @@ def database() -> Iterator[str]:
     drop_test_database(TEST_DATABASE_URL)
 
 
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """A second, empty database of the run's kind (not migrated), dropped afterwards."""
+    url = create_test_database(os.environ.get("TEST_DATABASE_URL"))
+    yield url
+    drop_test_database(url)
+
+
 @pytest.fixture(scope="session", autouse=True)
 async def engines() -> AsyncIterator[None]:
     yield

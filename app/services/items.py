@@ -1,23 +1,24 @@
 """Items: every read and write checks ownership (superusers see everything)."""
 
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import ColumnElement, bindparam, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import Item, ItemCreate, ItemRecord, ItemUpdate, User
-from app.services import messages
+from app.services import counts, messages
 from app.services.errors import Forbidden, NotFound
-from app.services.paging import PageQuery, fetch_page
+from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.users import is_storable_id
 
 _RECORDS = select(*[getattr(Item, name) for name in ItemRecord.__annotations__])
-_NEWEST_FIRST: list[ColumnElement[Any]] = [col(Item.created_at).desc(), col(Item.id).desc()]
+_ORDER = [col(Item.created_at), col(Item.id)]
+_NEWEST_FIRST = [column.desc() for column in _ORDER]
 _OWNED = col(Item.owner_id) == bindparam("owner_id")
-# The two pages every list view asks for; searches are built per request.
-_ALL_ITEMS = PageQuery.build(_RECORDS, _NEWEST_FIRST)
-_OWN_ITEMS = PageQuery.build(_RECORDS.where(_OWNED), _NEWEST_FIRST)
+# The two lists every list view asks for; searches are built per request.
+_ALL_ITEMS = CountedList.build(_RECORDS, col(Item.id), _ORDER, counts.ALL_ITEMS)
+_OWN_ITEMS = CountedList.build(_RECORDS, col(Item.id), _ORDER, counts.ITEMS_OF_OWNER, _OWNED)
 
 
 def _matching(search: str) -> ColumnElement[bool]:
@@ -27,26 +28,36 @@ def _matching(search: str) -> ColumnElement[bool]:
     )
 
 
+def list_query(user: User, search: str | None = None) -> CountedList | SearchList:
+    """The list of items `user` may see (all of them for a superuser), or the matches."""
+    if not search:
+        return _ALL_ITEMS if user.is_superuser else _OWN_ITEMS
+    statement = _RECORDS.where(_matching(search))
+    if not user.is_superuser:
+        statement = statement.where(_OWNED)
+    return SearchList.build(statement, _NEWEST_FIRST)
+
+
 async def list_items(
     session: AsyncSession,
     user: User,
     skip: int,
     limit: int,
     search: str | None = None,
+    *,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
 ) -> tuple[list[ItemRecord], int]:
-    """One page of the items `user` may see, newest first, and how many there are.
+    """One page of the items `user` may see, newest first, and how many there are; with
+    `after` / `before` (an item's created_at and id), the page next to that item.
 
     Plain records, not ORM objects or models: a page of rows costs next to nothing
-    to build or serialize, and the total comes from the same query.
+    to build or serialize.
     """
-    if search:
-        statement = _RECORDS.where(_matching(search))
-        if not user.is_superuser:
-            statement = statement.where(_OWNED)
-        query = PageQuery.build(statement, _NEWEST_FIRST)
-    else:
-        query = _ALL_ITEMS if user.is_superuser else _OWN_ITEMS
-    rows, count = await fetch_page(session, query, skip, limit, owner_id=user.id)
+    query = list_query(user, search)
+    rows, count = await fetch_page(
+        session, query, skip, limit, after=after, before=before, owner_id=user.id
+    )
     return cast(list[ItemRecord], rows), count
 
 

@@ -22,9 +22,9 @@ from app.models import (
     UserUpdateMe,
     utcnow,
 )
-from app.services import messages, rate_limits
+from app.services import counts, messages, rate_limits
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from app.services.paging import PageQuery, fetch_page
+from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.rate_limits import Limit
 
 # Ids are SERIAL (int4): anything outside names no row, and must not reach the
@@ -148,9 +148,10 @@ async def create_private_user(session: AsyncSession, data: PrivateUserCreate) ->
 
 
 _USER_RECORDS = select(*[getattr(User, name) for name in UserRecord.__annotations__])
-_NEWEST_FIRST: list[ColumnElement[Any]] = [col(User.created_at).desc(), col(User.id).desc()]
-# The page the API and the admin table ask for; searches are built per request.
-_ALL_USERS = PageQuery.build(_USER_RECORDS, _NEWEST_FIRST)
+_ORDER = [col(User.created_at), col(User.id)]
+_NEWEST_FIRST = [column.desc() for column in _ORDER]
+# The list the API and the admin table ask for; searches are built per request.
+_ALL_USERS = CountedList.build(_USER_RECORDS, col(User.id), _ORDER, counts.ALL_USERS)
 
 
 def _matching(search: str) -> ColumnElement[bool]:
@@ -160,17 +161,27 @@ def _matching(search: str) -> ColumnElement[bool]:
     )
 
 
+def list_query(search: str | None = None) -> CountedList | SearchList:
+    """All accounts, or those whose email or full name contains `search` (any case)."""
+    if not search:
+        return _ALL_USERS
+    return SearchList.build(_USER_RECORDS.where(_matching(search)), _NEWEST_FIRST)
+
+
 async def list_users(
-    session: AsyncSession, skip: int, limit: int, search: str | None = None
+    session: AsyncSession,
+    skip: int,
+    limit: int,
+    search: str | None = None,
+    *,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
 ) -> tuple[list[UserRecord], int]:
     """One page of accounts, newest first, as plain records, and how many there are;
-    with `search`, only those whose email or full name contains it (any case)."""
-    query = (
-        PageQuery.build(_USER_RECORDS.where(_matching(search)), _NEWEST_FIRST)
-        if search
-        else _ALL_USERS
+    with `after` / `before` (an account's created_at and id), the page next to it."""
+    rows, count = await fetch_page(
+        session, list_query(search), skip, limit, after=after, before=before
     )
-    rows, count = await fetch_page(session, query, skip, limit)
     return cast(list[UserRecord], rows), count
 
 

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -14,14 +13,6 @@ from alembic import command
 from app.core import db
 from app.core.config import PROJECT_ROOT, async_driver_url
 from app.prestart import alembic_config, warn_if_not_migrated
-from tests.database import create_test_database, drop_test_database
-
-
-@pytest.fixture
-def fresh_database() -> Iterator[str]:
-    url = create_test_database(os.environ.get("TEST_DATABASE_URL"))
-    yield url
-    drop_test_database(url)
 
 
 def test_upgrade_check_downgrade_and_upgrade_again(fresh_database: str) -> None:
@@ -33,7 +24,9 @@ def test_upgrade_check_downgrade_and_upgrade_again(fresh_database: str) -> None:
         assert {"user", "item", "alembic_version"} <= set(schema.get_table_names())
         user_indexes = {ix["name"]: ix for ix in schema.get_indexes("user")}
         assert user_indexes["ix_user_email"]["unique"]
-        assert "ix_item_owner_id" in {ix["name"] for ix in schema.get_indexes("item")}
+        # The owner's newest-first index also serves the foreign key's lookups.
+        item_indexes = {ix["name"]: ix["column_names"] for ix in schema.get_indexes("item")}
+        assert item_indexes["ix_item_owner_id_created_at_id"] == ["owner_id", "created_at", "id"]
         [foreign_key] = schema.get_foreign_keys("item")
         assert foreign_key["referred_table"] == "user"
         assert foreign_key["options"].get("ondelete") == "CASCADE"
@@ -122,3 +115,63 @@ async def test_a_backend_reports_a_database_behind_its_migrations_only(
     if reported:
         assert "is not migrated (revision none" in lines[0]
         assert "python -m app.prestart" in lines[0]
+
+
+def test_counts_are_backfilled_and_the_migration_reverses(fresh_database: str) -> None:
+    """0002 on a database that already holds rows: the counters start exact; down to
+    0001 leaves no trace of them (and the indexes as they were); up again, exact again."""
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0001")
+    engine = create_engine(fresh_database)
+    now = "CURRENT_TIMESTAMP"
+    counters = (
+        "SELECT (SELECT sum(n) FROM row_total WHERE table_name = 'item'),"
+        " (SELECT sum(n) FROM row_total WHERE table_name = 'user'),"
+        " (SELECT sum(n) FROM item_count WHERE owner_id = :owner)"
+    )
+    try:
+        with engine.begin() as connection:
+            owners = [
+                connection.execute(
+                    text(
+                        'INSERT INTO "user" (email, is_active, is_superuser, hashed_password,'
+                        f" created_at, updated_at, password_changed_at) VALUES (:email, true,"
+                        f" false, 'x', {now}, {now}, {now}) RETURNING id"
+                    ),
+                    {"email": f"owner{n}@example.com"},
+                ).scalar_one()
+                for n in range(3)
+            ]
+            for n in range(7):
+                connection.execute(
+                    text(
+                        "INSERT INTO item (title, owner_id, created_at, updated_at)"
+                        f" VALUES ('old', :owner, {now}, {now})"
+                    ),
+                    {"owner": owners[n % 2]},
+                )
+        for _ in range(2):
+            command.upgrade(config, "head")
+            with engine.connect() as connection:
+                row = connection.execute(text(counters), {"owner": owners[0]}).one()
+                assert tuple(row) == (7, 3, 4)
+            command.downgrade(config, "0001")
+            schema = inspect(engine)
+            assert not {"item_count", "row_total"} & set(schema.get_table_names())
+            assert {ix["name"] for ix in schema.get_indexes("item")} == {
+                "ix_item_owner_id",
+                "ix_item_created_at",
+                "ix_item_owner_id_created_at",
+            }
+            with engine.begin() as connection:
+                # No trigger is left to count (or fail on) a write.
+                connection.execute(
+                    text(
+                        "INSERT INTO item (title, owner_id, created_at, updated_at)"
+                        f" VALUES ('gone', :owner, {now}, {now})"
+                    ),
+                    {"owner": owners[2]},
+                )
+                connection.execute(text("DELETE FROM item WHERE title = 'gone'"))
+    finally:
+        engine.dispose()

@@ -339,15 +339,23 @@ async def test_items_page_lists_only_the_callers_items(
     assert admin_view.total == 2
 
 
+async def items_on_page(
+    session: AsyncSession, account: Account, count: int, page: int
+) -> tuple[User, ItemsState]:
+    """`account` with items "item 0" (oldest) to "item <count - 1>", showing `page`."""
+    owner = await db_user(session, account)
+    for number in range(count):
+        await create_item(session, owner, f"item {number}")
+    state = signed_in(ItemsState, account)
+    await run(ItemsState.open_page, state)
+    await run(ItemsState.load_page, state, page)
+    return owner, state
+
+
 async def test_a_page_past_the_end_shows_the_last_one(
     session: AsyncSession, normal_user: Account
 ) -> None:
-    owner = await db_user(session, normal_user)
-    for number in range(25):
-        await create_item(session, owner, f"item {number}")
-    state = signed_in(ItemsState, normal_user)
-    await run(ItemsState.open_page, state)
-    await run(ItemsState.load_page, state, 3)
+    _, state = await items_on_page(session, normal_user, 25, 3)
     assert (state.page, state.total, len(state.items)) == (3, 25, 5)
     # Rows deleted elsewhere (another tab, the API): page 3 no longer exists, but this
     # tab still counts 25 rows, so asking for page 3 again gets past the handler's own
@@ -358,6 +366,60 @@ async def test_a_page_past_the_end_shows_the_last_one(
     await run(ItemsState.load_page, state, 3)
     # The last page that still exists, not the first one, and its rows, not none.
     assert (state.page, state.total, len(state.items)) == (2, 15, 5)
+
+
+async def test_next_and_previous_continue_from_the_rows_on_show(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    owner, state = await items_on_page(session, normal_user, 35, 2)
+    second = [row.title for row in state.items]
+    # A new item (another tab, the API) pushes every row one place down the list.
+    await create_item(session, owner, "newer")
+    await run(ItemsState.load_page, state, 3)
+    # The rows after the last one on show, not page 3 counted afresh (which would
+    # repeat that row at the top).
+    assert state.page == 3 and state.total == 36
+    assert [row.title for row in state.items] == [f"item {n}" for n in range(14, 4, -1)]
+    await run(ItemsState.load_page, state, 2)
+    assert [row.title for row in state.items] == second
+    # The first page is the newest rows, by number.
+    await run(ItemsState.load_page, state, 1)
+    assert state.items[0].title == "newer"
+
+
+async def test_a_next_page_emptied_meanwhile_is_found_by_number(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    owner, state = await items_on_page(session, normal_user, 35, 2)
+    # Elsewhere, the 10 oldest and the 5 newest go: 20 rows, two pages.
+    for item in (await session.exec(select(Item))).all():
+        if int(item.title.split()[1]) < 10 or int(item.title.split()[1]) >= 30:
+            await session.delete(item)
+    await session.commit()
+    await run(ItemsState.load_page, state, 3)
+    # Not a short "page 3 of 2": the last page there is, by number.
+    assert (state.page, state.total) == (2, 20)
+    assert [row.title for row in state.items] == [f"item {n}" for n in range(19, 9, -1)]
+
+
+async def test_a_page_change_that_failed_steers_no_later_load(
+    monkeypatch: pytest.MonkeyPatch, session: AsyncSession, normal_user: Account
+) -> None:
+    _, state = await items_on_page(session, normal_user, 35, 2)
+
+    async def database_down(_: str) -> User:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    with monkeypatch.context() as patched:
+        # The caller's lookup fails: the handler stops before reading any row.
+        patched.setattr(auth, "user_from_access_token", database_down)
+        assert DATABASE_UNAVAILABLE in await run(ItemsState.load_page, state, 3)
+    # Ten rows a page, then page 3 of five-row pages: counted from the top, not the
+    # five rows after those page 2 showed.
+    await run(ItemsState.change_page_size, state, "5")
+    await run(ItemsState.load_page, state, 2)
+    await run(ItemsState.load_page, state, 3)
+    assert [row.title for row in state.items] == [f"item {n}" for n in range(24, 19, -1)]
 
 
 async def test_reloading_a_page_past_the_end_shows_the_last_one(

@@ -54,7 +54,9 @@ class AdminState(RowDialogs, PagedTable, AuthState):
     async def _fetch(self, session: AsyncSession) -> None:
         search = self._search_term()
         rows = await self._fetch_window(
-            lambda skip, limit: users.list_users(session, skip, limit, search)
+            lambda skip, limit, after, before: users.list_users(
+                session, skip, limit, search, after=after, before=before
+            )
         )
         self.users = [UserRow.of(user) for user in rows]
 

@@ -39,7 +39,9 @@ class ItemsState(RowDialogs, PagedTable, AuthState):
     async def _fetch(self, session: AsyncSession, user: User) -> None:
         search = self._search_term()
         rows = await self._fetch_window(
-            lambda skip, limit: items.list_items(session, user, skip, limit, search)
+            lambda skip, limit, after, before: items.list_items(
+                session, user, skip, limit, search, after=after, before=before
+            )
         )
         self.items = [ItemRow.of(item) for item in rows]
 

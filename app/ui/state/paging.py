@@ -1,18 +1,21 @@
 """Server-side paging of a table: which window of rows is shown, and how many exist."""
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import reflex as rx
 from reflex.event import EventSpec
 
+from app.services.paging import PageKey
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures
 
-Row = TypeVar("Row")
-# A service's list call for one window: (skip, limit) -> (rows, total).
-FetchWindow = Callable[[int, int], Awaitable[tuple[list[Row], int]]]
+# A list's row as the services return it: a record with its created_at and id.
+Row = TypeVar("Row", bound=Mapping[str, Any])
+# A service's list call for one window: (skip, limit, after, before) -> (rows, total),
+# where after/before is the key of a row on show (see services/paging.py).
+FetchWindow = Callable[[int, int, PageKey | None, PageKey | None], Awaitable[tuple[list[Row], int]]]
 
 PAGE_SIZES = (5, 10, 25, 50)
 DEFAULT_PAGE_SIZE = 10
@@ -55,6 +58,14 @@ class PagedTable(rx.State, mixin=True):
     loading: bool = False
     # False until the first rows arrive: the table shows skeleton rows until then.
     loaded: bool = False
+    # The sort keys of the first and last rows on show. The next or previous page is
+    # read from there (keyset), so it costs the same on page 10,000 as on page 2.
+    _first_key: PageKey | None = None
+    _last_key: PageKey | None = None
+    # Set by load_page for the fetch that follows: (page, page size, search, after,
+    # before). Used only if that fetch is still for that page of that list: a load that
+    # failed must not steer a later one.
+    _beside: tuple[int, int, str, PageKey | None, PageKey | None] | None = None
 
     @rx.var
     def page_count(self) -> int:
@@ -110,11 +121,20 @@ class PagedTable(rx.State, mixin=True):
 
     async def _fetch_window(self, fetch: FetchWindow[Row]) -> list[Row]:
         """The current page's rows; past the end (rows deleted elsewhere), the last page's."""
-        rows, total = await fetch(self._skip(), self.page_size)
+        beside, self._beside = self._beside, None
+        after = before = None
+        if beside and beside[:3] == (self.page, self.page_size, self.search):
+            after, before = beside[3:]
+        rows, total = await fetch(self._skip(), self.page_size, after, before)
+        if (after or before) and len(rows) < self.page_size:
+            # Rows went or came meanwhile: the page by its number after all.
+            rows, total = await fetch(self._skip(), self.page_size, None, None)
         if not rows and total and self.page > 1:
             self.page = clamp_page(self.page, total, self.page_size)
-            rows, total = await fetch(self._skip(), self.page_size)
+            rows, total = await fetch(self._skip(), self.page_size, None, None)
         self.total, self.loaded = total, True
+        self._first_key = (rows[0]["created_at"], rows[0]["id"]) if rows else None
+        self._last_key = (rows[-1]["created_at"], rows[-1]["id"]) if rows else None
         return rows
 
     def _search_term(self) -> str | None:
@@ -147,7 +167,20 @@ class PagedTable(rx.State, mixin=True):
     @event
     @reports_failures(busy="loading")
     async def load_page(self, page: int) -> EventSpec:
-        self.page = clamp_page(page, self.total, self.page_size)
+        target = clamp_page(page, self.total, self.page_size)
+        # The first and last pages are cheap by number (and exactly the first and last
+        # rows, whatever changed meanwhile); a page between them, next to the one on
+        # show, is read from that page's rows.
+        if abs(target - self.page) == 1 and 1 < target < page_count(self.total, self.page_size):
+            forward = target > self.page
+            self._beside = (
+                target,
+                self.page_size,
+                self.search,
+                self._last_key if forward else None,
+                None if forward else self._first_key,
+            )
+        self.page = target
         await self._reload()
         return self._show_page_in_url()
 
