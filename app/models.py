@@ -30,6 +30,21 @@ def newest_first_index(table: str, *leading: str) -> sa.Index:
     )
 
 
+def _owner_id() -> Any:
+    """`owner_id` of a row a user owns, deleted with its user (ON DELETE CASCADE).
+
+    No index of its own: the table's (owner_id, created_at) index serves every lookup by
+    owner, and the newest-first lists too.
+    """
+    return Field(
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+
+
 def _updated_at() -> Any:
     return Field(
         default_factory=utcnow,
@@ -74,6 +89,13 @@ Text = Annotated[str, BeforeValidator(_storable), _NoNulInSchema()]
 Email = Annotated[EmailStr, BeforeValidator(_storable)]
 
 
+# The limits of the contract, declared once: the models enforce them, the UI's forms
+# show them (input lengths, "Password must be at least 8 characters").
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+TEXT_MAX_LENGTH = 255
+
+
 # Generic messages ------------------------------------------------------------
 
 
@@ -88,57 +110,59 @@ class Token(SQLModel):
 
 class NewPassword(SQLModel):
     token: Text
-    new_password: Text = Field(min_length=8, max_length=128)
+    new_password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
 # Users -----------------------------------------------------------------------
 
 
 class UserBase(SQLModel):
-    email: Email = Field(unique=True, index=True, max_length=255)
+    email: Email = Field(unique=True, index=True, max_length=TEXT_MAX_LENGTH)
     # Strict: `0`, `"false"` or `"no"` are not booleans a client meant to send.
     is_active: StrictBool = True
     is_superuser: StrictBool = False
-    full_name: Text | None = Field(default=None, max_length=255)
+    full_name: Text | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
 
 
 class UserCreate(UserBase):
     """What a superuser sends to create an account."""
 
-    password: Text = Field(min_length=8, max_length=128)
+    password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
 class UserRegister(SQLModel):
     """What anyone sends to sign up."""
 
-    email: Email = Field(max_length=255)
-    password: Text = Field(min_length=8, max_length=128)
-    full_name: Text | None = Field(default=None, max_length=255)
+    email: Email = Field(max_length=TEXT_MAX_LENGTH)
+    password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+    full_name: Text | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
 
 
 class UserUpdate(UserBase):
     """A superuser's partial update: only the fields sent are applied."""
 
-    email: Email | None = Field(default=None, max_length=255)  # type: ignore[assignment]
-    password: Text | None = Field(default=None, min_length=8, max_length=128)
+    email: Email | None = Field(default=None, max_length=TEXT_MAX_LENGTH)  # type: ignore[assignment]
+    password: Text | None = Field(
+        default=None, min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH
+    )
 
 
 class UserUpdateMe(SQLModel):
-    full_name: Text | None = Field(default=None, max_length=255)
-    email: Email | None = Field(default=None, max_length=255)
+    full_name: Text | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
+    email: Email | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
 
 
 class UpdatePassword(SQLModel):
-    current_password: Text = Field(min_length=8, max_length=128)
-    new_password: Text = Field(min_length=8, max_length=128)
+    current_password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+    new_password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
 class PrivateUserCreate(SQLModel):
     """Development-only seeding payload (the template's `/private/users/`)."""
 
-    email: Email = Field(max_length=255)
-    password: Text = Field(min_length=8, max_length=128)
-    full_name: Text | None = Field(default=None, max_length=255)
+    email: Email = Field(max_length=TEXT_MAX_LENGTH)
+    password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+    full_name: Text | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
     is_verified: StrictBool = False
 
 
@@ -188,8 +212,8 @@ class UsersPage(TypedDict):
 
 
 class ItemBase(SQLModel):
-    title: Text = Field(min_length=1, max_length=255)
-    description: Text | None = Field(default=None, max_length=255)
+    title: Text = Field(min_length=1, max_length=TEXT_MAX_LENGTH)
+    description: Text | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
 
 
 class ItemCreate(ItemBase):
@@ -197,7 +221,7 @@ class ItemCreate(ItemBase):
 
 
 class ItemUpdate(ItemBase):
-    title: Text | None = Field(default=None, min_length=1, max_length=255)  # type: ignore[assignment]
+    title: Text | None = Field(default=None, min_length=1, max_length=TEXT_MAX_LENGTH)  # type: ignore[assignment]
 
 
 class Item(ItemBase, table=True):
@@ -205,13 +229,7 @@ class Item(ItemBase, table=True):
     __table_args__ = (newest_first_index("item", "owner_id"), newest_first_index("item"))
 
     id: int | None = Field(default=None, primary_key=True)
-    owner_id: int = Field(
-        sa_column=sa.Column(
-            sa.Integer,
-            sa.ForeignKey("user.id", ondelete="CASCADE"),
-            nullable=False,
-        )
-    )
+    owner_id: int = _owner_id()
     created_at: datetime = _created_at()
     updated_at: datetime = _updated_at()
 

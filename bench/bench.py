@@ -164,6 +164,26 @@ def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
     return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
 
 
+def backend_env(database: str, workers: int) -> dict[str, str]:
+    """The environment of a benchmarked backend: production settings, no access log,
+    nothing of this shell's configuration that would change what is measured."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "ENVIRONMENT": "local",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "FIRST_SUPERUSER": "admin@example.com",
+        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
+        "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "console",
+        "GRANIAN_WORKERS": str(workers),
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
+        env.pop(name, None)
+    return env
+
+
 def start_app(env: dict[str, str], work: Path) -> Server:
     """Migrate, then build and start the whole app, UI and backend on one port
     (`reflex run --env prod`)."""
@@ -379,20 +399,7 @@ def main() -> int:
 
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-bench-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "FIRST_SUPERUSER": "admin@example.com",
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": str(args.workers),
-        "REFLEX_TELEMETRY_ENABLED": "false",
-    }
-    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
-        env.pop(name, None)
+    env = backend_env(database, args.workers)
     results: list[Result] = []
     reference: dict[str, Result] = {}
     idle_s2_p99 = 0.0

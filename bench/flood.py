@@ -13,7 +13,6 @@ markdown table.
 import argparse
 import http.client
 import multiprocessing
-import os
 import secrets
 import sys
 import tempfile
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench import (  # noqa: E402
     DATABASE_SERVER,
+    backend_env,
     create_database,
     drop_database,
     machine,
@@ -161,22 +161,13 @@ def main() -> int:
 
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-flood-"))
+    # Rate limits in Redis, and one trusted proxy hop as behind Traefik.
     env = {
-        **os.environ,
-        "DATABASE_URL": database,
+        **backend_env(database, 1),
         "REDIS_URL": args.redis_url,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "FIRST_SUPERUSER": "admin@example.com",
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": "1",
         "REFLEX_TRUSTED_PROXY_HOPS": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
     }
-    for name in ("DATABASE_REPLICA_URL", "BCRYPT_ROUNDS", "RATE_LIMITS_ENABLED"):
-        env.pop(name, None)
+    env.pop("RATE_LIMITS_ENABLED", None)
     for name in [key for key in env if key.startswith("RATE_LIMIT_")]:
         env.pop(name)
 

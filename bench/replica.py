@@ -1,6 +1,6 @@
 """What the read-replica policy costs a list request, measured in one process.
 
-Starts a streaming replica of the local PostgreSQL (scripts/replica.sh) on a database of
+Starts a streaming replica of the local PostgreSQL (scripts/dev/replica.sh) on a database of
 its own, then times `GET /api/v1/items/` (one owner, 100 items, limit 100) through the
 ASGI app, in interleaved rounds, for each way a read can go:
 
@@ -36,7 +36,7 @@ ROUND = 25
 
 
 def replica(command: str, port: int) -> None:
-    subprocess.run(["bash", str(ROOT / "scripts/replica.sh"), command, str(port)], check=True)
+    subprocess.run(["bash", str(ROOT / "scripts/dev/replica.sh"), command, str(port)], check=True)
 
 
 async def measure(reads: int, primary_url: str) -> dict[str, list[float]]:

@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh >/dev/null
-bash scripts/services.sh
+bash scripts/dev/services.sh
 if ! command -v wrk >/dev/null 2>&1; then
     echo "Installing wrk (Debian package)"
     apt-get update -qq && apt-get install -y -qq wrk

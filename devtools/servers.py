@@ -44,7 +44,11 @@ def reserved_port() -> Iterator[int]:
 
 def tool_path() -> str:
     """PATH with the project's bun and the venv's scripts first, as scripts/env.sh sets it."""
-    extra = [str(ROOT / ".tools/node_modules/.bin"), str(Path(sys.executable).parent)]
+    extra = [
+        str(ROOT / ".tools/reflex/bun/bin"),
+        str(ROOT / ".tools/node_modules/.bin"),
+        str(Path(sys.executable).parent),
+    ]
     return os.pathsep.join([*extra, os.environ.get("PATH", "")])
 
 

@@ -16,8 +16,8 @@ FROM ${PYTHON_IMAGE} AS build
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
-# bun from the npm registry, as scripts/setup.sh does: Reflex's own installer downloads
-# bun from GitHub, which offline or locked-down builders cannot reach.
+# bun from the npm registry (scripts/setup.sh's fallback), not Reflex's own download: an
+# image build must not depend on GitHub, which offline or locked-down builders cannot reach.
 ARG BUN_VERSION=1.4.4
 RUN npm install --no-audit --no-fund --save-exact --prefix /opt/tools "bun@${BUN_VERSION}" \
     && /opt/tools/node_modules/.bin/bun --version

@@ -3,9 +3,12 @@
 #   1. .venv (python3 -m venv; Python 3.11+), recreated if it is missing or broken
 #   2. requirements-dev.txt (the runtime lock plus the tools) into .venv, only when the
 #      requirements changed since the last install (hash stamp in .venv/.requirements.sha256)
-#   3. bun for Reflex: the one on PATH if it is recent enough, else bun from the npm registry
-#      into .tools/ (Reflex's own bun installer downloads from GitHub, which is not reachable)
-# Needs: python3 (3.11+) with venv, and node + npm unless a usable bun is already on PATH.
+#   3. bun for Reflex: the one on PATH if it is recent enough; else Reflex's own download
+#      (its installer and pinned version, into .tools/reflex/bun), given BUN_DOWNLOAD_SECONDS
+#      (default 60; it gives up at once when GitHub cannot be resolved or reached); else, as a
+#      fallback for machines that cannot reach GitHub, the bun package from the npm registry
+#      into .tools/node_modules
+# Needs: python3 (3.11+) with venv; node + npm only for the fallback.
 # Runs from any folder. Env: PYTHON (default python3) picks the interpreter for a new .venv.
 set -euo pipefail
 
@@ -19,7 +22,9 @@ STAMP="$VENV/.requirements.sha256"
 # MIN_VERSION): bun 1.4 writes reflex.lock/bun.lock in a format older bun cannot read.
 BUN_VERSION="1.4.4"
 BUN_MIN_VERSION="1.4.4"
-LOCAL_BUN="$ROOT/.tools/node_modules/.bin/bun"
+# Where each way puts it; scripts/env.sh (and devtools.servers.tool_path) put both on PATH.
+REFLEX_BUN="$ROOT/.tools/reflex/bun/bin/bun"
+NPM_BUN="$ROOT/.tools/node_modules/.bin/bun"
 
 log() { printf '[setup] %s\n' "$*"; }
 die() {
@@ -90,16 +95,32 @@ usable_bun() {
     found="$(bun_version "$1")" && version_ge "$found" "$BUN_MIN_VERSION"
 }
 
-# The same PATH order as scripts/env.sh: the project-local bun wins.
-current_bun="$(PATH="$ROOT/.tools/node_modules/.bin:$PATH" command -v bun || true)"
-if [ -n "$current_bun" ] && usable_bun "$current_bun"; then
-    log "bun: $(bun_version "$current_bun") at $current_bun ok (>= $BUN_MIN_VERSION)"
-else
-    if [ -n "$current_bun" ]; then
-        log "bun: $current_bun is not usable (version '$(bun_version "$current_bun" || true)', need >= $BUN_MIN_VERSION)"
-    else
-        log "bun: none on PATH"
-    fi
+# Reflex's own bun download (reflex.utils.js_runtimes.install_bun, the way `reflex run`
+# gets bun on a fresh machine), into .tools/reflex instead of the user's home so that
+# each checkout keeps its own. A probe of the installer's URL first, so a machine without
+# GitHub falls back within seconds instead of waiting out the download's time limit.
+reflex_download_bun() {
+    local seconds="${BUN_DOWNLOAD_SECONDS:-60}"
+    timeout 15 env -u REFLEX_USE_SYSTEM_BUN "$VENV/bin/python" - <<'PY' || return 1
+import sys
+
+import httpx
+from reflex_base.constants import Bun
+
+try:
+    httpx.head(Bun.INSTALL_URL, timeout=10, follow_redirects=True).raise_for_status()
+except httpx.HTTPError as error:
+    print(f"[setup] bun: cannot reach {Bun.INSTALL_URL} ({error})")
+    sys.exit(1)
+PY
+    log "bun: Reflex's own download (at most ${seconds} s) into .tools/reflex/bun"
+    timeout "$seconds" env -u REFLEX_USE_SYSTEM_BUN REFLEX_DIR="$ROOT/.tools/reflex" \
+        "$VENV/bin/python" -c 'from reflex.utils.js_runtimes import install_bun; install_bun()' \
+        </dev/null || return 1
+    usable_bun "$REFLEX_BUN"
+}
+
+npm_install_bun() {
     command -v npm >/dev/null 2>&1 ||
         die "npm not found: install Node.js 20+ with npm, or put bun >= $BUN_MIN_VERSION on PATH"
     log "bun: npm install --no-audit --no-fund --save-exact --prefix .tools bun@$BUN_VERSION"
@@ -108,13 +129,31 @@ else
         die "npm install bun@$BUN_VERSION failed or took over 10 minutes (is the npm registry reachable?)"
     # The package's postinstall puts the platform binary in place; an npm that skips
     # install scripts leaves a placeholder, so run the postinstall by hand then.
-    if ! usable_bun "$LOCAL_BUN" && [ -f .tools/node_modules/bun/install.js ]; then
+    if ! usable_bun "$NPM_BUN" && [ -f .tools/node_modules/bun/install.js ]; then
         log "bun: running the bun package's postinstall (npm skipped it)"
         (cd .tools/node_modules/bun && node install.js) || true
     fi
-    usable_bun "$LOCAL_BUN" ||
-        die "$LOCAL_BUN --version does not work after npm install (see the npm output above)"
-    log "bun: $(bun_version "$LOCAL_BUN") installed at .tools/node_modules/.bin/bun"
+    usable_bun "$NPM_BUN" ||
+        die "$NPM_BUN --version does not work after npm install (see the npm output above)"
+    log "bun: $(bun_version "$NPM_BUN") installed at .tools/node_modules/.bin/bun"
+}
+
+# The same PATH order as scripts/env.sh: the project-local bun wins.
+current_bun="$(PATH="$ROOT/.tools/reflex/bun/bin:$ROOT/.tools/node_modules/.bin:$PATH" command -v bun || true)"
+if [ -n "$current_bun" ] && usable_bun "$current_bun"; then
+    log "bun: $(bun_version "$current_bun") at $current_bun ok (>= $BUN_MIN_VERSION)"
+else
+    if [ -n "$current_bun" ]; then
+        log "bun: $current_bun is not usable (version '$(bun_version "$current_bun" || true)', need >= $BUN_MIN_VERSION)"
+    else
+        log "bun: none on PATH"
+    fi
+    if reflex_download_bun; then
+        log "bun: $(bun_version "$REFLEX_BUN") installed at .tools/reflex/bun/bin/bun"
+    else
+        log "bun: Reflex's own download failed; falling back to the npm registry"
+        npm_install_bun
+    fi
 fi
 
 if command -v node >/dev/null 2>&1; then

@@ -7,7 +7,7 @@
 #   TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres scripts/test.sh
 # The conftest (tests/database.py) then creates its own `test_<random>` database on that
 # server and drops it at the end; the database named in the URL is only used to connect,
-# and the dev database is never touched. scripts/services.sh starts a local server.
+# and the dev database is never touched. scripts/dev/services.sh starts a local server.
 #
 # Browser tests drive Debian's Chromium (/usr/bin/chromium). When it is missing it is
 # installed with apt-get (root, or passwordless sudo), unless SKIP_BROWSER_INSTALL is set

@@ -1,4 +1,4 @@
-"""Draining a backend replica before it is stopped (scripts/deploy.sh, rolling deploys).
+"""Draining a backend replica before it is stopped (scripts/deploy/deploy.sh, rolling deploys).
 
 While the file `settings.DRAIN_FILE` exists, the replica's health endpoints (`/api/ping`,
 `/api/_health`) answer 503 and everything else is served as usual: the proxy (Traefik's

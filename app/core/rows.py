@@ -9,6 +9,19 @@ pooled psycopg connection itself, in autocommit (one round trip, no BEGIN/ROLLBA
 It borrows from the same pool as the sessions, so the connection budget is
 unchanged, and its errors come out as the same SQLAlchemy exceptions a session
 raises (the API turns them into 503). Other drivers (SQLite) take the Core path.
+
+Private SQLAlchemy API, kept because it pays (issue #14; bench/caller_lookup.py, S2
+`GET /users/me`, one worker, three interleaved rounds, medians at 32 connections):
+this path 788 req/s, SQLAlchemy Core on an AUTOCOMMIT engine with the compiled cache
+578 (this path wins by 36 %), Core on the transactional engine 406, `AsyncSession.get`
+on the read session 421; timed alone, 356 µs of CPU per lookup against 569 µs for
+Core on the AUTOCOMMIT engine. What it works around is the per-call cost of SQLAlchemy's
+async Core and ORM layers (greenlet hops, result and row processing), which upstream
+treats as expected behaviour (https://github.com/sqlalchemy/sqlalchemy/issues/7290).
+It uses `AsyncEngine.raw_connection()`, the proxied connection's `driver_connection`,
+`invalidate()` and `close()`, the pool's private `_invalidate()` and
+`DBAPIError.instance()`; tests/services/test_rows.py fails when the pinned SQLAlchemy
+changes any of them. Nothing else in the app may reach below the public API.
 """
 
 from typing import Any, cast

@@ -5,7 +5,7 @@
 #   bash scripts/containers/test.sh [pytest arguments]
 # Installs what it needs with apt-get when missing (podman runc debootstrap uidmap
 # slirp4netns fuse-overlayfs nginx chromium); base images come from bases.sh (cached by
-# tag). Needs PostgreSQL and Redis on 127.0.0.1 (scripts/services.sh) and .venv
+# tag). Needs PostgreSQL and Redis on 127.0.0.1 (scripts/dev/services.sh) and .venv
 # (scripts/setup.sh). Figures (image sizes, cold start, failed/sent requests during the
 # deploys) are printed at the end and written to $CONTAINER_REPORT when set.
 set -euo pipefail

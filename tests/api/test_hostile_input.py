@@ -347,14 +347,18 @@ async def test_openapi_declares_every_answer_with_the_error_schema(client):
         for path, item in schema["paths"].items()
         for method in item
     }
-    assert operations == set(DECLARED)
-    for (method, path), statuses in DECLARED.items():
-        assert responses_of(schema, method, path) == statuses, (method, path)
+    # The template's operations answer exactly what the contract says; a route added
+    # since declares its own answers, each error with the same schema.
+    assert set(DECLARED) <= operations
+    for method, path in operations:
+        statuses = responses_of(schema, method, path)
+        if (method, path) in DECLARED:
+            assert statuses == DECLARED[method, path], (method, path)
         for status in statuses - {"200", "201", "422"}:
             content = schema["paths"][f"{API}{path}"][method]["responses"][status]["content"]
             assert content["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorMessage"
-            }
+            }, (method, path, status)
     assert schema["components"]["schemas"]["ErrorMessage"]["properties"] == {
         "detail": {"title": "Detail", "type": "string"}
     }
@@ -373,13 +377,14 @@ async def test_any_unsupported_method_is_a_405(client, method):
 
 
 async def test_every_operation_keeps_its_operation_id():
-    ids = {
+    ids = [
         operation["operationId"]
         for item in api.openapi()["paths"].values()
         for operation in item.values()
-    }
-    assert {"login-login_access_token", "items-create_item", "users-read_users"} <= ids
-    assert len(ids) == len(DECLARED)
+    ]
+    assert {"login-login_access_token", "items-create_item", "users-read_users"} <= set(ids)
+    # One id per operation: a generated client names a method after each.
+    assert len(set(ids)) == len(ids) >= len(DECLARED)
 
 
 async def test_an_account_is_still_readable(client, normal_user: Account):

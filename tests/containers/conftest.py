@@ -6,7 +6,7 @@ registry is reachable), then runs the stack of compose.yml from them against the
 PostgreSQL (a fresh database) and Redis: prestart as its own container, two backend
 containers, one frontend container, and Debian's nginx in front routed like the Traefik
 labels (proxy.conf.template). Containers are started through the same deploy hooks that
-scripts/deploy.sh uses here (podman_hooks.sh). Under CI=true a missing tool fails.
+scripts/deploy/deploy.sh uses here (podman_hooks.sh). Under CI=true a missing tool fails.
 """
 
 import json
@@ -55,7 +55,7 @@ class Stack:
     url: str
     label: str
     work: Path
-    env: dict[str, str]  # for scripts/deploy.sh and the hooks
+    env: dict[str, str]  # for scripts/deploy/deploy.sh and the hooks
     env_file: Path
     superuser: tuple[str, str]
     database_url: str

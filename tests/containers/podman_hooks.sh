@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# DEPLOY_HOOKS for scripts/deploy.sh in tests/containers: the stack's containers run with
+# DEPLOY_HOOKS for scripts/deploy/deploy.sh in tests/containers: the stack's containers run with
 # Podman (each in its own network namespace, port 8000/8080 published on a free loopback
 # port, the host's PostgreSQL and Redis reached through slirp4netns' 10.0.2.2), and a local
 # nginx stands in for Traefik, so routing changes are an upstream file and a reload.

@@ -1,4 +1,4 @@
-"""Rolling deploys with scripts/deploy.sh while the stack is under load: nothing fails.
+"""Rolling deploys with scripts/deploy/deploy.sh while the stack is under load: nothing fails.
 
 A load generator sends API requests through the proxy (a login-free health check, an
 authenticated read and a write) and a Chromium session adds items through the Reflex UI
@@ -100,7 +100,7 @@ async def deploy_under_load(stack: Stack, tag: str) -> tuple[int, str, Load, lis
         )
         await asyncio.sleep(2)
         process = await asyncio.create_subprocess_exec(
-            "bash", "scripts/deploy.sh", "--env", "staging", "--tag", tag,
+            "bash", "scripts/deploy/deploy.sh", "--env", "staging", "--tag", tag,
             cwd=PROJECT_ROOT, env={**stack.env, "DEPLOY_DRAIN_SECONDS": "3"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip

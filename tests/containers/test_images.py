@@ -66,7 +66,7 @@ def test_smoke_script_passes_through_the_proxy(stack: Stack) -> None:
     email, password = random_email(), "container-smoke-password"
     stack.create_user(email, password)
     result = subprocess.run(
-        [sys.executable, "scripts/smoke.py", stack.url, "--retries", "2", "--delay", "1"],
+        [sys.executable, "scripts/deploy/smoke.py", stack.url, "--retries", "2", "--delay", "1"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "SMOKE_USER_EMAIL": email, "SMOKE_USER_PASSWORD": password},
         capture_output=True, text=True, timeout=120,

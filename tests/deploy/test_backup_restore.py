@@ -1,4 +1,4 @@
-"""scripts/backup.sh and scripts/restore.sh on the stack's PostgreSQL database."""
+"""scripts/deploy/backup.sh and scripts/deploy/restore.sh on the stack's PostgreSQL database."""
 
 import os
 import subprocess
@@ -74,7 +74,7 @@ def test_backup_then_restore_into_a_new_database(
     seed(stack, email, password)
     backups = tmp_path / "backups"
 
-    backup = script("scripts/backup.sh", "--dir", str(backups), stack.database_url)
+    backup = script("scripts/deploy/backup.sh", "--dir", str(backups), stack.database_url)
     assert backup.returncode == 0, backup.stderr
     dump = Path(backup.stdout.strip().splitlines()[-1])
     assert dump.parent == backups and dump.exists()
@@ -82,7 +82,7 @@ def test_backup_then_restore_into_a_new_database(
     assert dump.name.startswith(f"{database}-") and dump.suffix == ".dump"
     assert not list(backups.glob("*.partial"))
 
-    restore = script("scripts/restore.sh", str(dump), restored_url)
+    restore = script("scripts/deploy/restore.sh", str(dump), restored_url)
     assert restore.returncode == 0, restore.stderr
     assert "creating database" in restore.stderr
 
@@ -120,13 +120,13 @@ def test_backup_then_restore_into_a_new_database(
 def test_restore_refuses_to_restore_over_existing_tables_without_clean(
     stack: Stack, restored_url: str, tmp_path: Path
 ) -> None:
-    backup = script("scripts/backup.sh", "--dir", str(tmp_path), stack.database_url)
+    backup = script("scripts/deploy/backup.sh", "--dir", str(tmp_path), stack.database_url)
     dump = backup.stdout.strip().splitlines()[-1]
-    assert script("scripts/restore.sh", dump, restored_url).returncode == 0
-    again = script("scripts/restore.sh", dump, restored_url)
+    assert script("scripts/deploy/restore.sh", dump, restored_url).returncode == 0
+    again = script("scripts/deploy/restore.sh", dump, restored_url)
     assert again.returncode == 1, again.stderr
     assert "pg_restore failed; the transaction was rolled back" in again.stderr
-    cleaned = script("scripts/restore.sh", "--clean", dump, restored_url)
+    cleaned = script("scripts/deploy/restore.sh", "--clean", dump, restored_url)
     assert cleaned.returncode == 0, cleaned.stderr
     assert row_counts(restored_url) == row_counts(stack.database_url)
 
@@ -146,7 +146,7 @@ def test_backup_retention_by_age_and_by_count(stack: Stack, tmp_path: Path) -> N
         os.utime(path, (stamp, stamp))
 
     result = script(
-        "scripts/backup.sh", "--dir", str(tmp_path), "--keep-days", "7", "--keep", "2",
+        "scripts/deploy/backup.sh", "--dir", str(tmp_path), "--keep-days", "7", "--keep", "2",
         stack.database_url,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -159,7 +159,7 @@ def test_backup_retention_by_age_and_by_count(stack: Stack, tmp_path: Path) -> N
 def test_backup_without_a_database_says_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "POSTGRES_SERVER")}
     env.pop("BACKUP_DATABASE_URL", None)
-    result = script("scripts/backup.sh", "--dir", str(tmp_path), env=env)
+    result = script("scripts/deploy/backup.sh", "--dir", str(tmp_path), env=env)
     assert result.returncode == 1
     assert "no database" in result.stderr
     assert not list(tmp_path.iterdir())

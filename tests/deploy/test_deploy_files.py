@@ -17,7 +17,7 @@ def compose(name: str) -> dict:  # type: ignore[type-arg]
 
 def dry_run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "scripts/deploy.sh", "--dry-run", *args],
+        ["bash", "scripts/deploy/deploy.sh", "--dry-run", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -35,12 +35,12 @@ def test_deploy_dry_run_prints_the_production_steps_in_order() -> None:
     steps = steps_of(result.stdout)
     assert [name for name, _ in steps] == DEPLOY_STEPS
     commands = dict(steps)
-    assert "scripts/backup.sh --compose" in commands["backup"]
+    assert "scripts/deploy/backup.sh --compose" in commands["backup"]
     assert "pull" in commands["pull"]
     assert "prestart" in commands["migrations"]
     assert "one at a time" in commands["backends"]
     assert "drain" in commands["backends"]
-    assert "scripts/smoke.py" in commands["smoke"]
+    assert "scripts/deploy/smoke.py" in commands["smoke"]
     assert "roll back" in commands["smoke"]
     assert "dry run done: nothing was changed" in result.stdout
 

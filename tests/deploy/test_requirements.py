@@ -77,7 +77,7 @@ def test_the_runtime_set_declares_the_async_driver_and_leaves_dev_tools_out() ->
 @pytest.mark.skipif(not UV.exists(), reason="uv is in requirements-dev.txt (scripts/setup.sh)")
 def test_the_locks_are_what_the_in_files_compile_to() -> None:
     result = subprocess.run(
-        ["bash", "scripts/lock.sh", "--check"],
+        ["bash", "scripts/dev/lock.sh", "--check"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "UV": str(UV)},
         capture_output=True,

@@ -29,7 +29,7 @@ from tests.ui.browser import add_item
 def run_smoke(stack: Stack, email: str, password: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SMOKE_USER_EMAIL": email, "SMOKE_USER_PASSWORD": password}
     return subprocess.run(
-        [sys.executable, "scripts/smoke.py", stack.url, "--retries", "2", "--delay", "1"],
+        [sys.executable, "scripts/deploy/smoke.py", stack.url, "--retries", "2", "--delay", "1"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -2,7 +2,7 @@
 
 A container with a wrong DATABASE_URL (or a database that never came up) must not run
 unhealthy forever: it exits, so the orchestrator restarts it and a rolling deploy rolls
-back (scripts/deploy.sh). The same holds for a missing secret in production.
+back (scripts/deploy/deploy.sh). The same holds for a missing secret in production.
 """
 
 import os

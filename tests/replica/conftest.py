@@ -1,4 +1,4 @@
-"""A real streaming replica of the run's PostgreSQL primary (scripts/replica.sh), and the
+"""A real streaming replica of the run's PostgreSQL primary (scripts/dev/replica.sh), and the
 app pointed at it."""
 
 import asyncio
@@ -20,7 +20,7 @@ from devtools.servers import ROOT, free_port
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.skip_policy import on_postgres, unavailable
 
-SCRIPT = ROOT / "scripts/replica.sh"
+SCRIPT = ROOT / "scripts/dev/replica.sh"
 # Generous: the primary is shared, and may be in the middle of someone's bulk load.
 REPLAY_SECONDS = 120
 WINDOW_SECONDS = 2.0
@@ -91,7 +91,7 @@ def replica_server() -> Iterator[Replica]:
         replica_script("remove", port)
         unavailable(
             "the replica tests need PostgreSQL's server tools and a primary that allows "
-            f"replication (scripts/replica.sh start failed: {result.stderr.strip()})"
+            f"replication (scripts/dev/replica.sh start failed: {result.stderr.strip()})"
         )
     url = make_url(TEST_DATABASE_URL).set(host="127.0.0.1", port=port)
     try:

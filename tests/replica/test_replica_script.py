@@ -1,4 +1,4 @@
-"""scripts/replica.sh: idempotent commands, and clear refusals of bad arguments."""
+"""scripts/dev/replica.sh: idempotent commands, and clear refusals of bad arguments."""
 
 import pytest
 
@@ -8,7 +8,7 @@ from tests.replica.conftest import Replica, replica_script
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ([], "usage: bash scripts/replica.sh start|stop|remove|status PORT"),
+        ([], "usage: bash scripts/dev/replica.sh start|stop|remove|status PORT"),
         (["start"], "usage:"),
         (["restart", "5433"], "usage:"),
         (["start", "http"], "PORT must be a TCP port number, not 'http'"),

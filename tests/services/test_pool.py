@@ -1,12 +1,17 @@
 """The fair connection queue: waiters are served in arrival order, none is lost."""
 
 import asyncio
+import inspect
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
-from sqlalchemy.util.queue import Empty
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
-from app.core.pool import FairQueue
+from app.core.pool import FairAsyncQueuePool, FairQueue
 
 
 async def take(queue: FairQueue[str], seconds: float | None = None) -> str:
@@ -60,3 +65,54 @@ def test_items_queue_when_nobody_waits_and_full_is_reported() -> None:
     assert queue.full() and queue.qsize() == 1
     assert queue.get(block=False) == "a"
     assert queue.empty()
+
+
+# The SQLAlchemy internals app.core.pool relies on --------------------------------------
+# FairAsyncQueuePool only swaps QueuePool's private `_queue_class`. If the pinned
+# SQLAlchemy stops building its queue from that attribute, or calls the queue another
+# way, these fail (instead of the pool quietly going back to its unfair queue).
+
+
+def test_the_pinned_queuepool_still_builds_its_queue_from_queue_class() -> None:
+    source = inspect.getsource(QueuePool)
+    assert AsyncAdaptedQueuePool._queue_class is AsyncAdaptedQueue
+    assert "self._pool = self._queue_class(pool_size, use_lifo=use_lifo)" in source
+    # The only calls QueuePool makes on its queue, which FairQueue answers.
+    assert "self._pool.get(wait, self._timeout)" in source
+    assert "self._pool.put(record, False)" in source
+    assert "self._pool.get(False)" in source
+    pool = FairAsyncQueuePool(lambda: None, pool_size=3, max_overflow=0, timeout=1)  # type: ignore[arg-type, return-value]
+    assert isinstance(pool._pool, FairQueue) and pool._pool.maxsize == 3
+    assert pool.size() == 3 and pool.checkedin() == 0
+
+
+async def test_an_engine_on_the_fair_pool_lets_no_newcomer_jump_the_line(
+    tmp_path: Path,
+) -> None:
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'fair.db'}",
+        poolclass=FairAsyncQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=5,
+    )
+    served: list[str] = []
+
+    async def checkout(name: str) -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            served.append(name)
+
+    try:
+        held = await engine.connect()
+        waiters = [asyncio.create_task(checkout(name)) for name in ("first", "second")]
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+        await held.close()
+        # Asks in the same instant the connection comes back, before "first" runs: with
+        # SQLAlchemy's own queue it takes the connection and "first" queues again.
+        await checkout("newcomer")
+        await asyncio.gather(*waiters)
+        assert served == ["first", "second", "newcomer"]
+    finally:
+        await engine.dispose()

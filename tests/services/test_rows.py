@@ -1,11 +1,16 @@
 """The session-free caller lookup (app.core.rows) against the ORM and the pool."""
 
 import asyncio
+import inspect
 
 import psycopg
 import pytest
-from sqlalchemy import inspect, literal_column, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import inspect as inspect_instance
+from sqlalchemy import literal_column, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import Pool, PoolProxiedConnection
+from sqlalchemy.util.concurrency import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
@@ -45,7 +50,7 @@ async def test_caller_is_detached_and_a_session_can_update_it(session: AsyncSess
     created = await new_user(session)
     assert created.id is not None
     caller = await users.get_caller(created.id)
-    assert caller is not None and inspect(caller).detached
+    assert caller is not None and inspect_instance(caller).detached
     # Taken over as the existing row: an INSERT would break the unique email.
     async with db.SessionMaker() as write:
         await users.update_me(write, caller, UserUpdateMe(full_name="Grace"))
@@ -121,3 +126,33 @@ async def test_a_lost_server_connection_is_a_database_error_then_recovers(
     # The whole pool aged out with it: the next read gets a new connection at once.
     caller = await users.get_caller(created.id)
     assert caller is not None and caller.id == created.id
+
+
+# The SQLAlchemy internals app.core.rows relies on ------------------------------------
+# It runs the caller lookup on the pooled driver connection and, when that connection
+# fails, invalidates it (and on a lost server ages out the whole pool) through the pool's
+# private `_invalidate`. If the pinned SQLAlchemy changes any of these, these fail.
+
+
+def test_the_pinned_sqlalchemy_still_has_what_rows_uses() -> None:
+    invalidate = inspect.signature(Pool._invalidate)
+    assert list(invalidate.parameters) == ["self", "connection", "exception", "_checkin"]
+    instance = inspect.signature(DBAPIError.instance)
+    assert {"connection_invalidated", "dialect"} <= set(instance.parameters)
+    assert inspect.iscoroutinefunction(AsyncEngine.raw_connection)
+    assert callable(PoolProxiedConnection.invalidate) and callable(PoolProxiedConnection.close)
+
+
+@postgres_only
+async def test_the_raw_connection_is_psycopgs_and_invalidate_ages_out_the_pool() -> None:
+    pool = db.engine.sync_engine.pool
+    proxied = await db.engine.raw_connection()
+    try:
+        assert isinstance(proxied.driver_connection, psycopg.AsyncConnection)
+        assert proxied.driver_connection.autocommit is False  # what rows.py switches back to
+        before = pool._invalidate_time
+        await greenlet_spawn(pool._invalidate, proxied)
+        # Every connection of this generation will be replaced, this one at once.
+        assert pool._invalidate_time > before and not proxied.is_valid
+    finally:
+        await greenlet_spawn(proxied.close)

@@ -7,6 +7,7 @@ root state so inherited vars (the token, the user) resolve as they do in the app
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import reflex as rx
 from pydantic import ValidationError
@@ -14,13 +15,21 @@ from reflex.event import EventSpec
 from reflex.istate.data import ReflexURL, RouterData
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
+from app.core.config import settings
 from app.core.db import create_async_engine
 from app.core.security import create_access_token
-from app.models import UNSTORABLE_TEXT, Item, ItemCreate, User
+from app.models import (
+    PASSWORD_MIN_LENGTH,
+    UNSTORABLE_TEXT,
+    Item,
+    ItemCreate,
+    User,
+    UserRegister,
+)
 from app.services import auth, messages, users
 from app.services.errors import NotFound
 from app.ui.state import items as items_state
@@ -112,6 +121,17 @@ def test_password_checks() -> None:
         validation.PASSWORDS_DIFFER
     )
     assert validation.confirmation_error("password1", "password1", missing) == ""
+
+
+@pytest.mark.parametrize("length", [PASSWORD_MIN_LENGTH - 1, PASSWORD_MIN_LENGTH])
+def test_the_forms_password_check_is_the_models(length: int) -> None:
+    password = "p" * length
+    try:
+        UserRegister(email="user@example.com", password=password)
+        refused = ""
+    except ValidationError:
+        refused = validation.PASSWORD_TOO_SHORT
+    assert validation.password_error(password) == refused
 
 
 @pytest.mark.parametrize("text", ["nul\x00inside", "lone\ud800surrogate"])
@@ -419,7 +439,7 @@ async def test_blank_title_is_stopped_in_the_ui(
     session: AsyncSession, normal_user: Account
 ) -> None:
     state = signed_in(ItemsState, normal_user)
-    assert await run(ItemsState.create, state, {"title": "  ", "description": ""}) == ""
+    assert await run(ItemsState.create, state, {"title": "", "description": ""}) == ""
     assert state.title_error == validation.TITLE_REQUIRED
     assert (await session.exec(select(Item))).all() == []
 
@@ -433,7 +453,7 @@ async def test_create_item_goes_through_the_service(
     assert "Item created successfully" in events
     assert not state.add_open and [row.title for row in state.items] == ["New"]
     stored = (await session.exec(select(Item))).one()
-    assert stored.owner_id == normal_user.id and stored.description is None
+    assert stored.owner_id == normal_user.id and stored.description == ""
 
 
 async def test_someone_elses_item_cannot_be_deleted(
@@ -604,18 +624,47 @@ async def test_profile_sends_only_what_changed(
     assert messages.EMAIL_TAKEN_UPDATE in await run(ProfileState.save, state, taken)
 
 
-async def test_clearing_the_full_name_stores_none(
-    session: AsyncSession, normal_user: Account
+async def test_both_faces_store_a_cleared_full_name_alike(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
 ) -> None:
+    # The template's API stores what its SPA sends for a cleared field: "" (not NULL).
     state = signed_in(ProfileState, normal_user)
     named = {"full_name": "Ada Lovelace", "email": normal_user.email}
     assert "User updated successfully" in await run(ProfileState.save, state, named)
-    cleared = {"full_name": "  ", "email": normal_user.email}
+    cleared = {"full_name": "", "email": normal_user.email}
     assert "User updated successfully" in await run(ProfileState.save, state, cleared)
-    # No name is NULL, as for an account created without one, not an empty string.
-    session.expire_all()
-    assert (await db_user(session, normal_user)).full_name is None
     assert state.user.full_name == "" and state.user.display_name == normal_user.email
+    api = settings.API_V1_STR
+    await client.patch(f"{api}/users/me", json={"full_name": "Grace"}, headers=other_user.headers)
+    response = await client.patch(
+        f"{api}/users/me", json={"full_name": ""}, headers=other_user.headers
+    )
+    assert response.status_code == 200 and response.json()["full_name"] == ""
+    session.expire_all()
+    assert (await db_user(session, normal_user)).full_name == ""
+    assert (await db_user(session, other_user)).full_name == ""
+
+
+async def test_ui_stores_texts_as_typed_like_the_api(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
+    # No trimming and no "" -> NULL in one face only: the same input, the same row.
+    admin = signed_in(AdminState, superuser)
+    await run(AdminState.open_page, admin)
+    AdminState.open_edit.fn(admin, normal_user.id)
+    form = {"email": normal_user.email, "full_name": " Ada ", "is_active": "on"}
+    assert "User updated successfully" in await run(AdminState.update, admin, form)
+    session.expire_all()
+    assert (await db_user(session, normal_user)).full_name == " Ada "
+    state = signed_in(ItemsState, normal_user)
+    form = {"title": " Typed ", "description": ""}
+    assert "Item created successfully" in await run(ItemsState.create, state, form)
+    api = settings.API_V1_STR
+    body = {"title": " Typed ", "description": ""}
+    sent = await client.post(f"{api}/items/", json=body, headers=normal_user.headers)
+    assert sent.status_code == 200, sent.text
+    stored = (await session.exec(select(Item).order_by(col(Item.id)))).all()
+    assert [(item.title, item.description) for item in stored] == [(" Typed ", "")] * 2
 
 
 async def test_superuser_cannot_delete_their_own_account(

@@ -27,6 +27,16 @@ async def test_inputs_are_visible_empty_and_editable(page: Page) -> None:
     await expect(page.get_by_role("heading", name="Login to your account")).to_be_visible()
 
 
+async def test_the_page_says_what_the_templates_says(page: Page) -> None:
+    await page.goto("/login")
+    await expect(page.get_by_role("heading", name="Login to your account")).to_be_visible()
+    # A heading with no subtitle under it, and the theme button's sr-only name.
+    await expect(page.get_by_text("Enter your email and password")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Toggle theme")).to_have_attribute(
+        "data-testid", "theme-button"
+    )
+
+
 async def test_log_in_button_is_visible(page: Page) -> None:
     await page.goto("/login")
     await expect(page.get_by_role("button", name="Log In")).to_be_visible()

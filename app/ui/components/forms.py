@@ -6,6 +6,7 @@ from typing import Any, Literal
 import reflex as rx
 from reflex.event import EventType
 
+from app.models import PASSWORD_MAX_LENGTH, TEXT_MAX_LENGTH
 from app.ui.state.visibility import PASSWORD_FIELD_IDS, PasswordVisibilityState
 
 InputType = Literal["text", "email", "password", "search"]
@@ -60,7 +61,7 @@ def text_input(
     on_blur: EventType[str] | None = None,
     default_value: str | rx.Var[str] | None = None,
     required: bool = False,
-    max_length: int = 255,
+    max_length: int = TEXT_MAX_LENGTH,
     auto_complete: str | None = None,
     **props: Any,
 ) -> rx.Component:
@@ -123,7 +124,7 @@ def password_input(
         type=rx.cond(shown, "text", "password") if toggle else "password",
         placeholder=placeholder,
         required=required,
-        max_length=128,
+        max_length=PASSWORD_MAX_LENGTH,
         size="3",
         width="100%",
         auto_complete=auto_complete,

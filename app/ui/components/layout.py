@@ -362,11 +362,11 @@ def page_title(name: str) -> str:
     return f"{name} - {settings.PROJECT_NAME}"
 
 
-def form_heading(title: str, subtitle: str) -> rx.Component:
-    """The heading block above a public page's form."""
+def form_heading(title: str, subtitle: str = "") -> rx.Component:
+    """The heading block above a public page's form (the template's has no subtitle)."""
     return rx.vstack(
         rx.heading(title, size="7", weight="bold"),
-        rx.text(subtitle, size="2", color_scheme="gray"),
+        *([rx.text(subtitle, size="2", color_scheme="gray")] if subtitle else []),
         spacing="2",
         width="100%",
     )

@@ -54,7 +54,8 @@ def appearance_icon_menu() -> rx.Component:
                 variant="ghost",
                 color_scheme="gray",
                 size="2",
-                aria_label="Appearance",
+                # The template's words for this icon-only button (its sr-only text).
+                aria_label="Toggle theme",
                 custom_attrs={"data-testid": "theme-button"},
             )
         ),

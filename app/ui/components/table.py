@@ -164,6 +164,24 @@ def table_card(*children: rx.Component, busy: bool | rx.Var[bool] = False) -> rx
     )
 
 
+# The row-actions column's name, for screen readers only (the template's sr-only header).
+ACTIONS_COLUMN = "Actions"
+_VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "overflow": "hidden",
+    "clip": "rect(0, 0, 0, 0)",
+    "white_space": "nowrap",
+}
+
+
+def column_header(name: str) -> rx.Component:
+    if name == ACTIONS_COLUMN:
+        return rx.table.column_header_cell(rx.el.span(name, style=_VISUALLY_HIDDEN))
+    return rx.table.column_header_cell(name)
+
+
 def paged_table(
     state: type[PagedTable],
     columns: Sequence[str],
@@ -174,9 +192,7 @@ def paged_table(
     return rx.vstack(
         table_card(
             rx.table.root(
-                rx.table.header(
-                    rx.table.row(*(rx.table.column_header_cell(name) for name in columns))
-                ),
+                rx.table.header(rx.table.row(*(column_header(name) for name in columns))),
                 rx.table.body(
                     rx.cond(
                         state.loaded,

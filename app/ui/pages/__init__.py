@@ -1,25 +1,12 @@
-"""The UI's pages; importing this package registers every `@rx.page`."""
+"""The UI's pages; importing this package registers every `@rx.page` of its modules.
 
-from app.ui.pages import (
-    admin,
-    dashboard,
-    items,
-    login,
-    not_found,
-    recover_password,
-    reset_password,
-    settings,
-    signup,
-)
+Each module is imported by name, so a new page is a new module here and nothing else.
+"""
 
-__all__ = [
-    "admin",
-    "dashboard",
-    "items",
-    "login",
-    "not_found",
-    "recover_password",
-    "reset_password",
-    "settings",
-    "signup",
-]
+import importlib
+import pkgutil
+
+__all__ = sorted(module.name for module in pkgutil.iter_modules(__path__))
+
+for _name in __all__:
+    importlib.import_module(f"{__name__}.{_name}")

@@ -6,11 +6,11 @@ from app.ui.components.dialogs import row_dialogs
 from app.ui.components.forms import field_value, labelled, password_input, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
-from app.ui.components.table import empty_state, paged_table, search_box
+from app.ui.components.table import ACTIONS_COLUMN, empty_state, paged_table, search_box
 from app.ui.state.admin import AdminState, UserRow
 from app.ui.state.auth import AuthState
 
-COLUMNS = ("Full Name", "Email", "Role", "Status", "")
+COLUMNS = ("Full Name", "Email", "Role", "Status", ACTIONS_COLUMN)
 
 
 def status(active: bool | rx.Var[bool]) -> rx.Component:

@@ -6,10 +6,10 @@ from app.ui.components.dialogs import row_dialogs
 from app.ui.components.forms import labelled, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
-from app.ui.components.table import empty_state, paged_table, search_box
+from app.ui.components.table import ACTIONS_COLUMN, empty_state, paged_table, search_box
 from app.ui.state.items import ItemRow, ItemsState
 
-COLUMNS = ("ID", "Title", "Description", "")
+COLUMNS = ("ID", "Title", "Description", ACTIONS_COLUMN)
 
 
 def item_row(item: ItemRow) -> rx.Component:

@@ -15,7 +15,7 @@ from app.ui.state.public import LoginState
 )
 def login() -> rx.Component:
     return public_shell(
-        form_heading("Login to your account", "Enter your email and password to continue"),
+        form_heading("Login to your account"),
         public_form(
             email_field(LoginState.email_error, on_blur=LoginState.check_email),
             password_field(

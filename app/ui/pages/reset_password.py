@@ -14,7 +14,7 @@ from app.ui.state.public import ResetPasswordState
 )
 def reset_password() -> rx.Component:
     return public_shell(
-        form_heading("Reset Password", "Enter your new password and confirm it"),
+        form_heading("Reset Password"),
         public_form(
             password_field(
                 "New Password",

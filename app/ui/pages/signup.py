@@ -23,7 +23,7 @@ from app.ui.state.public import SignupState
 )
 def signup() -> rx.Component:
     return public_shell(
-        form_heading("Create an account", "Enter your details below to get started"),
+        form_heading("Create an account"),
         public_form(
             labelled(
                 "Full Name",

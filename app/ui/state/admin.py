@@ -133,7 +133,7 @@ class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
             return None
         data = UserCreate(
             email=form["email"].strip(),
-            full_name=form.get("full_name", "").strip() or None,
+            full_name=form.get("full_name", ""),
             password=form["password"],
             is_superuser=ticked(form, "is_superuser"),
             is_active=ticked(form, "is_active"),
@@ -153,7 +153,7 @@ class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
             return None
         fields: dict[str, object] = {
             "email": form["email"].strip(),
-            "full_name": form.get("full_name", "").strip() or None,
+            "full_name": form.get("full_name", ""),
             "is_superuser": ticked(form, "is_superuser"),
             "is_active": ticked(form, "is_active"),
         }

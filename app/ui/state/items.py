@@ -84,10 +84,11 @@ class ItemsState(LiveTable, RowDialogs, PagedTable, AuthState):
     def check_title(self, value: str) -> None:
         self.title_error = validation.required_error(value, validation.TITLE_REQUIRED)
 
-    def _form_fields(self, form: dict[str, str]) -> tuple[str, str | None]:
-        title = form.get("title", "").strip()
+    def _form_fields(self, form: dict[str, str]) -> tuple[str, str]:
+        # As typed, "" when cleared: the API stores the same for the same request.
+        title = form.get("title", "")
         self.title_error = validation.required_error(title, validation.TITLE_REQUIRED)
-        return title, form.get("description", "").strip() or None
+        return title, form.get("description", "")
 
     @event
     @reports_failures(busy="saving")

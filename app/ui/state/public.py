@@ -88,7 +88,7 @@ class SignupState(ConfirmedPassword, Credentials, AuthState):
     @event
     @reports_failures(busy="submitting")
     async def sign_up(self, form: dict[str, str]) -> Events:
-        full_name, email = form.get("full_name", "").strip(), form.get("email", "").strip()
+        full_name, email = form.get("full_name", ""), form.get("email", "").strip()
         password = form.get("password", "")
         self.full_name_error = validation.required_error(full_name, validation.FULL_NAME_REQUIRED)
         self.email_error = validation.email_error(email)

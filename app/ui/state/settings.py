@@ -26,7 +26,7 @@ class ProfileState(AuthState):
     @rx.var
     def changed(self) -> bool:
         return (
-            self.full_name_draft.strip() != self.user.full_name
+            self.full_name_draft != self.user.full_name
             or self.email_draft.strip() != self.user.email
         )
 
@@ -61,7 +61,8 @@ class ProfileState(AuthState):
     @event
     @reports_failures(busy="saving")
     async def save(self, form: dict[str, str]) -> Events:
-        full_name, email = form.get("full_name", "").strip(), form.get("email", "").strip()
+        # The name as typed, "" when cleared: what the API stores for the same PATCH.
+        full_name, email = form.get("full_name", ""), form.get("email", "").strip()
         self.email_error = validation.email_error(email)
         if self.email_error:
             return None
@@ -70,7 +71,7 @@ class ProfileState(AuthState):
             # Only what changed is sent, as the template's PATCH does.
             changes: dict[str, object] = {}
             if full_name != (user.full_name or ""):
-                changes["full_name"] = full_name or None
+                changes["full_name"] = full_name
             if email != user.email:
                 changes["email"] = email
             updated = await users.update_me(session, user, UserUpdateMe.model_validate(changes))

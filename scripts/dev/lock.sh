@@ -11,7 +11,7 @@
 # committed lock differs (CI: tests/deploy/test_requirements.py).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 UV="${UV:-$ROOT/.venv/bin/uv}"
 [ -x "$UV" ] || UV="$(command -v uv)" || {
@@ -25,7 +25,7 @@ for arg in "$@"; do
     case "$arg" in
     --check) check=true ;;
     --upgrade) extra+=(--upgrade) ;;
-    *) echo "usage: scripts/lock.sh [--check | --upgrade]" >&2; exit 2 ;;
+    *) echo "usage: scripts/dev/lock.sh [--check | --upgrade]" >&2; exit 2 ;;
     esac
 done
 
@@ -33,7 +33,7 @@ compile() {
     local input=$1 output=$2
     shift 2
     "$UV" pip compile --quiet --universal --python-version 3.11 --annotation-style line \
-        --custom-compile-command "bash scripts/lock.sh" ${extra[@]+"${extra[@]}"} \
+        --custom-compile-command "bash scripts/dev/lock.sh" ${extra[@]+"${extra[@]}"} \
         "$input" "$@" -o "$output"
 }
 
@@ -46,7 +46,7 @@ if $check; then
     stale=0
     for lock in requirements.txt requirements-dev.txt; do
         if ! diff -u "$lock" "$work/$lock"; then
-            echo "[lock] $lock is not what its .in file compiles to: run bash scripts/lock.sh" >&2
+            echo "[lock] $lock is not what its .in file compiles to: run bash scripts/dev/lock.sh" >&2
             stale=1
         fi
     done

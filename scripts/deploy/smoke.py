@@ -1,7 +1,7 @@
 """Smoke tests of a running deployment, through its public origin (standard library only).
 
-    python scripts/smoke.py https://app.example.com
-    python scripts/smoke.py --base-url http://127.0.0.1:8080 --timeout 10 --retries 3
+    python scripts/deploy/smoke.py https://app.example.com
+    python scripts/deploy/smoke.py --base-url http://127.0.0.1:8080 --timeout 10 --retries 3
 
 Checks, in order, each reported on one line:
   health      GET /api/v1/utils/health-check/ answers true, and /api/_health (Reflex's own

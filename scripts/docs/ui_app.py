@@ -1,6 +1,6 @@
 """The app in prod mode on a throwaway seeded SQLite database, for the README's screenshots.
 
-Imported by scripts/screenshots.py (run it from the project root with .venv/bin/python;
+Imported by scripts/docs/screenshots.py (run it from the project root with .venv/bin/python;
 bench/ui.py measures the UI's timings). Importing this module points the settings at a new database
 in a temporary folder, so it must come before anything that imports `app`.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 WORK = Path(tempfile.mkdtemp(prefix="fsr-ui-"))
 # The database and the build (node_modules included) go away with the script.

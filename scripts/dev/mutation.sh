@@ -4,14 +4,14 @@
 # constant); the service and API tests that reach that function run against it, on a
 # fresh SQLite database, and must fail. Not part of CI: a full pass takes ~15 minutes on
 # two cores. Configuration: [tool.mutmut] in pyproject.toml.
-#   bash scripts/mutation.sh                 # every mutant of app/services
-#   MUTATION_CHILDREN=4 bash scripts/mutation.sh
+#   bash scripts/dev/mutation.sh                 # every mutant of app/services
+#   MUTATION_CHILDREN=4 bash scripts/dev/mutation.sh
 # Prints killed / total and every surviving mutant; `.venv/bin/mutmut show NAME` shows
 # one as a diff. Results are kept in mutants/ (git-ignored); a second run only redoes
 # what changed.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh >/dev/null
 # shellcheck source=scripts/env.sh

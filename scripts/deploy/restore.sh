@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Restore a backup made by scripts/backup.sh into a given database, creating it if needed.
-#   scripts/restore.sh [--compose] [--clean] DUMP_FILE TARGET
+# Restore a backup made by scripts/deploy/backup.sh into a given database, creating it if needed.
+#   scripts/deploy/restore.sh [--compose] [--clean] DUMP_FILE TARGET
 #
 #   TARGET       a database URL (postgresql://user:pw@host:5432/name): pg_restore runs on this
 #                machine; with --compose, only a database name on the stack's `db` service.
@@ -11,7 +11,7 @@
 # so a failed restore leaves the target as it was. Owners and grants are not restored: the
 # objects belong to the user that restores them.
 # Example, checking last night's backup without touching the live database:
-#   scripts/restore.sh backups/app-20250101T030000Z.dump postgresql://postgres@127.0.0.1/app_check
+#   scripts/deploy/restore.sh backups/app-20250101T030000Z.dump postgresql://postgres@127.0.0.1/app_check
 set -euo pipefail
 
 log() { printf '[restore] %s\n' "$*" >&2; }

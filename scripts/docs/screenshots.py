@@ -1,9 +1,9 @@
 """Screenshot every page of the UI, light and dark, in Chromium; writes docs/images/ui-*.png.
 
-.venv/bin/python scripts/screenshots.py
+.venv/bin/python scripts/docs/screenshots.py
 
 Starts the app in prod mode (one port) on a throwaway SQLite database seeded with a
-superuser, a few users and some items (scripts/ui_app.py), then stops it.
+superuser, a few users and some items (scripts/docs/ui_app.py), then stops it.
 """
 
 import asyncio

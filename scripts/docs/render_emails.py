@@ -1,6 +1,6 @@
 """Render the three emails with sample data and screenshot them in Chromium.
 
-.venv/bin/python scripts/render_emails.py   # writes docs/images/email-*.png
+.venv/bin/python scripts/docs/render_emails.py   # writes docs/images/email-*.png
 """
 
 import os
@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "screenshot-only-secret-key-not-used-for-anything")
 os.environ.setdefault("FIRST_SUPERUSER_PASSWORD", "screenshot-only")

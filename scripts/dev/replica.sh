@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A streaming read replica of the local PostgreSQL primary, for development and tests:
 #
-#   bash scripts/replica.sh start PORT    copy the primary (pg_basebackup -R) and run it
+#   bash scripts/dev/replica.sh start PORT    copy the primary (pg_basebackup -R) and run it
 #                                         as a hot standby on 127.0.0.1:PORT
-#   bash scripts/replica.sh stop PORT     stop it, keeping its data (start resumes streaming)
-#   bash scripts/replica.sh remove PORT   stop it and delete its data
-#   bash scripts/replica.sh status PORT   exit 0 while it runs
+#   bash scripts/dev/replica.sh stop PORT     stop it, keeping its data (start resumes streaming)
+#   bash scripts/dev/replica.sh remove PORT   stop it and delete its data
+#   bash scripts/dev/replica.sh status PORT   exit 0 while it runs
 #
 # Each command is idempotent: start on a running replica, stop on a stopped one and remove
 # on a missing one do nothing. Then point the app at it:
@@ -30,12 +30,14 @@ die() {
     printf '[replica] ERROR: %s\n' "$*" >&2
     exit 1
 }
-usage() { die "usage: bash scripts/replica.sh start|stop|remove|status PORT"; }
+usage() { die "usage: bash scripts/dev/replica.sh start|stop|remove|status PORT"; }
 
 [ $# -eq 2 ] || usage
 command=$1
 port=$2
-[[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "PORT must be a TCP port number, not '$port'"
+if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+    die "PORT must be a TCP port number, not '$port'"
+fi
 data="$REPLICA_ROOT/$port"
 
 # The OS user PostgreSQL's tools run as: postgres when we are root, else ourselves.
@@ -67,13 +69,14 @@ allow_replication() {
     local wal_level senders hba
     wal_level=$(primary_sql "SHOW wal_level")
     senders=$(primary_sql "SHOW max_wal_senders")
-    [ "$wal_level" != minimal ] && [ "$senders" -gt 0 ] ||
+    if [ "$wal_level" = minimal ] || [ "$senders" -le 0 ]; then
         die "the primary has wal_level=$wal_level and max_wal_senders=$senders: streaming needs wal_level=replica and max_wal_senders > 0, which only a restart of the primary applies"
+    fi
     if [ "$(primary_sql "SELECT count(*) FROM pg_hba_file_rules WHERE 'replication' = ANY(database) AND (type = 'local' OR address = '$PRIMARY_HOST')")" -eq 0 ]; then
         hba=$(primary_sql "SHOW hba_file")
         [ -w "$hba" ] || die "the primary's $hba allows no replication from $PRIMARY_HOST and cannot be edited here: add 'host replication all $PRIMARY_HOST/32 trust' and reload it"
         log "allowing replication from $PRIMARY_HOST in $hba, then reloading the primary's configuration"
-        printf '\n# Added by scripts/replica.sh: streaming replicas on this machine.\nhost replication all %s/32 trust\n' "$PRIMARY_HOST" >>"$hba"
+        printf '\n# Added by scripts/dev/replica.sh: streaming replicas on this machine.\nhost replication all %s/32 trust\n' "$PRIMARY_HOST" >>"$hba"
         primary_sql "SELECT pg_reload_conf()" >/dev/null
     fi
 }

