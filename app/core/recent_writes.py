@@ -14,6 +14,7 @@ share), read where a write session commits (app.core.db.WriteSession).
 
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from redis.asyncio import Redis
@@ -44,8 +45,15 @@ def current_caller() -> int | None:
 
 class RecentWriters:
     def __init__(
-        self, seconds: float, *, redis_url: str | None = None, key_prefix: str = "recent-write"
+        self,
+        seconds: float,
+        *,
+        redis_url: str | None = None,
+        key_prefix: str = "recent-write",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Times marks in memory and the outage pause; marks in Redis expire by Redis's clock.
+        self._clock = clock
         self.seconds = seconds
         self.key_prefix = key_prefix
         self._local: dict[int, float] = {}
@@ -67,7 +75,7 @@ class RecentWriters:
     async def mark(self, user_id: int) -> None:
         """`user_id` just wrote. Never raises: a lost mark in Redis is covered by the
         outage rule (every caller counts as a writer while Redis is down)."""
-        now = time.monotonic()
+        now = self._clock()
         if len(self._local) > PRUNE_ABOVE:
             self._local = {user: until for user, until in self._local.items() if until > now}
         self._local[user_id] = now + self.seconds
@@ -81,7 +89,7 @@ class RecentWriters:
             self._redis_works()
 
     async def wrote_recently(self, user_id: int) -> bool:
-        if self._local.get(user_id, 0.0) > time.monotonic():
+        if self._local.get(user_id, 0.0) > self._clock():
             return True
         if self._redis is None:
             return False
@@ -100,7 +108,7 @@ class RecentWriters:
             await self._redis.aclose()
 
     def _skipping_redis(self) -> bool:
-        return self._down_until is not None and time.monotonic() < self._down_until
+        return self._down_until is not None and self._clock() < self._down_until
 
     def _redis_failed(self, error: Exception) -> None:
         if self._down_until is None:
@@ -109,7 +117,7 @@ class RecentWriters:
                 "until it answers again: %s",
                 error,
             )
-        self._down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
+        self._down_until = self._clock() + OUTAGE_RETRY_SECONDS
 
     def _redis_works(self) -> None:
         if self._down_until is not None:

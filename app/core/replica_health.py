@@ -28,10 +28,20 @@ logger = logging.getLogger(__name__)
 PositionProbe = Callable[[], Awaitable[tuple[int, int | None]]]
 # Positions noted at most; a replica further behind than all of them counts as lagging.
 KEPT_SAMPLES = 64
+# Seconds from an arbitrary start, never going back; tests pass a clock they move by hand.
+Clock = Callable[[], float]
 
 
 class ReplicaHealth:
-    def __init__(self, *, retry_seconds: float, max_lag: float, check_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        retry_seconds: float,
+        max_lag: float,
+        check_seconds: float,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._clock = clock
         self.retry_seconds = retry_seconds
         self.max_lag = max_lag
         self.check_seconds = check_seconds
@@ -50,15 +60,15 @@ class ReplicaHealth:
                 self.retry_seconds,
                 str(error).splitlines()[0] if str(error) else type(error).__name__,
             )
-        self._down_until = time.monotonic() + self.retry_seconds
+        self._down_until = self._clock() + self.retry_seconds
 
     def is_down(self) -> bool:
-        return time.monotonic() < self._down_until
+        return self._clock() < self._down_until
 
     async def usable(self, probe: PositionProbe) -> bool:
         if self.is_down():
             return False
-        now = time.monotonic()
+        now = self._clock()
         if now - self._checked_at >= self.check_seconds:
             # Set first: the requests that arrive while the probe runs use the last figure.
             self._checked_at = now

@@ -24,21 +24,38 @@ async def writers(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RecentWriter
     yield marks
 
 
+class FakeClock:
+    """A monotonic clock the test moves by hand: timing rules tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 async def test_a_mark_lasts_the_window_in_memory() -> None:
-    marks = RecentWriters(0.2)
+    clock = FakeClock()
+    marks = RecentWriters(0.2, clock=clock)
     await marks.mark(1)
     assert await marks.wrote_recently(1)
     assert not await marks.wrote_recently(2)
-    await asyncio.sleep(0.25)
+    clock.advance(0.19)
+    assert await marks.wrote_recently(1)
+    clock.advance(0.02)
     assert not await marks.wrote_recently(1)
 
 
 async def test_expired_marks_are_dropped_from_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recent_writes, "PRUNE_ABOVE", 2)
-    marks = RecentWriters(0.01)
+    clock = FakeClock()
+    marks = RecentWriters(0.01, clock=clock)
     for user in (1, 2, 3):
         await marks.mark(user)
-    await asyncio.sleep(0.02)
+    clock.advance(0.02)
     await marks.mark(4)
     assert set(marks._local) == {4}
 
@@ -89,19 +106,17 @@ def positions(*answers: tuple[int, int | None] | Exception) -> tuple[list[int], 
 
 
 async def test_the_lag_is_bounded_by_the_latest_primary_position_replayed() -> None:
-    # Wide enough that a loaded machine's second probe still lands within it.
-    LIMIT = 2.0
-    health = ReplicaHealth(retry_seconds=5, max_lag=LIMIT, check_seconds=0)
+    clock = FakeClock()
+    health = ReplicaHealth(retry_seconds=5, max_lag=1.0, check_seconds=0, clock=clock)
     calls, probe = positions((100, 100), (200, 150), (300, 200), (300, None))
     assert await health.usable(probe) and health.lag == 0.0  # caught up
-    first = time.monotonic()
-    await asyncio.sleep(0.1)
-    # Behind what the primary has now, past what it had at the first probe.
-    assert await health.usable(probe)
-    assert 0.1 <= health.lag <= time.monotonic() - first
-    await asyncio.sleep(LIMIT)
-    # Past the second probe's position (200), LIMIT s ago: over the limit.
-    assert not await health.usable(probe) and health.lag > LIMIT
+    clock.advance(0.4)
+    # Behind what the primary has now (200), past what it had at the first probe (100):
+    # it misses at most what was committed since then.
+    assert await health.usable(probe) and health.lag == pytest.approx(0.4)
+    clock.advance(1.5)
+    # Past the second probe's position (200), 1.5 s ago: over the limit.
+    assert not await health.usable(probe) and health.lag == pytest.approx(1.5)
     assert await health.usable(probe) and health.lag == 0.0  # no standby: nothing to replay
     assert len(calls) == 4
 
@@ -114,25 +129,29 @@ async def test_a_replica_behind_every_known_position_counts_as_lagging() -> None
 
 
 async def test_the_lag_is_probed_at_most_once_per_interval() -> None:
-    health = ReplicaHealth(retry_seconds=5, max_lag=1, check_seconds=0.2)
+    clock = FakeClock()
+    health = ReplicaHealth(retry_seconds=5, max_lag=1, check_seconds=0.2, clock=clock)
     calls, probe = positions((100, 100))
     for _ in range(50):
         assert await health.usable(probe)
+        clock.advance(0.003)
     assert len(calls) == 1
-    await asyncio.sleep(0.2)
+    clock.advance(0.05)
     assert await health.usable(probe)
     assert len(calls) == 2
 
 
 async def test_a_failed_replica_is_left_alone_for_the_retry_delay() -> None:
-    health = ReplicaHealth(retry_seconds=0.2, max_lag=1, check_seconds=0)
+    clock = FakeClock()
+    health = ReplicaHealth(retry_seconds=0.2, max_lag=1, check_seconds=0, clock=clock)
     calls, probe = positions(ConnectionRefusedError("refused"), (100, 100))
     assert not await health.usable(probe)
     assert health.is_down()
     for _ in range(10):
         assert not await health.usable(probe)
+        clock.advance(0.019)
     assert len(calls) == 1
-    await asyncio.sleep(0.2)
+    clock.advance(0.011)
     assert await health.usable(probe)
     assert not health.is_down()
 
