@@ -46,7 +46,7 @@ from bench.bench import (  # noqa: E402
     stop,
 )
 from bench.seed import OWNER_EMAIL, OWNER_PASSWORD, RARE_WORD, Plan, load  # noqa: E402
-from bench.ui import logged_in_page  # noqa: E402
+from bench.ui import logged_in_page, timed_click  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -351,10 +351,6 @@ class Table:
     total: int
     deep: int  # a page far from both ends, reached through ?page=
 
-    async def showing(self, first: int) -> None:
-        text = f"Showing {first} to {min(first + 9, self.total)} of {self.total} entries"
-        await self.page.get_by_test_id("pagination-summary").filter(has_text=text).wait_for()
-
     async def open(self, page_number: int = 1) -> float:
         started = time.perf_counter()
         query = f"?page={page_number}" if page_number > 1 else ""
@@ -363,11 +359,18 @@ class Table:
         await self.page.get_by_role("row").nth(10).wait_for()
         return (time.perf_counter() - started) * 1000
 
+    def summary(self, first: int) -> str:
+        return f"Showing {first} to {min(first + 9, self.total)} of {self.total} entries"
+
+    async def showing(self, first: int) -> None:
+        await (
+            self.page.get_by_test_id("pagination-summary")
+            .filter(has_text=self.summary(first))
+            .wait_for()
+        )
+
     async def click(self, label: str, first: int) -> float:
-        started = time.perf_counter()
-        await self.page.get_by_role("button", name=label).click()
-        await self.showing(first)
-        return (time.perf_counter() - started) * 1000
+        return await timed_click(self.page, label, self.summary(first))
 
     async def one_run(self) -> dict[str, float]:
         """Milliseconds of each measured step, in the order a user takes them."""
