@@ -314,15 +314,36 @@ def drop_database(url: str) -> None:
     engine.dispose()
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The headers of a request made with `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(base: str, email: str, password: str) -> str:
+    """A bearer token for the account, from the backend at `base`."""
+    response = httpx.post(
+        f"{base}/api/v1/login/access-token",
+        data={"username": email, "password": password},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def sign_up(base: str, prefix: str = "bench") -> tuple[str, str, str]:
+    """A new account, signed up through the API: (email, password, bearer token)."""
+    email, password = f"{prefix}-{secrets.token_hex(4)}@example.com", "bench-password-1"
+    httpx.post(
+        f"{base}/api/v1/users/signup", json={"email": email, "password": password}, timeout=60
+    )
+    return email, password, login(base, email, password)
+
+
 def seed(base: str, items: int) -> tuple[str, str, str]:
     """A user with `items` items; returns (email, password, bearer token)."""
-    email, password = f"bench-{secrets.token_hex(4)}@example.com", "bench-password-1"
+    email, password, token = sign_up(base)
     with httpx.Client(base_url=base, timeout=60) as client:
-        client.post("/api/v1/users/signup", json={"email": email, "password": password})
-        token = client.post(
-            "/api/v1/login/access-token", data={"username": email, "password": password}
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = bearer(token)
         for n in range(items):
             response = client.post(
                 "/api/v1/items/",
@@ -408,7 +429,7 @@ def main() -> int:
         server = start_backend(env, work, args.workers)
         base = server.url
         email, password, token = seed(base, args.items)
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = bearer(token)
         loads = {
             "S1": Load(
                 f"{base}/api/v1/login/access-token",

@@ -41,6 +41,7 @@ from bench.bench import (  # noqa: E402
     Load,
     Result,
     backend_env,
+    bearer,
     create_database,
     drop_database,
     machine,
@@ -153,7 +154,7 @@ def main() -> int:
                         token = seed(server.url, 0)[2]
                     load = Load(
                         f"{server.url}/api/v1/users/me",
-                        headers={"Authorization": f"Bearer {token}"},
+                        headers=bearer(token),
                     )
                     for conns in connections:
                         print(

@@ -23,6 +23,7 @@ from bench.bench import (  # noqa: E402
     SCENARIOS,
     Load,
     Server,
+    bearer,
     create_database,
     drop_database,
     machine,
@@ -102,7 +103,7 @@ def main() -> int:
             env["REFLEX_STATES_WORKDIR"] = str(folder / "states")
             servers[name] = start_backend(env, folder, 1)
         _, _, token = seed(servers["observed"].url, 1)
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = bearer(token)
         paths = {"S2": ("/api/v1/users/me", auth), "S5": ("/api/v1/utils/health-check/", {})}
         for round_number in range(1, args.rounds + 1):
             for key in chosen:

@@ -35,9 +35,11 @@ from bench.bench import (  # noqa: E402
     DATABASE_SERVER,
     Load,
     Server,
+    bearer,
     create_database,
     drain,
     drop_database,
+    login,
     lua_post,
     measure,
     seed,
@@ -121,16 +123,6 @@ def backend_env(url: str) -> dict[str, str]:
     return env
 
 
-def login(base: str, email: str, password: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{base}{API}/login/access-token",
-        data={"username": email, "password": password},
-        timeout=60,
-    )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 # Reads ---------------------------------------------------------------------------
 
 
@@ -171,7 +163,7 @@ def timed_get(client: httpx.Client, path: str, headers: dict[str, str]) -> tuple
 
 def measure_reads(big: Server, small: Server, runs: int) -> list[str]:
     tokens = {
-        (server.url, who): login(server.url, email, password)
+        (server.url, who): bearer(login(server.url, email, password))
         for server in (big, small)
         for who, email, password in (
             ("owner", OWNER_EMAIL, OWNER_PASSWORD),
@@ -285,7 +277,8 @@ def measure_writes(server_url: str, work: Path, duration: int, rounds: int) -> l
         command.downgrade(alembic_config(urls["before"]), "0001")
         loads: dict[tuple[str, str], Load] = {}
         for variant, server in servers.items():
-            creators = [login(server.url, e, p) for e, p in add_owners(urls[variant], OWNERS)]
+            accounts = add_owners(urls[variant], OWNERS)
+            creators = [bearer(login(server.url, email, password)) for email, password in accounts]
             single = creators[0]
             loads[(variant, "S4")] = Load(
                 f"{server.url}{API}/items/",
@@ -434,12 +427,8 @@ def measure_ui(url: str, work: Path, runs: int, total: int) -> list[str]:
     try:
         # A user with 100 items in the same database: the reference, measured in turn.
         _, _, token = seed(server.url, 100)
-        small = {"Authorization": f"Bearer {token}"}
-        owner = login(server.url, OWNER_EMAIL, OWNER_PASSWORD)
-        tokens = {
-            "owner": owner["Authorization"].removeprefix("Bearer "),
-            "small": token,
-        }
+        small = bearer(token)
+        tokens = {"owner": login(server.url, OWNER_EMAIL, OWNER_PASSWORD), "small": token}
         return asyncio.run(ui_timings(server.url, tokens, {"owner": total, "small": 100}, runs))
     finally:
         if small:
