@@ -164,9 +164,13 @@ def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
     return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
 
 
-def backend_env(database: str, workers: int) -> dict[str, str]:
+def backend_env(database: str, workers: int | None = 1, **overrides: str) -> dict[str, str]:
     """The environment of a benchmarked backend: production settings, no access log,
-    nothing of this shell's configuration that would change what is measured."""
+    nothing of this shell's configuration that would change what is measured.
+
+    `workers` is GRANIAN_WORKERS (None: the server's own default); `overrides` are the
+    settings of one benchmark or variant, on top of all that.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -176,12 +180,13 @@ def backend_env(database: str, workers: int) -> dict[str, str]:
         "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
         "LOG_LEVEL": "WARNING",
         "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": str(workers),
         "REFLEX_TELEMETRY_ENABLED": "false",
     }
+    if workers is not None:
+        env["GRANIAN_WORKERS"] = str(workers)
     for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
         env.pop(name, None)
-    return env
+    return {**env, **overrides}
 
 
 def start_app(env: dict[str, str], work: Path) -> Server:

@@ -55,7 +55,7 @@ CALLER_PATHS = ("private", "core-autocommit", "core-transaction", "orm")
 
 
 def in_process(database: str, rounds: int, calls: int) -> None:
-    os.environ.update(backend_env(database, 1))
+    os.environ.update(backend_env(database))
     subprocess.run(
         [sys.executable, "-m", "app.prestart"], cwd=ROOT, check=True, capture_output=True
     )
@@ -138,10 +138,13 @@ def main() -> int:
 
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-caller-"))
-    base_env = backend_env(database, 1)
-    base_env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "bench" / "variants"), os.environ.get("PYTHONPATH", "")]
-    ).rstrip(os.pathsep)
+    # One environment for all variants: the token seeded once must hold in every backend.
+    base_env = backend_env(
+        database,
+        PYTHONPATH=os.pathsep.join(
+            [str(ROOT / "bench" / "variants"), os.environ.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep),
+    )
     results: dict[tuple[str, str, int], list[Result]] = {}
     token = ""
     try:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
 import shutil
 import socket
 import statistics
@@ -42,6 +41,7 @@ from bench.bench import (  # noqa: E402
     Load,
     Sampler,
     Server,
+    backend_env,
     bearer,
     create_database,
     drop_database,
@@ -248,20 +248,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="fsr-live-bench-"))
     database = create_database(args.database_server)
     redis_process, redis_url = start_redis(work)
-    base_env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "REDIS_URL": redis_url,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "RATE_LIMITS_ENABLED": "false",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "GRANIAN_WORKERS": "1",
-    }
-    base_env.pop("DATABASE_REPLICA_URL", None)
+    # One environment for both: they share the database and the tokens of its owners.
+    base_env = backend_env(database, REDIS_URL=redis_url, RATE_LIMITS_ENABLED="false")
     servers: dict[str, Server] = {}
     try:
         for name, live in (("on", "true"), ("off", "false")):

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from bench.bench import (  # noqa: E402
     DATABASE_SERVER,
     Load,
     Server,
+    backend_env,
     bearer,
     create_database,
     drain,
@@ -103,24 +103,16 @@ def prepare_big(server: str, name: str, plan: Plan, reseed: bool) -> str:
     return url
 
 
-def backend_env(url: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": "scale-bench-secret-key-scale-bench-secret-key",
-        "FIRST_SUPERUSER": ADMIN_EMAIL,
-        "FIRST_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
+def scale_env(url: str) -> dict[str, str]:
+    """A benchmarked backend on `url`, with the superuser the kept big database holds."""
+    return backend_env(
+        url,
+        SECRET_KEY="scale-bench-secret-key-scale-bench-secret-key",
+        FIRST_SUPERUSER=ADMIN_EMAIL,
+        FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
         # The 256-creator run logs in 100 owners: no limit may refuse the benchmark.
-        "RATE_LIMITS_ENABLED": "false",
-    }
-    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
-        env.pop(name, None)
-    return env
+        RATE_LIMITS_ENABLED="false",
+    )
 
 
 # Reads ---------------------------------------------------------------------------
@@ -271,7 +263,7 @@ def measure_writes(server_url: str, work: Path, duration: int, rounds: int) -> l
     lines: list[str] = []
     try:
         for variant, url in urls.items():
-            servers[variant] = start_backend(backend_env(url), work, 1)
+            servers[variant] = start_backend(scale_env(url), work, 1)
         # The backend checks the revision only at startup; the variant without counters
         # is the schema before this issue, on the same code.
         command.downgrade(alembic_config(urls["before"]), "0001")
@@ -422,7 +414,7 @@ async def ui_timings(
 
 
 def measure_ui(url: str, work: Path, runs: int, total: int) -> list[str]:
-    server = start_app(backend_env(url), work)
+    server = start_app(scale_env(url), work)
     small: dict[str, str] = {}
     try:
         # A user with 100 items in the same database: the reference, measured in turn.
@@ -465,7 +457,7 @@ def main() -> int:
         try:
             load(small_url, Plan(100, 100, 100))
             for url in (big_url, small_url):
-                servers.append(start_backend(backend_env(url), work, 1))
+                servers.append(start_backend(scale_env(url), work, 1))
             output += measure_reads(servers[0], servers[1], args.runs) + [""]
         finally:
             for server in servers:

@@ -37,6 +37,7 @@ from bench.bench import (  # noqa: E402
     DATABASE_SERVER,
     Sampler,
     Server,
+    backend_env,
     create_database,
     drop_database,
     seed,
@@ -173,18 +174,8 @@ def main() -> int:
     database = create_database(args.database_server)
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"fsr-ui-bench-{secrets.token_hex(3)}"
     work.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-    }
-    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
-        env.pop(name, None)
+    # GRANIAN_WORKERS as the shell has it: the whole app, as `reflex run --env prod` runs it.
+    env = backend_env(database, workers=None)
     server: Server | None = None
     try:
         server = start_app(env, work)
