@@ -164,9 +164,13 @@ def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
     return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
 
 
-def backend_env(database: str, workers: int) -> dict[str, str]:
+def backend_env(database: str, workers: int | None = 1, **overrides: str) -> dict[str, str]:
     """The environment of a benchmarked backend: production settings, no access log,
-    nothing of this shell's configuration that would change what is measured."""
+    nothing of this shell's configuration that would change what is measured.
+
+    `workers` is GRANIAN_WORKERS (None: the server's own default); `overrides` are the
+    settings of one benchmark or variant, on top of all that.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -176,12 +180,13 @@ def backend_env(database: str, workers: int) -> dict[str, str]:
         "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
         "LOG_LEVEL": "WARNING",
         "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": str(workers),
         "REFLEX_TELEMETRY_ENABLED": "false",
     }
+    if workers is not None:
+        env["GRANIAN_WORKERS"] = str(workers)
     for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
         env.pop(name, None)
-    return env
+    return {**env, **overrides}
 
 
 def start_app(env: dict[str, str], work: Path) -> Server:
@@ -314,15 +319,36 @@ def drop_database(url: str) -> None:
     engine.dispose()
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The headers of a request made with `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(base: str, email: str, password: str) -> str:
+    """A bearer token for the account, from the backend at `base`."""
+    response = httpx.post(
+        f"{base}/api/v1/login/access-token",
+        data={"username": email, "password": password},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def sign_up(base: str, prefix: str = "bench") -> tuple[str, str, str]:
+    """A new account, signed up through the API: (email, password, bearer token)."""
+    email, password = f"{prefix}-{secrets.token_hex(4)}@example.com", "bench-password-1"
+    httpx.post(
+        f"{base}/api/v1/users/signup", json={"email": email, "password": password}, timeout=60
+    )
+    return email, password, login(base, email, password)
+
+
 def seed(base: str, items: int) -> tuple[str, str, str]:
     """A user with `items` items; returns (email, password, bearer token)."""
-    email, password = f"bench-{secrets.token_hex(4)}@example.com", "bench-password-1"
+    email, password, token = sign_up(base)
     with httpx.Client(base_url=base, timeout=60) as client:
-        client.post("/api/v1/users/signup", json={"email": email, "password": password})
-        token = client.post(
-            "/api/v1/login/access-token", data={"username": email, "password": password}
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = bearer(token)
         for n in range(items):
             response = client.post(
                 "/api/v1/items/",
@@ -408,7 +434,7 @@ def main() -> int:
         server = start_backend(env, work, args.workers)
         base = server.url
         email, password, token = seed(base, args.items)
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = bearer(token)
         loads = {
             "S1": Load(
                 f"{base}/api/v1/login/access-token",

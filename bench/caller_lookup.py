@@ -41,6 +41,7 @@ from bench.bench import (  # noqa: E402
     Load,
     Result,
     backend_env,
+    bearer,
     create_database,
     drop_database,
     machine,
@@ -54,7 +55,7 @@ CALLER_PATHS = ("private", "core-autocommit", "core-transaction", "orm")
 
 
 def in_process(database: str, rounds: int, calls: int) -> None:
-    os.environ.update(backend_env(database, 1))
+    os.environ.update(backend_env(database))
     subprocess.run(
         [sys.executable, "-m", "app.prestart"], cwd=ROOT, check=True, capture_output=True
     )
@@ -137,10 +138,13 @@ def main() -> int:
 
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-caller-"))
-    base_env = backend_env(database, 1)
-    base_env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "bench" / "variants"), os.environ.get("PYTHONPATH", "")]
-    ).rstrip(os.pathsep)
+    # One environment for all variants: the token seeded once must hold in every backend.
+    base_env = backend_env(
+        database,
+        PYTHONPATH=os.pathsep.join(
+            [str(ROOT / "bench" / "variants"), os.environ.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep),
+    )
     results: dict[tuple[str, str, int], list[Result]] = {}
     token = ""
     try:
@@ -153,7 +157,7 @@ def main() -> int:
                         token = seed(server.url, 0)[2]
                     load = Load(
                         f"{server.url}/api/v1/users/me",
-                        headers={"Authorization": f"Bearer {token}"},
+                        headers=bearer(token),
                     )
                     for conns in connections:
                         print(

@@ -162,11 +162,7 @@ def main() -> int:
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-flood-"))
     # Rate limits in Redis, and one trusted proxy hop as behind Traefik.
-    env = {
-        **backend_env(database, 1),
-        "REDIS_URL": args.redis_url,
-        "REFLEX_TRUSTED_PROXY_HOPS": "1",
-    }
+    env = backend_env(database, REDIS_URL=args.redis_url, REFLEX_TRUSTED_PROXY_HOPS="1")
     env.pop("RATE_LIMITS_ENABLED", None)
     for name in [key for key in env if key.startswith("RATE_LIMIT_")]:
         env.pop(name)

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
 import shutil
 import socket
 import statistics
@@ -42,14 +41,18 @@ from bench.bench import (  # noqa: E402
     Load,
     Sampler,
     Server,
+    backend_env,
+    bearer,
     create_database,
     drop_database,
     lua_post,
     measure,
+    sign_up,
     start_backend,
     stop,
 )
-from bench.ui import ITEMS_STATE, NAMESPACE, ROOT_STATE, TOKEN_VAR, percentile  # noqa: E402
+from bench.ui import ITEMS_STATE, TOKEN_VAR, percentile  # noqa: E402
+from devtools import reflex_socket  # noqa: E402
 from devtools.servers import free_port, start_logged, stop_process_group  # noqa: E402
 
 ROWS_KEY = "items_rx_state_"
@@ -72,33 +75,19 @@ class TabClient:
     hydrated: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def open(self, base: str) -> None:
-        client = socketio.AsyncClient(reconnection=False)
-
-        @client.on("event", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
-        async def on_update(update: dict[str, Any]) -> None:
-            rows = update.get("delta", {}).get(ITEMS_STATE, {}).get(ROWS_KEY)
-            if rows is None:
-                return
-            now = time.perf_counter()
-            for row in rows:
-                self.seen.setdefault(row["title"], now)
-            self.hydrated.set()
-
-        boot = {
-            "name": f"{ROOT_STATE}.hydrate_and_load",
-            "payload": {"vars": {TOKEN_VAR: self.owner.token}},
-            "router_data": {"pathname": "/items", "asPath": "/items", "query": {}},
-        }
-        await client.connect(
-            f"{base}?token={uuid.uuid4()}",
-            socketio_path="/api/_event",
-            transports=["websocket"],
-            auth={"event": boot},
-            wait_timeout=30,
-            namespaces=[NAMESPACE],
+        self.client = await reflex_socket.connect(
+            base, str(uuid.uuid4()), "/items", {TOKEN_VAR: self.owner.token}, self.on_update
         )
-        self.client = client
         await asyncio.wait_for(self.hydrated.wait(), 60)
+
+    async def on_update(self, update: dict[str, Any]) -> None:
+        rows = update.get("delta", {}).get(ITEMS_STATE, {}).get(ROWS_KEY)
+        if rows is None:
+            return
+        now = time.perf_counter()
+        for row in rows:
+            self.seen.setdefault(row["title"], now)
+        self.hydrated.set()
 
     async def close(self) -> None:
         if self.client is not None:
@@ -119,15 +108,9 @@ class LiveResult:
 
 def seed_owners(base: str, count: int) -> list[Owner]:
     owners = []
-    with httpx.Client(base_url=f"{base}/api/v1", timeout=60) as client:
-        for _ in range(count):
-            email, password = f"live-{secrets.token_hex(4)}@example.com", "bench-password-1"
-            client.post("/users/signup", json={"email": email, "password": password})
-            response = client.post(
-                "/login/access-token", data={"username": email, "password": password}
-            )
-            response.raise_for_status()
-            owners.append(Owner(email, response.json()["access_token"]))
+    for _ in range(count):
+        email, _, token = sign_up(base, "live")
+        owners.append(Owner(email, token))
     return owners
 
 
@@ -147,7 +130,7 @@ async def write_load(
                 response = await client.post(
                     "/items/",
                     json={"title": title, "description": "written during the benchmark"},
-                    headers={"Authorization": f"Bearer {owner.token}"},
+                    headers=bearer(owner.token),
                 )
             except httpx.HTTPError:
                 errors += 1
@@ -265,20 +248,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="fsr-live-bench-"))
     database = create_database(args.database_server)
     redis_process, redis_url = start_redis(work)
-    base_env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "REDIS_URL": redis_url,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "RATE_LIMITS_ENABLED": "false",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "GRANIAN_WORKERS": "1",
-    }
-    base_env.pop("DATABASE_REPLICA_URL", None)
+    # One environment for both: they share the database and the tokens of its owners.
+    base_env = backend_env(database, REDIS_URL=redis_url, RATE_LIMITS_ENABLED="false")
     servers: dict[str, Server] = {}
     try:
         for name, live in (("on", "true"), ("off", "false")):
@@ -317,7 +288,7 @@ def main() -> int:
             '{"title": "Benchmark item", "description": "An item of a typical length."}',
             "application/json",
         )
-        headers = {"Authorization": f"Bearer {owners[0].token}"}
+        headers = bearer(owners[0].token)
         s4: dict[str, list[float]] = {"on": [], "off": []}
         for _ in range(args.s4_rounds):
             for name in ("on", "off"):

@@ -23,6 +23,8 @@ from bench.bench import (  # noqa: E402
     SCENARIOS,
     Load,
     Server,
+    backend_env,
+    bearer,
     create_database,
     drop_database,
     machine,
@@ -43,26 +45,6 @@ class Runs:
     # cores away and move req/s by tens of percent from run to run; the work a request
     # costs moves much less.
     cpu_ms: list[float]
-
-
-def backend_env(database: str, observe: str, log_level: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "ENVIRONMENT": "local",
-        # Both backends must accept the same token.
-        "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", ""),
-        "FIRST_SUPERUSER": "admin@example.com",
-        "FIRST_SUPERUSER_PASSWORD": "bench-superuser-password",
-        "LOG_LEVEL": log_level,
-        "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "OBSERVE_REQUESTS": observe,
-    }
-    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
-        env.pop(name, None)
-    return env
 
 
 def main() -> int:
@@ -89,7 +71,8 @@ def main() -> int:
     if unknown:
         parser.error(f"--scenarios takes S2 and S5 only, not {', '.join(unknown)}")
 
-    os.environ["BENCH_SECRET_KEY"] = secrets.token_urlsafe(32)
+    # Both backends must accept the same token.
+    secret_key = secrets.token_urlsafe(32)
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-overhead-"))
     servers: dict[str, Server] = {}
@@ -98,11 +81,17 @@ def main() -> int:
         for name, observe in VARIANTS.items():
             folder = work / name
             folder.mkdir()
-            env = backend_env(database, observe, args.log_level)
-            env["REFLEX_STATES_WORKDIR"] = str(folder / "states")
+            env = backend_env(
+                database,
+                SECRET_KEY=secret_key,
+                FIRST_SUPERUSER_PASSWORD="bench-superuser-password",
+                LOG_LEVEL=args.log_level,
+                OBSERVE_REQUESTS=observe,
+                REFLEX_STATES_WORKDIR=str(folder / "states"),
+            )
             servers[name] = start_backend(env, folder, 1)
         _, _, token = seed(servers["observed"].url, 1)
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = bearer(token)
         paths = {"S2": ("/api/v1/users/me", auth), "S5": ("/api/v1/utils/health-check/", {})}
         for round_number in range(1, args.rounds + 1):
             for key in chosen:

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -35,9 +34,12 @@ from bench.bench import (  # noqa: E402
     DATABASE_SERVER,
     Load,
     Server,
+    backend_env,
+    bearer,
     create_database,
     drain,
     drop_database,
+    login,
     lua_post,
     measure,
     seed,
@@ -101,34 +103,16 @@ def prepare_big(server: str, name: str, plan: Plan, reseed: bool) -> str:
     return url
 
 
-def backend_env(url: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": "scale-bench-secret-key-scale-bench-secret-key",
-        "FIRST_SUPERUSER": ADMIN_EMAIL,
-        "FIRST_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "GRANIAN_WORKERS": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
+def scale_env(url: str) -> dict[str, str]:
+    """A benchmarked backend on `url`, with the superuser the kept big database holds."""
+    return backend_env(
+        url,
+        SECRET_KEY="scale-bench-secret-key-scale-bench-secret-key",
+        FIRST_SUPERUSER=ADMIN_EMAIL,
+        FIRST_SUPERUSER_PASSWORD=ADMIN_PASSWORD,
         # The 256-creator run logs in 100 owners: no limit may refuse the benchmark.
-        "RATE_LIMITS_ENABLED": "false",
-    }
-    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
-        env.pop(name, None)
-    return env
-
-
-def login(base: str, email: str, password: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{base}{API}/login/access-token",
-        data={"username": email, "password": password},
-        timeout=60,
+        RATE_LIMITS_ENABLED="false",
     )
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 # Reads ---------------------------------------------------------------------------
@@ -171,7 +155,7 @@ def timed_get(client: httpx.Client, path: str, headers: dict[str, str]) -> tuple
 
 def measure_reads(big: Server, small: Server, runs: int) -> list[str]:
     tokens = {
-        (server.url, who): login(server.url, email, password)
+        (server.url, who): bearer(login(server.url, email, password))
         for server in (big, small)
         for who, email, password in (
             ("owner", OWNER_EMAIL, OWNER_PASSWORD),
@@ -279,13 +263,14 @@ def measure_writes(server_url: str, work: Path, duration: int, rounds: int) -> l
     lines: list[str] = []
     try:
         for variant, url in urls.items():
-            servers[variant] = start_backend(backend_env(url), work, 1)
+            servers[variant] = start_backend(scale_env(url), work, 1)
         # The backend checks the revision only at startup; the variant without counters
         # is the schema before this issue, on the same code.
         command.downgrade(alembic_config(urls["before"]), "0001")
         loads: dict[tuple[str, str], Load] = {}
         for variant, server in servers.items():
-            creators = [login(server.url, e, p) for e, p in add_owners(urls[variant], OWNERS)]
+            accounts = add_owners(urls[variant], OWNERS)
+            creators = [bearer(login(server.url, email, password)) for email, password in accounts]
             single = creators[0]
             loads[(variant, "S4")] = Load(
                 f"{server.url}{API}/items/",
@@ -432,17 +417,13 @@ async def ui_timings(
 
 
 def measure_ui(url: str, work: Path, runs: int, total: int) -> list[str]:
-    server = start_app(backend_env(url), work)
+    server = start_app(scale_env(url), work)
     small: dict[str, str] = {}
     try:
         # A user with 100 items in the same database: the reference, measured in turn.
         _, _, token = seed(server.url, 100)
-        small = {"Authorization": f"Bearer {token}"}
-        owner = login(server.url, OWNER_EMAIL, OWNER_PASSWORD)
-        tokens = {
-            "owner": owner["Authorization"].removeprefix("Bearer "),
-            "small": token,
-        }
+        small = bearer(token)
+        tokens = {"owner": login(server.url, OWNER_EMAIL, OWNER_PASSWORD), "small": token}
         return asyncio.run(ui_timings(server.url, tokens, {"owner": total, "small": 100}, runs))
     finally:
         if small:
@@ -479,7 +460,7 @@ def main() -> int:
         try:
             load(small_url, Plan(100, 100, 100))
             for url in (big_url, small_url):
-                servers.append(start_backend(backend_env(url), work, 1))
+                servers.append(start_backend(scale_env(url), work, 1))
             output += measure_reads(servers[0], servers[1], args.runs) + [""]
         finally:
             for server in servers:

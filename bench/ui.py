@@ -37,20 +37,20 @@ from bench.bench import (  # noqa: E402
     DATABASE_SERVER,
     Sampler,
     Server,
+    backend_env,
     create_database,
     drop_database,
     seed,
     start_app,
     stop,
 )
+from devtools import reflex_socket  # noqa: E402
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from devtools.reflex_socket import ROOT_STATE  # noqa: E402
 
-ROOT_STATE = "reflex___state____state"
 AUTH_STATE = f"{ROOT_STATE}.app___ui___state___auth____auth_state"
 ITEMS_STATE = f"{AUTH_STATE}.app___ui___state___items____items_state"
 TOKEN_VAR = f"{AUTH_STATE}.access_token_rx_state_"
-# socket.io-client takes the URL's path as the namespace: Reflex's events live in /api/_event.
-NAMESPACE = "/api/_event"
 
 
 # A click's latency as its user sees it: from the click, dispatched in the page, to the
@@ -152,32 +152,21 @@ async def one_session(
     base: str, token: str, seconds: float, stats: SessionStats, start_at: float
 ) -> None:
     """One browser tab's worth of traffic, through Reflex's socket.io protocol."""
-    client = socketio.AsyncClient(reconnection=False)
+    client: socketio.AsyncClient | None = None
     pending: asyncio.Queue[float] = asyncio.Queue()
     sent_at: list[float] = []
 
-    @client.on("event", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
     async def on_update(update: dict[str, Any]) -> None:
         # An event's answer is the update that carries the page's rows.
         rows_arrived = "items_rx_state_" in update.get("delta", {}).get(ITEMS_STATE, {})
         if rows_arrived and sent_at:
             await pending.put((time.perf_counter() - sent_at.pop(0)) * 1000)
 
-    boot = {
-        "name": f"{ROOT_STATE}.hydrate_and_load",
-        "payload": {"vars": {TOKEN_VAR: token}},
-        "router_data": {"pathname": "/items", "asPath": "/items", "query": {}},
-    }
     try:
         await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
         sent_at.append(time.perf_counter())
-        await client.connect(
-            f"{base}?token={uuid.uuid4()}",
-            socketio_path="/api/_event",
-            transports=["websocket"],
-            auth={"event": boot},
-            wait_timeout=30,
-            namespaces=[NAMESPACE],
+        client = await reflex_socket.connect(
+            base, str(uuid.uuid4()), "/items", {TOKEN_VAR: token}, on_update
         )
         stats.connected += 1
         await asyncio.wait_for(pending.get(), 30)  # hydrated
@@ -187,15 +176,7 @@ async def one_session(
             tick = time.perf_counter()
             page = page % 10 + 1
             sent_at.append(tick)
-            await client.emit(
-                "event",
-                {
-                    "name": f"{ITEMS_STATE}.load_page",
-                    "payload": {"page": page},
-                    "router_data": {"pathname": "/items", "asPath": "/items", "query": {}},
-                },
-                namespace=NAMESPACE,
-            )
+            await reflex_socket.send(client, f"{ITEMS_STATE}.load_page", {"page": page}, "/items")
             try:
                 stats.round_trips.append(await asyncio.wait_for(pending.get(), 10))
             except TimeoutError:
@@ -205,8 +186,9 @@ async def one_session(
     except Exception:
         stats.errors += 1
     finally:
-        with contextlib.suppress(Exception):
-            await client.disconnect()
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
 
 
 async def sessions(base: str, token: str, count: int, seconds: float) -> SessionStats:
@@ -233,18 +215,8 @@ def main() -> int:
     database = create_database(args.database_server)
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"fsr-ui-bench-{secrets.token_hex(3)}"
     work.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "ENVIRONMENT": "local",
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "console",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-    }
-    for name in ("REDIS_URL", "DATABASE_REPLICA_URL", "BCRYPT_ROUNDS"):
-        env.pop(name, None)
+    # GRANIAN_WORKERS as the shell has it: the whole app, as `reflex run --env prod` runs it.
+    env = backend_env(database, workers=None)
     server: Server | None = None
     try:
         server = start_app(env, work)

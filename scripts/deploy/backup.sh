@@ -18,45 +18,26 @@
 # --dir defaults to $BACKUP_DIR, else ./backups.
 set -euo pipefail
 
-log() { printf '[backup] %s\n' "$*" >&2; }
-die() {
-    printf '[backup] ERROR: %s\n' "$*" >&2
-    exit 1
-}
-usage() {
-    sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-    exit "${1:-2}"
-}
+# log, die, usage, libpq_url, and mode (url, or compose after --compose: shared_option).
+# shellcheck source=scripts/deploy/db_args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/db_args.sh"
 
-mode=url
 dir="${BACKUP_DIR:-backups}"
 keep_days="${BACKUP_KEEP_DAYS:-14}"
 keep="${BACKUP_KEEP:-0}"
 url=""
 while [ $# -gt 0 ]; do
     case "$1" in
-    --compose) mode=compose ;;
     --dir) dir="${2:?--dir needs a folder}"; shift ;;
     --keep-days) keep_days="${2:?--keep-days needs a number}"; shift ;;
     --keep) keep="${2:?--keep needs a number}"; shift ;;
-    -h | --help) usage 0 ;;
-    -*) log "unknown option: $1"; usage ;;
+    -*) shared_option "$1" ;;
     *) url="$1" ;;
     esac
     shift
 done
 [[ "$keep_days" =~ ^[0-9]+$ ]] || die "--keep-days must be a whole number of days, not '$keep_days'"
 [[ "$keep" =~ ^[0-9]+$ ]] || die "--keep must be a whole number of files, not '$keep'"
-
-# libpq understands postgresql://; SQLAlchemy's postgresql+psycopg:// and postgres:// are
-# the same database.
-libpq_url() {
-    local u="$1"
-    u="${u/#postgresql+psycopg:\/\//postgresql://}"
-    u="${u/#postgresql+psycopg2:\/\//postgresql://}"
-    u="${u/#postgres:\/\//postgresql://}"
-    printf '%s\n' "$u"
-}
 
 # The database name of a URL (path after the host, without query string).
 url_database() {

@@ -35,7 +35,7 @@ remote_dir="$(printf '%q' "$DEPLOY_PATH")"
 
 case "${1:-}" in
 ship)
-    files=(compose.yml compose.prod.yml scripts/deploy/deploy.sh scripts/deploy/backup.sh scripts/deploy/restore.sh scripts/deploy/smoke.py)
+    files=(compose.yml compose.prod.yml scripts/deploy/deploy.sh scripts/deploy/backup.sh scripts/deploy/restore.sh scripts/deploy/db_args.sh scripts/deploy/smoke.py)
     echo "[remote] copying ${files[*]} to $DEPLOY_HOST:$DEPLOY_PATH"
     tar -cf - "${files[@]}" | "${ssh_cmd[@]}" "mkdir -p $remote_dir && tar -xf - -C $remote_dir"
     ;;

@@ -14,25 +14,16 @@
 #   scripts/deploy/restore.sh backups/app-20250101T030000Z.dump postgresql://postgres@127.0.0.1/app_check
 set -euo pipefail
 
-log() { printf '[restore] %s\n' "$*" >&2; }
-die() {
-    printf '[restore] ERROR: %s\n' "$*" >&2
-    exit 1
-}
-usage() {
-    sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-    exit "${1:-2}"
-}
+# log, die, usage, libpq_url, and mode (url, or compose after --compose: shared_option).
+# shellcheck source=scripts/deploy/db_args.sh
+source "$(dirname "${BASH_SOURCE[0]}")/db_args.sh"
 
-mode=url
 clean=()
 args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-    --compose) mode=compose ;;
     --clean) clean=(--clean --if-exists) ;;
-    -h | --help) usage 0 ;;
-    -*) log "unknown option: $1"; usage ;;
+    -*) shared_option "$1" ;;
     *) args+=("$1") ;;
     esac
     shift
@@ -41,14 +32,6 @@ done
 dump_file="${args[0]}"
 target="${args[1]}"
 [ -f "$dump_file" ] || die "no such backup file: $dump_file"
-
-libpq_url() {
-    local u="$1"
-    u="${u/#postgresql+psycopg:\/\//postgresql://}"
-    u="${u/#postgresql+psycopg2:\/\//postgresql://}"
-    u="${u/#postgres:\/\//postgresql://}"
-    printf '%s\n' "$u"
-}
 
 # Double any " so a name can be quoted as a SQL identifier; ' for a literal.
 sql_ident() { printf '"%s"' "${1//\"/\"\"}"; }

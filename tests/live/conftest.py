@@ -59,6 +59,20 @@ def run_backend(database: str, log: Path, **settings_env: str) -> Iterator[LiveB
         stop_process_group(process)
 
 
+def run_own_backend(
+    database: str, tmp_path_factory: pytest.TempPathFactory, name: str, **settings_env: str
+) -> Iterator[LiveBackend]:
+    """A backend with settings of its own, for as long as the generator runs: its log and
+    its own UI-state folder (so it can run beside live_backend) in a new folder `name`."""
+    work = tmp_path_factory.mktemp(name)
+    yield from run_backend(
+        database,
+        work / "backend.log",
+        REFLEX_STATES_WORKDIR=str(work / "states"),
+        **settings_env,
+    )
+
+
 @pytest.fixture(scope="session")
 def live_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
     """The backend as the test run's environment configures it (ENVIRONMENT=local)."""
@@ -75,13 +89,11 @@ def production_backend(
     database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveBackend]:
     """The backend with ENVIRONMENT=production, as a deployment configures it."""
-    work = tmp_path_factory.mktemp("production")
-    yield from run_backend(
+    yield from run_own_backend(
         database,
-        work / "backend.log",
+        tmp_path_factory,
+        "production",
         ENVIRONMENT="production",
         FRONTEND_HOST=PRODUCTION_FRONTEND,
         BACKEND_CORS_ORIGINS=f"{PRODUCTION_EXTRA_ORIGIN}/",
-        # Its own UI-state folder, so it can run beside live_backend.
-        REFLEX_STATES_WORKDIR=str(work / "states"),
     )

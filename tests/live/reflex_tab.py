@@ -1,8 +1,6 @@
-"""A browser tab's Reflex session, spoken over socket.io as the frontend speaks it.
-
-It connects to `/api/_event` with the tab's client token in the query string and its
-hydrate event (with the stored localStorage values) in the connect packet, and keeps
-every update the server sends, so tests can look at exactly what reached the "browser".
+"""A browser tab's Reflex session, spoken over socket.io as the frontend speaks it
+(devtools.reflex_socket), that keeps every update the server sends, so tests can look at
+exactly what reached the "browser".
 """
 
 import asyncio
@@ -16,19 +14,14 @@ from app.ui.state.admin import AdminState
 from app.ui.state.auth import AuthState
 from app.ui.state.items import ItemsState
 from app.ui.state.visibility import PasswordVisibilityState
+from devtools import reflex_socket
 
-NAMESPACE = "/api/_event"
-ROOT_STATE = "reflex___state____state"
 AUTH = AuthState.get_full_name()
 ITEMS = ItemsState.get_full_name()
 ADMIN = AdminState.get_full_name()
 VISIBILITY = PasswordVisibilityState.get_full_name()
 TOKEN_VAR = f"{AUTH}.access_token_rx_state_"
 WAIT_SECONDS = 20
-
-
-def router(path: str) -> dict[str, Any]:
-    return {"pathname": path, "asPath": path, "query": {}}
 
 
 class Tab:
@@ -47,29 +40,18 @@ class Tab:
         """Load `path` in the tab with `access_token` in its localStorage."""
         self.updates.clear()
         self.closed.clear()
-        client = socketio.AsyncClient(reconnection=False)
-        client.on("event", self.updates.append, namespace=NAMESPACE)
-        client.on("disconnect", lambda *_: self.closed.set(), namespace=NAMESPACE)
-        boot = {
-            "name": f"{ROOT_STATE}.hydrate_and_load",
-            "payload": {"vars": {TOKEN_VAR: access_token}},
-            "router_data": router(path),
-        }
-        await client.connect(
-            f"{self.base}?token={self.client_token}",
-            socketio_path="/api/_event",
-            transports=["websocket"],
-            auth={"event": boot},
-            wait_timeout=30,
-            namespaces=[NAMESPACE],
+        self.client = await reflex_socket.connect(
+            self.base,
+            self.client_token,
+            path,
+            {TOKEN_VAR: access_token},
+            self.updates.append,
+            lambda *_: self.closed.set(),
         )
-        self.client = client
 
     async def send(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
         assert self.client is not None
-        await self.client.emit(
-            "event", {"name": name, "payload": payload, "router_data": router(path)}, NAMESPACE
-        )
+        await reflex_socket.send(self.client, name, payload, path)
 
     async def close(self) -> None:
         if self.client is not None:

@@ -14,7 +14,7 @@ from app.ui.state.items import ITEM_DELETED_ELSEWHERE
 from app.ui.state.row_dialogs import CHANGED_ELSEWHERE
 from tests.conftest import Account
 from tests.factories import random_email
-from tests.live.conftest import LiveBackend, run_backend
+from tests.live.conftest import LiveBackend, run_own_backend
 from tests.live.reflex_tab import ADMIN, AUTH, ITEMS, Tab
 
 API = settings.API_V1_STR
@@ -28,10 +28,7 @@ WITHIN = 1.0
 
 @pytest.fixture(scope="module")
 def backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
-    work = tmp_path_factory.mktemp("live-tables")
-    yield from run_backend(
-        database, work / "backend.log", REFLEX_STATES_WORKDIR=str(work / "states")
-    )
+    yield from run_own_backend(database, tmp_path_factory, "live-tables")
 
 
 def token_of(account: Account) -> str:

@@ -15,7 +15,7 @@ from app.core.config import settings
 from app.ui.state.public import LoginState
 from tests.conftest import Account
 from tests.emails.conftest import BoundController, Mailbox, loopback_listener
-from tests.live.conftest import LiveBackend, run_backend
+from tests.live.conftest import LiveBackend, run_own_backend
 from tests.live.reflex_tab import AUTH, Tab
 
 API = settings.API_V1_STR
@@ -61,11 +61,10 @@ def mailbox(smtp: BoundController) -> Mailbox:
 def debug_backend(
     database: str, smtp: BoundController, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveBackend]:
-    work = tmp_path_factory.mktemp("debug-backend")
-    yield from run_backend(
+    yield from run_own_backend(
         database,
-        work / "backend.log",
-        REFLEX_STATES_WORKDIR=str(work / "states"),
+        tmp_path_factory,
+        "debug-backend",
         LOG_LEVEL="DEBUG",
         # Reflex's and granian's own lines at their most talkative too.
         REFLEX_LOGLEVEL="debug",

@@ -15,7 +15,7 @@ import yaml
 
 from app.core.config import settings
 from devtools.servers import serve_on_free_port, start_logged, stop_process_group
-from tests.live.conftest import LiveBackend, run_backend
+from tests.live.conftest import LiveBackend, run_own_backend
 from tests.skip_policy import unavailable
 
 pytestmark = pytest.mark.live
@@ -29,13 +29,8 @@ SCRAPE_SECONDS = 1
 def two_backends(
     database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveBackend, LiveBackend]]:
-    work = tmp_path_factory.mktemp("scraped")
-    first = run_backend(
-        database, work / "first.log", REFLEX_STATES_WORKDIR=str(work / "first-states")
-    )
-    second = run_backend(
-        database, work / "second.log", REFLEX_STATES_WORKDIR=str(work / "second-states")
-    )
+    first = run_own_backend(database, tmp_path_factory, "scraped-first")
+    second = run_own_backend(database, tmp_path_factory, "scraped-second")
     try:
         yield next(first), next(second)
     finally:

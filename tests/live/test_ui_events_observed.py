@@ -11,7 +11,7 @@ import pytest
 
 from app.ui.state.public import LoginState
 from tests.conftest import Account
-from tests.live.conftest import LiveBackend, run_backend
+from tests.live.conftest import LiveBackend, run_own_backend
 from tests.live.reflex_tab import ITEMS, Tab
 from tests.live.test_metrics import sample
 from tests.sentry_ingest import Ingest, serve_ingest
@@ -29,11 +29,10 @@ def ingest() -> Iterator[Ingest]:
 def observed_backend(
     database: str, ingest: Ingest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveBackend]:
-    work = tmp_path_factory.mktemp("ui-events")
-    yield from run_backend(
+    yield from run_own_backend(
         database,
-        work / "backend.log",
-        REFLEX_STATES_WORKDIR=str(work / "states"),
+        tmp_path_factory,
+        "ui-events",
         LOG_FORMAT="json",
         SENTRY_DSN=ingest.dsn,
         SENTRY_TRACES_SAMPLE_RATE="0",

@@ -13,7 +13,7 @@ from app.services import users
 from app.ui.state.failures import LOGIN_ROUTE
 from tests.conftest import Account, make_account
 from tests.factories import create_item
-from tests.live.conftest import LiveBackend, run_backend
+from tests.live.conftest import LiveBackend, run_own_backend
 from tests.live.reflex_tab import ADMIN, AUTH, ITEMS, VISIBILITY, Tab
 
 API = settings.API_V1_STR
@@ -22,11 +22,10 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def ui_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
-    work = tmp_path_factory.mktemp("ui-backend")
-    yield from run_backend(
+    yield from run_own_backend(
         database,
-        work / "backend.log",
-        REFLEX_STATES_WORKDIR=str(work / "states"),
+        tmp_path_factory,
+        "ui-backend",
         # As behind Traefik: its X-Forwarded-Proto is believed.
         REFLEX_TRUSTED_PROXY_HOPS="1",
     )
@@ -36,11 +35,10 @@ def ui_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def expiring_backend(
     database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveBackend]:
-    work = tmp_path_factory.mktemp("expiring-backend")
-    yield from run_backend(
+    yield from run_own_backend(
         database,
-        work / "backend.log",
-        REFLEX_STATES_WORKDIR=str(work / "states"),
+        tmp_path_factory,
+        "expiring-backend",
         STATE_EXPIRY_SECONDS="3",
     )
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
 from tests.conftest import TEST_REDIS_URL, Account, make_account
-from tests.live.conftest import LiveBackend, run_backend
+from tests.live.conftest import LiveBackend, run_own_backend
 from tests.replica.conftest import Replica
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
@@ -23,17 +23,16 @@ ITEMS = f"{settings.API_V1_STR}/items/"
 def replica_backend(
     database: str, replica_server: Replica, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveBackend]:
-    work = tmp_path_factory.mktemp("replica-backend")
-    yield from run_backend(
+    yield from run_own_backend(
         database,
-        work / "backend.log",
+        tmp_path_factory,
+        "replica-backend",
         DATABASE_REPLICA_URL=replica_server.url,
         REDIS_URL=TEST_REDIS_URL,
         # Replay is paused on purpose below: the lag guard must not hide the replica.
         REPLICA_MAX_LAG_SECONDS="60",
         REPLICA_READ_YOUR_WRITES_SECONDS="120",
         GRANIAN_WORKERS="2",
-        REFLEX_STATES_WORKDIR=str(work / "states"),
     )
 
 
