@@ -48,6 +48,8 @@ from devtools import reflex_socket  # noqa: E402
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from devtools.reflex_socket import ROOT_STATE  # noqa: E402
 
+# Reflex's names of the app's states, written out: importing the app here would load its
+# settings from this shell. tests/bench/test_wire_names.py keeps them in step.
 AUTH_STATE = f"{ROOT_STATE}.app___ui___state___auth____auth_state"
 ITEMS_STATE = f"{AUTH_STATE}.app___ui___state___items____items_state"
 TOKEN_VAR = f"{AUTH_STATE}.access_token_rx_state_"
