@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
 from app.core.db import engine, session_scope
-from app.models import ItemCreate, ItemUpdate, UserCreate, UserUpdate
+from app.models import Item, ItemCreate, ItemUpdate, UserCreate, UserUpdate
 from app.services import changes, items, users
 from app.services.changes import Change, Notices, decode, encode
 from app.services.errors import BadRequest
@@ -88,7 +88,7 @@ async def test_nothing_is_published_before_the_commit_nor_for_a_rollback(
 ) -> None:
     user = await users.get_caller(normal_user.id)
     assert user is not None
-    dropped = items.Item.model_validate(ItemCreate(title="Dropped"), update={"owner_id": user.id})
+    dropped = Item.model_validate(ItemCreate(title="Dropped"), update={"owner_id": user.id})
     session.add(dropped)
     await session.flush()
     assert in_process.changes == []
