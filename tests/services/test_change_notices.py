@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
@@ -255,7 +256,9 @@ async def test_the_notice_goes_out_after_the_connection_is_back_in_the_pool(
     normal_user: Account, in_process: Heard
 ) -> None:
     held: list[int] = []
-    changes.notices.listen(lambda _: held.append(engine.pool.checkedout()))  # type: ignore[attr-defined]
+    pool = engine.pool
+    assert isinstance(pool, QueuePool), pool
+    changes.notices.listen(lambda _: held.append(pool.checkedout()))
     user = await users.get_caller(normal_user.id)
     assert user is not None
     async with session_scope() as session:

@@ -32,6 +32,7 @@ async def test_every_window_holds_the_rows_of_the_newest_first_order(
         session.add(Item(title=f"item {n}", owner_id=owner.id, created_at=at, updated_at=at))
         session.add(Item(title=f"other {n}", owner_id=other.id, created_at=at, updated_at=at))
     await session.commit()
+    # SQLModel types exec() for select() statements only; it runs a text() one all the same.
     every = (
         await session.exec(
             text("SELECT id, owner_id FROM item ORDER BY created_at DESC, id DESC")  # type: ignore[call-overload]
@@ -78,6 +79,7 @@ async def test_the_page_next_to_a_row_is_the_page_by_number(session: AsyncSessio
 async def test_user_pages_from_either_end_match(session: AsyncSession) -> None:
     for _ in range(9):
         await new_user(session)
+    # SQLModel types exec() for select() statements only; it runs a text() one all the same.
     every = (
         await session.exec(
             text('SELECT id FROM "user" ORDER BY created_at DESC, id DESC')  # type: ignore[call-overload]
