@@ -216,12 +216,20 @@ def _ms(value: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def _wrk_field(pattern: str, output: str) -> str:
+    """The first group of `pattern` (matched per line) in wrk's report, which must have it."""
+    match = re.search(pattern, output, re.M)
+    if match is None:
+        raise ValueError(f"wrk's output has no {pattern!r}:\n{output}")
+    return match.group(1)
+
+
 def parse_wrk(output: str) -> tuple[float, float, float, int, int]:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = float(_wrk_field(r"Requests/sec:\s+([\d.]+)", output))
+    requests = int(_wrk_field(r"(\d+) requests in", output))
     # Anchored: "75.50%" in the thread stats also contains "50%".
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    p50 = _ms(_wrk_field(r"^\s+50%\s+(\S+)", output))
+    p99 = _ms(_wrk_field(r"^\s+99%\s+(\S+)", output))
     errors = 0
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         errors += int(match.group(1))

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import socketio  # type: ignore[import-untyped]
+import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

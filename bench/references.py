@@ -41,4 +41,5 @@ fastapi_app = FastAPI()
 
 @fastapi_app.get("/")
 def select_one(session: Annotated[Session, Depends(get_session)]) -> dict[str, Any]:
+    # SQLModel types exec() for select() statements only; it runs a text() one all the same.
     return {"value": session.exec(text("SELECT 1")).one()[0]}  # type: ignore[call-overload]

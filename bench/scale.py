@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +73,8 @@ def holds(url: str, plan: Plan) -> bool:
     """Whether the database at `url` exists and holds `plan`'s rows (counted exactly)."""
     try:
         with psycopg.connect(conninfo(url)) as connection:
-            totals = dict(
+            # sum() of a bigint is a numeric: Decimal.
+            totals: dict[str, Decimal] = dict(
                 connection.execute("SELECT table_name, sum(n) FROM row_total GROUP BY 1").fetchall()
             )
             owned = connection.execute(
@@ -234,8 +236,10 @@ def counts_exact(url: str) -> tuple[bool, int, int]:
     snapshot."""
     with psycopg.connect(conninfo(url)) as connection:
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        true = dict(connection.execute("SELECT owner_id, count(*) FROM item GROUP BY 1").fetchall())
-        kept = dict(
+        true: dict[int, int] = dict(
+            connection.execute("SELECT owner_id, count(*) FROM item GROUP BY 1").fetchall()
+        )
+        kept: dict[int, Decimal] = dict(
             connection.execute(
                 "SELECT owner_id, sum(n) FROM item_count GROUP BY 1 HAVING sum(n) <> 0"
             ).fetchall()

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import bcrypt
 import psycopg
@@ -38,6 +38,10 @@ USER_COLUMNS = (
     "created_at", "updated_at", "password_changed_at",
 )  # fmt: skip
 ITEM_COLUMNS = ("title", "description", "owner_id", "created_at", "updated_at")
+# One row's values, in the columns' order.
+UserRow = tuple[str, str, bool, bool, str, datetime, datetime, datetime]
+ItemRow = tuple[str, str, int, datetime, datetime]
+Row = TypeVar("Row", UserRow, ItemRow)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class Plan:
     owner_password: str = OWNER_PASSWORD
 
 
-def user_rows(count: int, owner_email: str, owner_hash: str, other_hash: str) -> Iterator[tuple]:
+def user_rows(count: int, owner_email: str, owner_hash: str, other_hash: str) -> Iterator[UserRow]:
     for n in range(count):
         at = EPOCH + timedelta(milliseconds=n)
         if n == 0:
@@ -62,7 +66,7 @@ def user_rows(count: int, owner_email: str, owner_hash: str, other_hash: str) ->
             yield (email, f"Scale User {n}", True, False, other_hash, at, at, at)
 
 
-def item_rows(count: int, owner_items: int, owners: list[int]) -> Iterator[tuple]:
+def item_rows(count: int, owner_items: int, owners: list[int]) -> Iterator[ItemRow]:
     others = owners[1:] or owners[:1]
     for n in range(count):
         at = EPOCH + timedelta(days=1, milliseconds=n)
@@ -72,7 +76,7 @@ def item_rows(count: int, owner_items: int, owners: list[int]) -> Iterator[tuple
 
 
 def _pg_copy(connection: psycopg.Connection[Any], table: str, columns: tuple[str, ...],
-             rows: Iterator[tuple]) -> None:  # fmt: skip
+             rows: Iterator[UserRow] | Iterator[ItemRow]) -> None:  # fmt: skip
     names = ", ".join(columns)
     with connection.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
         for row in rows:
@@ -103,8 +107,8 @@ def seed_postgresql(url: str, plan: Plan, hashes: tuple[str, str]) -> None:
         connection.execute("VACUUM ANALYZE row_total")
 
 
-def _batches(rows: Iterator[tuple], size: int = 10_000) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
+def _batches(rows: Iterator[Row], size: int = 10_000) -> Iterator[list[Row]]:
+    batch: list[Row] = []
     for row in rows:
         batch.append(row)
         if len(batch) == size:
@@ -135,9 +139,9 @@ def seed_sqlite(url: str, plan: Plan, hashes: tuple[str, str]) -> None:
             )
         ]
         marks = ", ".join("?" * len(ITEM_COLUMNS))
-        for batch in _batches(item_rows(plan.items, plan.owner_items, owners)):
+        for item_batch in _batches(item_rows(plan.items, plan.owner_items, owners)):
             connection.executemany(
-                f"INSERT INTO item ({', '.join(ITEM_COLUMNS)}) VALUES ({marks})", batch
+                f"INSERT INTO item ({', '.join(ITEM_COLUMNS)}) VALUES ({marks})", item_batch
             )
     connection.execute("ANALYZE")
     connection.close()

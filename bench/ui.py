@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import socketio  # type: ignore[import-untyped]
+import socketio
 
 if TYPE_CHECKING:
     from playwright.async_api import Page

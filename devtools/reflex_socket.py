@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-import socketio  # type: ignore[import-untyped]
+import socketio
 
 # socket.io-client takes the URL's path as the namespace: Reflex's events live in /api/_event.
 NAMESPACE = "/api/_event"

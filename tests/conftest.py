@@ -99,8 +99,8 @@ async def clean_tables() -> AsyncIterator[None]:
     yield
     await wait_for_pending_emails()
     async with SessionMaker() as session:
-        await session.exec(delete(Item))  # type: ignore[call-overload]
-        await session.exec(delete(User))  # type: ignore[call-overload]
+        await session.exec(delete(Item))
+        await session.exec(delete(User))
         await session.commit()
 
 

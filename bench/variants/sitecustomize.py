@@ -31,7 +31,8 @@ def _patch_pool(module: ModuleType) -> None:
             event.listen(self, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
             event.listen(self, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
 
-    module.FairAsyncQueuePool = StockAsyncQueuePool
+    # Rebinds the module's global (ModuleType types reads, not assignments, of its names).
+    vars(module)["FairAsyncQueuePool"] = StockAsyncQueuePool
 
 
 def caller_lookups(module: ModuleType) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def _patch_users(module: ModuleType) -> None:
     lookups = caller_lookups(module)
     if CALLER_PATH not in lookups:
         raise SystemExit(f"BENCH_CALLER_PATH={CALLER_PATH!r} is not a known path")
-    module.get_caller = lookups[CALLER_PATH]
+    vars(module)["get_caller"] = lookups[CALLER_PATH]
 
 
 _PATCHES = {"app.core.pool": _patch_pool, "app.services.users": _patch_users}

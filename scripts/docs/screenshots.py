@@ -9,7 +9,7 @@ superuser, a few users and some items (scripts/docs/ui_app.py), then stops it.
 import asyncio
 import sys
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 # Before any `app` import: it points the settings at a throwaway database.
 from ui_app import ROOT, running_app, seed_demo
@@ -18,14 +18,14 @@ from app.core.security import create_access_token, create_reset_token
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 OUT = ROOT / "docs" / "images"
-DESKTOP = {"width": 1440, "height": 900}
-PHONE = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 
 
 def open_page(
-    browser: Browser, url: str, mode: str, token: str | None, viewport: dict[str, int]
+    browser: Browser, url: str, mode: str, token: str | None, viewport: ViewportSize
 ) -> Page:
-    context = browser.new_context(base_url=url, viewport=viewport)  # type: ignore[arg-type]
+    context = browser.new_context(base_url=url, viewport=viewport)
     script = f"localStorage.setItem('theme', {mode!r});"
     if token:
         script += f"localStorage.setItem('access_token', {token!r});"

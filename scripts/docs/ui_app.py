@@ -83,17 +83,17 @@ async def seed_demo(extra_items: int = 0) -> tuple[int, int]:
         admin = await users.ensure_first_superuser(session)
         admin = await users.update_me(session, admin, UserUpdateMe(full_name="Alex Morgan"))
         for full_name, email, superuser, active in PEOPLE:
-            data = UserCreate(
+            person = UserCreate(
                 email=email,
                 password="throwaway-demo-password",
                 full_name=full_name,
                 is_superuser=superuser,
                 is_active=active,
             )
-            await users.create_user(session, data)
+            await users.create_user(session, person)
         for number in range(extra_items):
-            data = ItemCreate(title=f"Archived item {number + 1}", description="Seeded in bulk")
-            await items.create_item(session, admin, data)
+            item = ItemCreate(title=f"Archived item {number + 1}", description="Seeded in bulk")
+            await items.create_item(session, admin, item)
         # Three rounds of the list, oldest first: the table has a few pages.
         for round_number in range(3):
             for title, description in ITEMS:

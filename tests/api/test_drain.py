@@ -19,8 +19,8 @@ def inner_app() -> Starlette:
 
 
 async def statuses(drain_file: Path) -> dict[str, int]:
-    app = drain_middleware(str(drain_file))(inner_app())  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    app = drain_middleware(str(drain_file))(inner_app())
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         return {
             path: (await client.get(path)).status_code

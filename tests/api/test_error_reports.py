@@ -2,7 +2,7 @@
 request id and user id, and without the secrets the request carried."""
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -34,7 +34,7 @@ def ingest() -> Iterator[Ingest]:
 
 
 @pytest.fixture
-async def app_client() -> Iterator[httpx.AsyncClient]:  # type: ignore[misc]
+async def app_client() -> AsyncIterator[httpx.AsyncClient]:
     # A 500 as a client sees it, rather than the exception raised into the test.
     transport = httpx.ASGITransport(app=create_api(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

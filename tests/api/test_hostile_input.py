@@ -43,33 +43,37 @@ async def raw_json(
 # NUL characters and lone surrogates -------------------------------------------------
 
 
-async def test_nul_in_login_username_is_a_422(client):
+async def test_nul_in_login_username_is_a_422(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/login/access-token", data={"username": NUL, "password": "whatever-password"}
     )
     unstorable(r, "body", "username")
 
 
-async def test_nul_in_login_password_is_a_422(client, normal_user):
+async def test_nul_in_login_password_is_a_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/login/access-token", data={"username": normal_user.email, "password": NUL * 4}
     )
     unstorable(r, "body", "password")
 
 
-async def test_nul_in_recovery_email_is_a_422(client):
+async def test_nul_in_recovery_email_is_a_422(client: httpx.AsyncClient) -> None:
     r = await client.post(f"{API}/password-recovery/a%00b@example.com")
     unstorable(r, "path", "email")
 
 
-async def test_nul_in_recovery_preview_email_is_a_422(client, superuser):
+async def test_nul_in_recovery_preview_email_is_a_422(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/password-recovery-html-content/a%00b@example.com", headers=superuser.headers
     )
     unstorable(r, "path", "email")
 
 
-async def test_nul_in_signup_full_name_is_a_422(client):
+async def test_nul_in_signup_full_name_is_a_422(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/users/signup",
         json={"email": "nul@example.com", "password": "a-good-password", "full_name": NUL},
@@ -77,7 +81,7 @@ async def test_nul_in_signup_full_name_is_a_422(client):
     unstorable(r, "body", "full_name")
 
 
-async def test_nul_in_signup_email_is_a_422_without_echo(client):
+async def test_nul_in_signup_email_is_a_422_without_echo(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/users/signup", json={"email": "a\x00@example.com", "password": "a-good-password"}
     )
@@ -85,14 +89,18 @@ async def test_nul_in_signup_email_is_a_422_without_echo(client):
 
 
 @pytest.mark.parametrize("field", ["title", "description"])
-async def test_nul_in_a_new_item_is_a_422(client, normal_user, field):
+async def test_nul_in_a_new_item_is_a_422(
+    client: httpx.AsyncClient, normal_user: Account, field: str
+) -> None:
     body = {"title": "Title", field: NUL}
     r = await client.post(f"{API}/items/", headers=normal_user.headers, json=body)
     unstorable(r, "body", field)
 
 
 @pytest.mark.parametrize("field", ["title", "description"])
-async def test_nul_in_an_item_update_is_a_422(client, normal_user, field):
+async def test_nul_in_an_item_update_is_a_422(
+    client: httpx.AsyncClient, normal_user: Account, field: str
+) -> None:
     created = await client.post(f"{API}/items/", headers=normal_user.headers, json={"title": "T"})
     r = await client.put(
         f"{API}/items/{created.json()['id']}", headers=normal_user.headers, json={field: NUL}
@@ -100,24 +108,30 @@ async def test_nul_in_an_item_update_is_a_422(client, normal_user, field):
     unstorable(r, "body", field)
 
 
-async def test_nul_in_the_items_search_is_a_422(client, normal_user):
+async def test_nul_in_the_items_search_is_a_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/items/", headers=normal_user.headers, params={"q": NUL})
     unstorable(r, "query", "q")
 
 
-async def test_nul_in_my_profile_is_a_422(client, normal_user):
+async def test_nul_in_my_profile_is_a_422(client: httpx.AsyncClient, normal_user: Account) -> None:
     r = await client.patch(f"{API}/users/me", headers=normal_user.headers, json={"full_name": NUL})
     unstorable(r, "body", "full_name")
 
 
-async def test_nul_in_an_admin_user_update_is_a_422(client, superuser, normal_user):
+async def test_nul_in_an_admin_user_update_is_a_422(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/{normal_user.id}", headers=superuser.headers, json={"full_name": NUL}
     )
     unstorable(r, "body", "full_name")
 
 
-async def test_nul_in_a_new_users_password_is_a_422(client, superuser):
+async def test_nul_in_a_new_users_password_is_a_422(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/users/",
         headers=superuser.headers,
@@ -126,7 +140,9 @@ async def test_nul_in_a_new_users_password_is_a_422(client, superuser):
     unstorable(r, "body", "password")
 
 
-async def test_nul_in_a_password_change_is_a_422(client, normal_user):
+async def test_nul_in_a_password_change_is_a_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
@@ -135,27 +151,31 @@ async def test_nul_in_a_password_change_is_a_422(client, normal_user):
     unstorable(r, "body", "new_password")
 
 
-async def test_nul_in_a_reset_is_a_422(client):
+async def test_nul_in_a_reset_is_a_422(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/reset-password/", json={"token": NUL, "new_password": "a-good-password"}
     )
     unstorable(r, "body", "token")
 
 
-async def test_nul_in_the_test_email_address_is_a_422(client, superuser):
+async def test_nul_in_the_test_email_address_is_a_422(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/utils/test-email/", headers=superuser.headers, params={"email_to": NUL}
     )
     unstorable(r, "query", "email_to")
 
 
-async def test_lone_surrogate_in_an_item_title_is_a_422(client, normal_user):
+async def test_lone_surrogate_in_an_item_title_is_a_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     text = json.dumps({"title": LONE_SURROGATE})
     r = await raw_json(client, "POST", f"{API}/items/", text, normal_user.headers)
     unstorable(r, "body", "title")
 
 
-async def test_lone_surrogate_in_signup_full_name_is_a_422(client):
+async def test_lone_surrogate_in_signup_full_name_is_a_422(client: httpx.AsyncClient) -> None:
     text = json.dumps(
         {"email": "s@example.com", "password": "a-good-password", "full_name": LONE_SURROGATE}
     )
@@ -163,7 +183,9 @@ async def test_lone_surrogate_in_signup_full_name_is_a_422(client):
     unstorable(r, "body", "full_name")
 
 
-async def test_lone_surrogate_in_a_key_the_client_sent_comes_back_encodable(client, normal_user):
+async def test_lone_surrogate_in_a_key_the_client_sent_comes_back_encodable(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     # An unknown key is ignored; a wrong-typed one is named in `loc` and must still encode.
     text = json.dumps({"title": 1, "\ud800": 2})
     r = await raw_json(client, "POST", f"{API}/items/", text, normal_user.headers)
@@ -171,7 +193,9 @@ async def test_lone_surrogate_in_a_key_the_client_sent_comes_back_encodable(clie
     assert r.json()["detail"][0]["loc"] == ["body", "title"]
 
 
-async def test_text_with_tabs_newlines_and_emoji_is_still_stored(client, normal_user):
+async def test_text_with_tabs_newlines_and_emoji_is_still_stored(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     title = "Tab\there, line\nbreak, 🎉 and ünïcode"
     r = await client.post(f"{API}/items/", headers=normal_user.headers, json={"title": title})
     assert r.status_code == 200
@@ -181,7 +205,7 @@ async def test_text_with_tabs_newlines_and_emoji_is_still_stored(client, normal_
 # Request size and what a 422 says ------------------------------------------------------
 
 
-async def test_a_body_over_the_limit_is_a_413_before_it_is_read(client):
+async def test_a_body_over_the_limit_is_a_413_before_it_is_read(client: httpx.AsyncClient) -> None:
     body = b'{"email": "big@example.com", "password": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     r = await client.post(
         f"{API}/users/signup", content=body, headers={"Content-Type": "application/json"}
@@ -191,7 +215,7 @@ async def test_a_body_over_the_limit_is_a_413_before_it_is_read(client):
     assert len(r.content) < 100
 
 
-async def test_a_streamed_body_over_the_limit_is_a_413(client):
+async def test_a_streamed_body_over_the_limit_is_a_413(client: httpx.AsyncClient) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         # No Content-Length: the limit counts what arrives.
         for _ in range(2 * 1024):
@@ -205,7 +229,9 @@ async def test_a_streamed_body_over_the_limit_is_a_413(client):
     assert r.json() == {"detail": "Content Too Large"}
 
 
-async def test_a_body_over_the_limit_is_a_413_even_without_a_token(client):
+async def test_a_body_over_the_limit_is_a_413_even_without_a_token(
+    client: httpx.AsyncClient,
+) -> None:
     r = await client.post(
         f"{API}/items/",
         content=b"x" * (settings.MAX_REQUEST_BODY_BYTES + 1),
@@ -214,7 +240,7 @@ async def test_a_body_over_the_limit_is_a_413_even_without_a_token(client):
     assert r.status_code == 413
 
 
-async def test_a_body_at_the_limit_is_read(client):
+async def test_a_body_at_the_limit_is_read(client: httpx.AsyncClient) -> None:
     padding = settings.MAX_REQUEST_BODY_BYTES - len('{"email": "", "password": "a-good-password"}')
     body = json.dumps({"email": "", "password": "a-good-password"}) + " " * padding
     assert len(body) == settings.MAX_REQUEST_BODY_BYTES
@@ -223,7 +249,7 @@ async def test_a_body_at_the_limit_is_read(client):
     assert r.json()["detail"][0]["loc"] == ["body", "email"]
 
 
-async def test_a_422_never_echoes_the_input(client):
+async def test_a_422_never_echoes_the_input(client: httpx.AsyncClient) -> None:
     secret = "my-secret-password-" + "x" * 200
     r = await client.post(
         f"{API}/users/signup", json={"email": "not-an-email", "password": secret * 1000}
@@ -235,7 +261,7 @@ async def test_a_422_never_echoes_the_input(client):
         assert set(error) == {"loc", "msg", "type"}
 
 
-async def test_a_422_for_bad_json_keeps_its_shape(client):
+async def test_a_422_for_bad_json_keeps_its_shape(client: httpx.AsyncClient) -> None:
     r = await raw_json(client, "POST", f"{API}/users/signup", '{"email": ', {})
     assert r.status_code == 422
     assert r.json() == {
@@ -244,14 +270,18 @@ async def test_a_422_for_bad_json_keeps_its_shape(client):
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999999"])
-async def test_non_finite_numbers_in_a_body_are_a_422(client, normal_user, number):
+async def test_non_finite_numbers_in_a_body_are_a_422(
+    client: httpx.AsyncClient, normal_user: Account, number: str
+) -> None:
     text = f'{{"title": {number}}}'
     r = await raw_json(client, "POST", f"{API}/items/", text, normal_user.headers)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "title"]
 
 
-async def test_non_finite_number_where_a_boolean_goes_is_a_422(client, superuser, normal_user):
+async def test_non_finite_number_where_a_boolean_goes_is_a_422(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     text = '{"is_active": NaN}'
     r = await raw_json(client, "PATCH", f"{API}/users/{normal_user.id}", text, superuser.headers)
     assert r.status_code == 422
@@ -262,7 +292,9 @@ async def test_non_finite_number_where_a_boolean_goes_is_a_422(client, superuser
 
 
 @pytest.mark.parametrize("path", ["/items/", "/users/"])
-async def test_the_largest_skip_is_an_empty_page(client, superuser, path):
+async def test_the_largest_skip_is_an_empty_page(
+    client: httpx.AsyncClient, superuser: Account, path: str
+) -> None:
     r = await client.get(f"{API}{path}", headers=superuser.headers, params={"skip": MAX_SKIP})
     assert r.status_code == 200, r.text
     assert r.json()["data"] == []
@@ -270,7 +302,9 @@ async def test_the_largest_skip_is_an_empty_page(client, superuser, path):
 
 @pytest.mark.parametrize("path", ["/items/", "/users/"])
 @pytest.mark.parametrize("skip", [2**31, 2**62, 2**63])
-async def test_a_skip_past_the_largest_is_a_422(client, superuser, path, skip):
+async def test_a_skip_past_the_largest_is_a_422(
+    client: httpx.AsyncClient, superuser: Account, path: str, skip: int
+) -> None:
     r = await client.get(f"{API}{path}", headers=superuser.headers, params={"skip": skip})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["query", "skip"]
@@ -280,7 +314,9 @@ async def test_a_skip_past_the_largest_is_a_422(client, superuser, path, skip):
 
 
 @pytest.mark.parametrize("value", [0, 1, "false", "true", "yes", "off", 0.0])
-async def test_a_boolean_field_takes_only_true_or_false(client, superuser, normal_user, value):
+async def test_a_boolean_field_takes_only_true_or_false(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account, value: str | float
+) -> None:
     r = await client.patch(
         f"{API}/users/{normal_user.id}", headers=superuser.headers, json={"is_superuser": value}
     )
@@ -292,7 +328,9 @@ async def test_a_boolean_field_takes_only_true_or_false(client, superuser, norma
     }
 
 
-async def test_a_new_user_cannot_be_made_superuser_by_a_number(client, superuser):
+async def test_a_new_user_cannot_be_made_superuser_by_a_number(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/users/",
         headers=superuser.headers,
@@ -340,7 +378,9 @@ DECLARED = {
 }  # fmt: skip
 
 
-async def test_openapi_declares_every_answer_with_the_error_schema(client):
+async def test_openapi_declares_every_answer_with_the_error_schema(
+    client: httpx.AsyncClient,
+) -> None:
     schema = (await client.get(f"{API}/openapi.json")).json()
     operations = {
         (method, path.removeprefix(API))
@@ -364,19 +404,19 @@ async def test_openapi_declares_every_answer_with_the_error_schema(client):
     }
 
 
-async def test_openapi_says_text_has_no_nul(client):
+async def test_openapi_says_text_has_no_nul(client: httpx.AsyncClient) -> None:
     schema = (await client.get(f"{API}/openapi.json")).json()["components"]["schemas"]
     assert schema["ItemCreate"]["properties"]["title"]["pattern"] == "^[^\\x00]*$"
 
 
 @pytest.mark.parametrize("method", ["TRACE", "QUERY", "BREW"])
-async def test_any_unsupported_method_is_a_405(client, method):
+async def test_any_unsupported_method_is_a_405(client: httpx.AsyncClient, method: str) -> None:
     r = await client.request(method, f"{API}/items/")
     assert r.status_code == 405
     assert r.json() == {"detail": "Method Not Allowed"}
 
 
-async def test_every_operation_keeps_its_operation_id():
+async def test_every_operation_keeps_its_operation_id() -> None:
     ids = [
         operation["operationId"]
         for item in api.openapi()["paths"].values()
@@ -387,7 +427,9 @@ async def test_every_operation_keeps_its_operation_id():
     assert len(set(ids)) == len(ids) >= len(DECLARED)
 
 
-async def test_an_account_is_still_readable(client, normal_user: Account):
+async def test_an_account_is_still_readable(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/users/me", headers=normal_user.headers)
     assert r.status_code == 200
     assert r.json()["is_superuser"] is False

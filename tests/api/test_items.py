@@ -53,7 +53,7 @@ async def items_owned_by(session: AsyncSession, user_id: int) -> int:
 # Create -----------------------------------------------------------------------------
 
 
-async def test_user_creates_an_item(client, normal_user):
+async def test_user_creates_an_item(client: httpx.AsyncClient, normal_user: Account) -> None:
     r = await client.post(
         f"{API}/items/",
         headers=normal_user.headers,
@@ -70,13 +70,17 @@ async def test_user_creates_an_item(client, normal_user):
     assert body["updated_at"]
 
 
-async def test_item_description_is_optional(client, normal_user):
+async def test_item_description_is_optional(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(f"{API}/items/", headers=normal_user.headers, json={"title": "Only"})
     assert r.status_code == 200
     assert r.json()["description"] is None
 
 
-async def test_item_owner_is_the_caller_whatever_the_body_says(client, normal_user, other_user):
+async def test_item_owner_is_the_caller_whatever_the_body_says(
+    client: httpx.AsyncClient, normal_user: Account, other_user: Account
+) -> None:
     r = await client.post(
         f"{API}/items/",
         headers=normal_user.headers,
@@ -98,12 +102,16 @@ async def test_item_owner_is_the_caller_whatever_the_body_says(client, normal_us
     ],
     ids=["empty", "no-title", "empty-title", "null-title", "title-256", "description-256"],
 )
-async def test_creating_an_item_with_invalid_fields_is_422(client, normal_user, payload):
+async def test_creating_an_item_with_invalid_fields_is_422(
+    client: httpx.AsyncClient, normal_user: Account, payload: dict[str, Any]
+) -> None:
     r = await client.post(f"{API}/items/", headers=normal_user.headers, json=payload)
     assert r.status_code == 422
 
 
-async def test_item_fields_at_their_limits_are_accepted(client, normal_user):
+async def test_item_fields_at_their_limits_are_accepted(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     payload = {"title": "t" * 255, "description": "d" * 255}
     r = await client.post(f"{API}/items/", headers=normal_user.headers, json=payload)
     assert r.status_code == 200
@@ -111,7 +119,9 @@ async def test_item_fields_at_their_limits_are_accepted(client, normal_user):
     assert r.json()["description"] == "d" * 255
 
 
-async def test_one_character_title_is_accepted(client, normal_user):
+async def test_one_character_title_is_accepted(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(f"{API}/items/", headers=normal_user.headers, json={"title": "x"})
     assert r.status_code == 200
 
@@ -119,7 +129,9 @@ async def test_one_character_title_is_accepted(client, normal_user):
 # Read one ---------------------------------------------------------------------------
 
 
-async def test_user_reads_own_item(client, session, normal_user):
+async def test_user_reads_own_item(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.get(f"{API}/items/{item.id}", headers=normal_user.headers)
     assert r.status_code == 200
@@ -129,27 +141,33 @@ async def test_user_reads_own_item(client, session, normal_user):
     assert r.json()["owner_id"] == normal_user.id
 
 
-async def test_other_users_item_is_forbidden(client, session, normal_user, other_user):
+async def test_other_users_item_is_forbidden(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     item = await item_of(session, other_user)
     r = await client.get(f"{API}/items/{item.id}", headers=normal_user.headers)
     assert r.status_code == 403
     assert r.json() == NOT_ENOUGH_PERMISSIONS
 
 
-async def test_superuser_reads_any_item(client, session, superuser, normal_user):
+async def test_superuser_reads_any_item(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.get(f"{API}/items/{item.id}", headers=superuser.headers)
     assert r.status_code == 200
     assert r.json()["owner_id"] == normal_user.id
 
 
-async def test_missing_item_is_404(client, normal_user):
+async def test_missing_item_is_404(client: httpx.AsyncClient, normal_user: Account) -> None:
     r = await client.get(f"{API}/items/123456", headers=normal_user.headers)
     assert r.status_code == 404
     assert r.json() == ITEM_NOT_FOUND
 
 
-async def test_missing_item_is_404_for_superuser(client, superuser):
+async def test_missing_item_is_404_for_superuser(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.get(f"{API}/items/123456", headers=superuser.headers)
     assert r.status_code == 404
     assert r.json() == ITEM_NOT_FOUND
@@ -159,8 +177,13 @@ async def test_missing_item_is_404_for_superuser(client, superuser):
     ("method", "body"), [("GET", None), ("PUT", {"title": "New"}), ("DELETE", None)]
 )
 async def test_not_found_wins_over_forbidden(
-    client, session, normal_user, other_user, method, body
-):
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    normal_user: Account,
+    other_user: Account,
+    method: str,
+    body: dict[str, Any] | None,
+) -> None:
     """A non-owner asking for a deleted item of someone else learns only that it is gone."""
     item = await item_of(session, other_user)
     deleted = await client.delete(f"{API}/items/{item.id}", headers=other_user.headers)
@@ -175,7 +198,9 @@ async def test_not_found_wins_over_forbidden(
 # Update -----------------------------------------------------------------------------
 
 
-async def test_user_updates_own_item(client, session, normal_user):
+async def test_user_updates_own_item(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.put(
         f"{API}/items/{item.id}",
@@ -191,7 +216,9 @@ async def test_user_updates_own_item(client, session, normal_user):
     assert read.json() == r.json()
 
 
-async def test_put_with_only_title_keeps_description(client, session, normal_user):
+async def test_put_with_only_title_keeps_description(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user, title="Old", description="Kept")
     r = await client.put(
         f"{API}/items/{item.id}", headers=normal_user.headers, json={"title": "New"}
@@ -201,7 +228,9 @@ async def test_put_with_only_title_keeps_description(client, session, normal_use
     assert r.json()["description"] == "Kept"
 
 
-async def test_put_with_only_description_keeps_title(client, session, normal_user):
+async def test_put_with_only_description_keeps_title(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user, title="Kept", description="Old")
     r = await client.put(
         f"{API}/items/{item.id}", headers=normal_user.headers, json={"description": "New"}
@@ -211,7 +240,9 @@ async def test_put_with_only_description_keeps_title(client, session, normal_use
     assert r.json()["description"] == "New"
 
 
-async def test_put_with_empty_body_changes_nothing(client, session, normal_user):
+async def test_put_with_empty_body_changes_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user, title="Same", description="Same too")
     r = await client.put(f"{API}/items/{item.id}", headers=normal_user.headers, json={})
     assert r.status_code == 200
@@ -219,7 +250,9 @@ async def test_put_with_empty_body_changes_nothing(client, session, normal_user)
     assert r.json()["description"] == "Same too"
 
 
-async def test_put_with_null_description_clears_it(client, session, normal_user):
+async def test_put_with_null_description_clears_it(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user, title="T", description="Gone soon")
     r = await client.put(
         f"{API}/items/{item.id}", headers=normal_user.headers, json={"description": None}
@@ -229,7 +262,9 @@ async def test_put_with_null_description_clears_it(client, session, normal_user)
     assert r.json()["title"] == "T"
 
 
-async def test_put_with_null_title_keeps_the_title(client, session, normal_user):
+async def test_put_with_null_title_keeps_the_title(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user, title="Stays", description="D")
     r = await client.put(
         f"{API}/items/{item.id}", headers=normal_user.headers, json={"title": None}
@@ -243,13 +278,17 @@ async def test_put_with_null_title_keeps_the_title(client, session, normal_user)
     [{"title": ""}, {"title": "x" * 256}, {"description": "x" * 256}],
     ids=["empty-title", "title-256", "description-256"],
 )
-async def test_updating_an_item_with_invalid_fields_is_422(client, session, normal_user, payload):
+async def test_updating_an_item_with_invalid_fields_is_422(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, payload: dict[str, Any]
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.put(f"{API}/items/{item.id}", headers=normal_user.headers, json=payload)
     assert r.status_code == 422
 
 
-async def test_update_moves_updated_at_but_not_created_at(client, session, normal_user):
+async def test_update_moves_updated_at_but_not_created_at(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     before = (await client.get(f"{API}/items/{item.id}", headers=normal_user.headers)).json()
     await asyncio.sleep(0.01)
@@ -261,7 +300,9 @@ async def test_update_moves_updated_at_but_not_created_at(client, session, norma
     assert moment(after["updated_at"]) > moment(before["updated_at"])
 
 
-async def test_updating_other_users_item_is_forbidden(client, session, normal_user, other_user):
+async def test_updating_other_users_item_is_forbidden(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     item = await item_of(session, other_user, title="Theirs", description="D")
     r = await client.put(
         f"{API}/items/{item.id}", headers=normal_user.headers, json={"title": "Mine now"}
@@ -272,7 +313,9 @@ async def test_updating_other_users_item_is_forbidden(client, session, normal_us
     assert read.json()["title"] == "Theirs"
 
 
-async def test_superuser_updates_any_item(client, session, superuser, normal_user):
+async def test_superuser_updates_any_item(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.put(
         f"{API}/items/{item.id}", headers=superuser.headers, json={"title": "By admin"}
@@ -282,7 +325,9 @@ async def test_superuser_updates_any_item(client, session, superuser, normal_use
     assert r.json()["owner_id"] == normal_user.id
 
 
-async def test_updating_missing_item_is_404(client, normal_user):
+async def test_updating_missing_item_is_404(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.put(f"{API}/items/123456", headers=normal_user.headers, json={"title": "X"})
     assert r.status_code == 404
     assert r.json() == ITEM_NOT_FOUND
@@ -291,7 +336,9 @@ async def test_updating_missing_item_is_404(client, normal_user):
 # Delete -----------------------------------------------------------------------------
 
 
-async def test_user_deletes_own_item(client, session, normal_user):
+async def test_user_deletes_own_item(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.delete(f"{API}/items/{item.id}", headers=normal_user.headers)
     assert r.status_code == 200
@@ -301,7 +348,9 @@ async def test_user_deletes_own_item(client, session, normal_user):
     assert await items_owned_by(session, normal_user.id) == 0
 
 
-async def test_deleting_other_users_item_is_forbidden(client, session, normal_user, other_user):
+async def test_deleting_other_users_item_is_forbidden(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     item = await item_of(session, other_user)
     r = await client.delete(f"{API}/items/{item.id}", headers=normal_user.headers)
     assert r.status_code == 403
@@ -309,20 +358,26 @@ async def test_deleting_other_users_item_is_forbidden(client, session, normal_us
     assert await items_owned_by(session, other_user.id) == 1
 
 
-async def test_superuser_deletes_any_item(client, session, superuser, normal_user):
+async def test_superuser_deletes_any_item(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     r = await client.delete(f"{API}/items/{item.id}", headers=superuser.headers)
     assert r.status_code == 200
     assert await items_owned_by(session, normal_user.id) == 0
 
 
-async def test_deleting_missing_item_is_404(client, normal_user):
+async def test_deleting_missing_item_is_404(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.delete(f"{API}/items/123456", headers=normal_user.headers)
     assert r.status_code == 404
     assert r.json() == ITEM_NOT_FOUND
 
 
-async def test_deleting_an_item_twice_is_404_the_second_time(client, session, normal_user):
+async def test_deleting_an_item_twice_is_404_the_second_time(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     item = await item_of(session, normal_user)
     assert (await client.delete(f"{API}/items/{item.id}", headers=normal_user.headers)).is_success
     r = await client.delete(f"{API}/items/{item.id}", headers=normal_user.headers)
@@ -333,7 +388,9 @@ async def test_deleting_an_item_twice_is_404_the_second_time(client, session, no
 # List -------------------------------------------------------------------------------
 
 
-async def test_normal_user_lists_only_own_items(client, session, normal_user, other_user):
+async def test_normal_user_lists_only_own_items(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     mine = [await item_of(session, normal_user) for _ in range(3)]
     for _ in range(2):
         await item_of(session, other_user)
@@ -346,7 +403,13 @@ async def test_normal_user_lists_only_own_items(client, session, normal_user, ot
     assert all(set(i) == ITEM_FIELDS for i in body["data"])
 
 
-async def test_superuser_lists_everyones_items(client, session, superuser, normal_user, other_user):
+async def test_superuser_lists_everyones_items(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    superuser: Account,
+    normal_user: Account,
+    other_user: Account,
+) -> None:
     created = [
         await item_of(session, account)
         for account in (normal_user, other_user, superuser, normal_user)
@@ -357,20 +420,26 @@ async def test_superuser_lists_everyones_items(client, session, superuser, norma
     assert {i["id"] for i in r.json()["data"]} == {i.id for i in created}
 
 
-async def test_user_without_items_gets_an_empty_list(client, session, normal_user, other_user):
+async def test_user_without_items_gets_an_empty_list(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     await item_of(session, other_user)
     r = await client.get(f"{API}/items/", headers=normal_user.headers)
     assert r.status_code == 200
     assert r.json() == {"data": [], "count": 0}
 
 
-async def test_items_are_listed_newest_first(client, session, normal_user):
+async def test_items_are_listed_newest_first(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     created = [await item_of(session, normal_user) for _ in range(5)]
     r = await client.get(f"{API}/items/", headers=normal_user.headers)
     assert [i["id"] for i in r.json()["data"]] == [i.id for i in reversed(created)]
 
 
-async def test_item_created_through_the_api_is_listed_first(client, session, normal_user):
+async def test_item_created_through_the_api_is_listed_first(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     for _ in range(3):
         await item_of(session, normal_user)
     created = await client.post(f"{API}/items/", headers=normal_user.headers, json={"title": "N"})
@@ -385,7 +454,9 @@ async def many_items(session: AsyncSession, normal_user: Account) -> list[int]:
     return [item.id for item in reversed(created) if item.id is not None]
 
 
-async def test_items_list_defaults_to_100(client, normal_user, many_items):
+async def test_items_list_defaults_to_100(
+    client: httpx.AsyncClient, normal_user: Account, many_items: list[int]
+) -> None:
     r = await client.get(f"{API}/items/", headers=normal_user.headers)
     assert r.status_code == 200
     assert [i["id"] for i in r.json()["data"]] == many_items[:100]
@@ -396,7 +467,9 @@ async def test_items_list_defaults_to_100(client, normal_user, many_items):
     ("skip", "limit"),
     [(0, 1000), (100, 100), (140, 5), (149, 10), (150, 10), (0, 1), (37, 50), (10**6, 10)],
 )
-async def test_items_list_pages_with_skip_and_limit(client, normal_user, many_items, skip, limit):
+async def test_items_list_pages_with_skip_and_limit(
+    client: httpx.AsyncClient, normal_user: Account, many_items: list[int], skip: int, limit: int
+) -> None:
     r = await client.get(
         f"{API}/items/", headers=normal_user.headers, params={"skip": skip, "limit": limit}
     )
@@ -405,7 +478,9 @@ async def test_items_list_pages_with_skip_and_limit(client, normal_user, many_it
     assert r.json()["count"] == 150
 
 
-async def test_item_pages_cover_every_item_exactly_once(client, normal_user, many_items):
+async def test_item_pages_cover_every_item_exactly_once(
+    client: httpx.AsyncClient, normal_user: Account, many_items: list[int]
+) -> None:
     seen: list[int] = []
     for skip in range(0, 150, 40):
         r = await client.get(
@@ -419,7 +494,9 @@ async def test_item_pages_cover_every_item_exactly_once(client, normal_user, man
     "params",
     [{"limit": 0}, {"limit": 1001}, {"limit": -5}, {"skip": -1}, {"skip": "a"}, {"limit": "1.5"}],
 )
-async def test_items_list_rejects_out_of_range_paging(client, normal_user, params):
+async def test_items_list_rejects_out_of_range_paging(
+    client: httpx.AsyncClient, normal_user: Account, params: dict[str, Any]
+) -> None:
     r = await client.get(f"{API}/items/", headers=normal_user.headers, params=params)
     assert r.status_code == 422
 
@@ -432,10 +509,13 @@ async def search(
 ) -> dict[str, Any]:
     r = await client.get(f"{API}/items/", headers=account.headers, params={"q": q, **params})
     assert r.status_code == 200, r.text
-    return r.json()
+    page: dict[str, Any] = r.json()
+    return page
 
 
-async def test_search_matches_title_case_insensitively(client, session, normal_user):
+async def test_search_matches_title_case_insensitively(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     hit = await item_of(session, normal_user, title="Buy MILK today", description=None)
     await item_of(session, normal_user, title="Walk the dog", description=None)
     body = await search(client, normal_user, "milk")
@@ -443,14 +523,18 @@ async def test_search_matches_title_case_insensitively(client, session, normal_u
     assert body["count"] == 1
 
 
-async def test_search_matches_description(client, session, normal_user):
+async def test_search_matches_description(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     hit = await item_of(session, normal_user, title="Errand", description="Post Office run")
     await item_of(session, normal_user, title="Other", description="Nothing here")
     body = await search(client, normal_user, "OFFICE")
     assert [i["id"] for i in body["data"]] == [hit.id]
 
 
-async def test_search_matches_title_or_description(client, session, normal_user):
+async def test_search_matches_title_or_description(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     by_title = await item_of(session, normal_user, title="apple pie", description=None)
     by_description = await item_of(session, normal_user, title="Dessert", description="Apple tart")
     await item_of(session, normal_user, title="Pear", description="Not that fruit")
@@ -459,7 +543,9 @@ async def test_search_matches_title_or_description(client, session, normal_user)
     assert body["count"] == 2
 
 
-async def test_search_treats_percent_literally(client, session, normal_user):
+async def test_search_treats_percent_literally(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     hit = await item_of(session, normal_user, title="100% cotton", description=None)
     await item_of(session, normal_user, title="100 cotton", description=None)
     await item_of(session, normal_user, title="plain", description=None)
@@ -468,7 +554,9 @@ async def test_search_treats_percent_literally(client, session, normal_user):
     assert (await search(client, normal_user, "%"))["count"] == 1
 
 
-async def test_search_treats_underscore_literally(client, session, normal_user):
+async def test_search_treats_underscore_literally(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     hit = await item_of(session, normal_user, title="snake_case", description=None)
     await item_of(session, normal_user, title="snakeXcase", description=None)
     body = await search(client, normal_user, "e_c")
@@ -476,7 +564,9 @@ async def test_search_treats_underscore_literally(client, session, normal_user):
     assert (await search(client, normal_user, "_"))["count"] == 1
 
 
-async def test_search_treats_backslash_literally(client, session, normal_user):
+async def test_search_treats_backslash_literally(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     hit = await item_of(session, normal_user, title=r"C:\temp", description=None)
     await item_of(session, normal_user, title="C:temp", description=None)
     body = await search(client, normal_user, "\\")
@@ -484,8 +574,8 @@ async def test_search_treats_backslash_literally(client, session, normal_user):
 
 
 async def test_search_only_finds_own_items_for_normal_user(
-    client, session, normal_user, other_user
-):
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     mine = await item_of(session, normal_user, title="shared word", description=None)
     await item_of(session, other_user, title="shared word", description=None)
     body = await search(client, normal_user, "shared")
@@ -494,26 +584,36 @@ async def test_search_only_finds_own_items_for_normal_user(
 
 
 async def test_superuser_search_finds_everyones_items(
-    client, session, superuser, normal_user, other_user
-):
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    superuser: Account,
+    normal_user: Account,
+    other_user: Account,
+) -> None:
     for account in (normal_user, other_user):
         await item_of(session, account, title="common thing", description=None)
     await item_of(session, normal_user, title="unrelated", description=None)
     assert (await search(client, superuser, "COMMON"))["count"] == 2
 
 
-async def test_search_without_match_is_empty(client, session, normal_user):
+async def test_search_without_match_is_empty(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     await item_of(session, normal_user, title="something", description="else")
     assert await search(client, normal_user, "absent") == {"data": [], "count": 0}
 
 
-async def test_empty_search_lists_everything(client, session, normal_user):
+async def test_empty_search_lists_everything(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     for _ in range(3):
         await item_of(session, normal_user)
     assert (await search(client, normal_user, ""))["count"] == 3
 
 
-async def test_search_count_ignores_skip_and_limit(client, session, normal_user):
+async def test_search_count_ignores_skip_and_limit(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     hits = [
         await item_of(session, normal_user, title=f"match {n}", description=None) for n in range(5)
     ]
@@ -523,7 +623,9 @@ async def test_search_count_ignores_skip_and_limit(client, session, normal_user)
     assert [i["id"] for i in body["data"]] == [hits[3].id, hits[2].id]
 
 
-async def test_search_longer_than_255_is_422(client, normal_user):
+async def test_search_longer_than_255_is_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/items/", headers=normal_user.headers, params={"q": "x" * 256})
     assert r.status_code == 422
 
@@ -531,7 +633,9 @@ async def test_search_longer_than_255_is_422(client, normal_user):
 # Count ------------------------------------------------------------------------------
 
 
-async def test_count_ignores_skip_and_limit(client, session, normal_user):
+async def test_count_ignores_skip_and_limit(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     for _ in range(7):
         await item_of(session, normal_user)
     r = await client.get(
@@ -545,8 +649,12 @@ async def test_count_ignores_skip_and_limit(client, session, normal_user):
 
 
 async def test_admin_deleting_a_user_deletes_their_items(
-    client, session, superuser, normal_user, other_user
-):
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    superuser: Account,
+    normal_user: Account,
+    other_user: Account,
+) -> None:
     for _ in range(4):
         await item_of(session, normal_user)
     kept = await item_of(session, other_user)
@@ -558,7 +666,9 @@ async def test_admin_deleting_a_user_deletes_their_items(
     assert [i["id"] for i in listed.json()["data"]] == [kept.id]
 
 
-async def test_deleting_own_account_deletes_own_items(client, session, normal_user):
+async def test_deleting_own_account_deletes_own_items(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     for _ in range(3):
         await item_of(session, normal_user)
     r = await client.delete(f"{API}/users/me", headers=normal_user.headers)

@@ -79,7 +79,9 @@ def sent_emails(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, EmailMessage
 # Access token ------------------------------------------------------------------------
 
 
-async def test_login_returns_a_bearer_access_token(client, normal_user):
+async def test_login_returns_a_bearer_access_token(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await login(client, normal_user.email, normal_user.password)
     assert r.status_code == 200
     body = r.json()
@@ -91,26 +93,34 @@ async def test_login_returns_a_bearer_access_token(client, normal_user):
     assert abs(lifetime - settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60) < 5
 
 
-async def test_login_token_works_on_a_protected_route(client, normal_user):
+async def test_login_token_works_on_a_protected_route(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await login(client, normal_user.email, normal_user.password)
     me = await client.get(f"{API}/users/me", headers=bearer(r.json()["access_token"]))
     assert me.status_code == 200
     assert me.json()["email"] == normal_user.email
 
 
-async def test_login_with_wrong_password_is_rejected(client, normal_user):
+async def test_login_with_wrong_password_is_rejected(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await login(client, normal_user.email, "wrong-password")
     assert r.status_code == 400
     assert r.json() == INCORRECT_LOGIN
 
 
-async def test_login_with_unknown_email_is_rejected_like_a_wrong_password(client):
+async def test_login_with_unknown_email_is_rejected_like_a_wrong_password(
+    client: httpx.AsyncClient,
+) -> None:
     r = await login(client, random_email(), random_lower_string())
     assert r.status_code == 400
     assert r.json() == INCORRECT_LOGIN
 
 
-async def test_login_of_inactive_user_is_rejected(client, superuser, normal_user):
+async def test_login_of_inactive_user_is_rejected(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     await deactivate(client, superuser, normal_user)
     r = await login(client, normal_user.email, normal_user.password)
     assert r.status_code == 400
@@ -118,8 +128,8 @@ async def test_login_of_inactive_user_is_rejected(client, superuser, normal_user
 
 
 async def test_inactive_user_with_wrong_password_gets_incorrect_login(
-    client, superuser, normal_user
-):
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     await deactivate(client, superuser, normal_user)
     r = await login(client, normal_user.email, "wrong-password")
     assert r.status_code == 400
@@ -134,12 +144,16 @@ async def test_inactive_user_with_wrong_password_gets_incorrect_login(
         {"password": "some-password"},
     ],
 )
-async def test_login_without_username_or_password_is_422(client, form):
+async def test_login_without_username_or_password_is_422(
+    client: httpx.AsyncClient, form: dict[str, str]
+) -> None:
     r = await client.post(f"{API}/login/access-token", data=form)
     assert r.status_code == 422
 
 
-async def test_login_with_json_body_instead_of_form_is_422(client, normal_user):
+async def test_login_with_json_body_instead_of_form_is_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/login/access-token",
         json={"username": normal_user.email, "password": normal_user.password},
@@ -147,7 +161,9 @@ async def test_login_with_json_body_instead_of_form_is_422(client, normal_user):
     assert r.status_code == 422
 
 
-async def test_login_with_grant_type_password_is_accepted(client, normal_user):
+async def test_login_with_grant_type_password_is_accepted(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/login/access-token",
         data={
@@ -160,7 +176,9 @@ async def test_login_with_grant_type_password_is_accepted(client, normal_user):
 
 
 @pytest.mark.parametrize("grant_type", ["client_credentials", "refresh_token", "Password"])
-async def test_login_with_other_grant_type_is_422(client, normal_user, grant_type):
+async def test_login_with_other_grant_type_is_422(
+    client: httpx.AsyncClient, normal_user: Account, grant_type: str
+) -> None:
     r = await client.post(
         f"{API}/login/access-token",
         data={
@@ -172,7 +190,9 @@ async def test_login_with_other_grant_type_is_422(client, normal_user, grant_typ
     assert r.status_code == 422
 
 
-async def test_test_token_returns_the_caller(client, normal_user):
+async def test_test_token_returns_the_caller(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(f"{API}/login/test-token", headers=normal_user.headers)
     assert r.status_code == 200
     body = r.json()
@@ -184,7 +204,9 @@ async def test_test_token_returns_the_caller(client, normal_user):
     assert "password" not in body
 
 
-async def test_test_token_for_superuser_says_superuser(client, superuser):
+async def test_test_token_for_superuser_says_superuser(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(f"{API}/login/test-token", headers=superuser.headers)
     assert r.status_code == 200
     assert r.json()["is_superuser"] is True
@@ -193,7 +215,9 @@ async def test_test_token_for_superuser_says_superuser(client, superuser):
 # Password recovery ---------------------------------------------------------------------
 
 
-async def test_recovery_for_known_email_sends_a_reset_link(client, normal_user, sent_emails):
+async def test_recovery_for_known_email_sends_a_reset_link(
+    client: httpx.AsyncClient, normal_user: Account, sent_emails: list[tuple[str, EmailMessage]]
+) -> None:
     r = await client.post(f"{API}/password-recovery/{normal_user.email}")
     assert r.status_code == 200
     assert r.json() == {"message": "If that email is registered, we sent a password recovery link"}
@@ -206,14 +230,18 @@ async def test_recovery_for_known_email_sends_a_reset_link(client, normal_user, 
     assert f"{settings.FRONTEND_HOST}/reset-password?token=" in message.text
 
 
-async def test_recovery_for_unknown_email_answers_the_same_and_sends_nothing(client, sent_emails):
+async def test_recovery_for_unknown_email_answers_the_same_and_sends_nothing(
+    client: httpx.AsyncClient, sent_emails: list[tuple[str, EmailMessage]]
+) -> None:
     r = await client.post(f"{API}/password-recovery/{random_email()}")
     assert r.status_code == 200
     assert r.json() == {"message": "If that email is registered, we sent a password recovery link"}
     assert sent_emails == []
 
 
-async def test_recovery_link_token_resets_the_password(client, normal_user, sent_emails):
+async def test_recovery_link_token_resets_the_password(
+    client: httpx.AsyncClient, normal_user: Account, sent_emails: list[tuple[str, EmailMessage]]
+) -> None:
     await client.post(f"{API}/password-recovery/{normal_user.email}")
     match = re.search(r"reset-password\?token=([\w.-]+)", sent_emails[0][1].text)
     assert match is not None
@@ -226,7 +254,9 @@ async def test_recovery_link_token_resets_the_password(client, normal_user, sent
 # Reset password -----------------------------------------------------------------------
 
 
-async def test_reset_password_sets_the_new_password(client, normal_user):
+async def test_reset_password_sets_the_new_password(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     new_password = random_lower_string()
     r = await reset(client, create_reset_token(normal_user.id), new_password)
     assert r.status_code == 200
@@ -234,14 +264,16 @@ async def test_reset_password_sets_the_new_password(client, normal_user):
     assert (await login(client, normal_user.email, new_password)).status_code == 200
 
 
-async def test_old_password_fails_after_reset(client, normal_user):
+async def test_old_password_fails_after_reset(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     await reset(client, create_reset_token(normal_user.id), random_lower_string())
     r = await login(client, normal_user.email, normal_user.password)
     assert r.status_code == 400
     assert r.json() == INCORRECT_LOGIN
 
 
-async def test_reset_token_works_only_once(client, normal_user):
+async def test_reset_token_works_only_once(client: httpx.AsyncClient, normal_user: Account) -> None:
     token = create_reset_token(normal_user.id)
     assert (await reset(client, token, random_lower_string())).status_code == 200
     second_password = random_lower_string()
@@ -251,7 +283,9 @@ async def test_reset_token_works_only_once(client, normal_user):
     assert (await login(client, normal_user.email, second_password)).status_code == 400
 
 
-async def test_reset_token_issued_before_a_password_change_is_invalid(client, normal_user):
+async def test_reset_token_issued_before_a_password_change_is_invalid(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     token = create_reset_token(normal_user.id)
     changed = await client.patch(
         f"{API}/users/me/password",
@@ -264,7 +298,9 @@ async def test_reset_token_issued_before_a_password_change_is_invalid(client, no
     assert r.json() == INVALID_TOKEN
 
 
-async def test_reset_revokes_access_tokens_issued_before_it(client, normal_user):
+async def test_reset_revokes_access_tokens_issued_before_it(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     await reset(client, create_reset_token(normal_user.id), random_lower_string())
     r = await client.get(f"{API}/users/me", headers=normal_user.headers)
     assert r.status_code == 403
@@ -272,13 +308,15 @@ async def test_reset_revokes_access_tokens_issued_before_it(client, normal_user)
 
 
 @pytest.mark.parametrize("token", ["garbage", "", "a.b.c", "Bearer x"])
-async def test_reset_with_garbage_token_is_invalid(client, token):
+async def test_reset_with_garbage_token_is_invalid(client: httpx.AsyncClient, token: str) -> None:
     r = await reset(client, token, random_lower_string())
     assert r.status_code == 400
     assert r.json() == INVALID_TOKEN
 
 
-async def test_reset_with_expired_token_is_invalid(client, normal_user):
+async def test_reset_with_expired_token_is_invalid(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     now = datetime.now(UTC)
     token = crafted_token(fresh_claims(normal_user.id, "reset", exp=now - timedelta(seconds=10)))
     r = await reset(client, token, random_lower_string())
@@ -287,28 +325,36 @@ async def test_reset_with_expired_token_is_invalid(client, normal_user):
     assert (await login(client, normal_user.email, normal_user.password)).status_code == 200
 
 
-async def test_reset_with_token_signed_by_another_key_is_invalid(client, normal_user):
+async def test_reset_with_token_signed_by_another_key_is_invalid(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     token = crafted_token(fresh_claims(normal_user.id, "reset"), key=OTHER_KEY)
     r = await reset(client, token, random_lower_string())
     assert r.status_code == 400
     assert r.json() == INVALID_TOKEN
 
 
-async def test_access_token_cannot_be_used_as_reset_token(client, normal_user):
+async def test_access_token_cannot_be_used_as_reset_token(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await reset(client, create_access_token(normal_user.id), random_lower_string())
     assert r.status_code == 400
     assert r.json() == INVALID_TOKEN
     assert (await login(client, normal_user.email, normal_user.password)).status_code == 200
 
 
-async def test_login_access_token_cannot_be_used_as_reset_token(client, normal_user):
+async def test_login_access_token_cannot_be_used_as_reset_token(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     token = normal_user.headers["Authorization"].removeprefix("Bearer ")
     r = await reset(client, token, random_lower_string())
     assert r.status_code == 400
     assert r.json() == INVALID_TOKEN
 
 
-async def test_reset_for_deleted_user_is_invalid(client, normal_user):
+async def test_reset_for_deleted_user_is_invalid(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     token = create_reset_token(normal_user.id)
     deleted = await client.delete(f"{API}/users/me", headers=normal_user.headers)
     assert deleted.status_code == 200
@@ -317,13 +363,15 @@ async def test_reset_for_deleted_user_is_invalid(client, normal_user):
     assert r.json() == INVALID_TOKEN
 
 
-async def test_reset_for_user_id_that_never_existed_is_invalid(client):
+async def test_reset_for_user_id_that_never_existed_is_invalid(client: httpx.AsyncClient) -> None:
     r = await reset(client, create_reset_token(2**31 - 1), random_lower_string())
     assert r.status_code == 400
     assert r.json() == INVALID_TOKEN
 
 
-async def test_reset_for_inactive_user_is_rejected(client, superuser, normal_user):
+async def test_reset_for_inactive_user_is_rejected(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     token = create_reset_token(normal_user.id)
     await deactivate(client, superuser, normal_user)
     r = await reset(client, token, random_lower_string())
@@ -332,20 +380,24 @@ async def test_reset_for_inactive_user_is_rejected(client, superuser, normal_use
 
 
 @pytest.mark.parametrize("length", [7, 129])
-async def test_reset_with_new_password_of_invalid_length_is_422(client, normal_user, length):
+async def test_reset_with_new_password_of_invalid_length_is_422(
+    client: httpx.AsyncClient, normal_user: Account, length: int
+) -> None:
     r = await reset(client, create_reset_token(normal_user.id), "x" * length)
     assert r.status_code == 422
 
 
 @pytest.mark.parametrize("length", [8, 128])
-async def test_reset_accepts_new_password_at_length_limits(client, normal_user, length):
+async def test_reset_accepts_new_password_at_length_limits(
+    client: httpx.AsyncClient, normal_user: Account, length: int
+) -> None:
     new_password = "x" * length
     r = await reset(client, create_reset_token(normal_user.id), new_password)
     assert r.status_code == 200
     assert (await login(client, normal_user.email, new_password)).status_code == 200
 
 
-async def test_reset_without_token_is_422(client):
+async def test_reset_without_token_is_422(client: httpx.AsyncClient) -> None:
     r = await client.post(f"{API}/reset-password/", json={"new_password": random_lower_string()})
     assert r.status_code == 422
 
@@ -353,7 +405,9 @@ async def test_reset_without_token_is_422(client):
 # Recovery email preview ----------------------------------------------------------------
 
 
-async def test_recovery_html_content_is_shown_to_superuser(client, superuser, normal_user):
+async def test_recovery_html_content_is_shown_to_superuser(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/password-recovery-html-content/{normal_user.email}", headers=superuser.headers
     )
@@ -365,7 +419,9 @@ async def test_recovery_html_content_is_shown_to_superuser(client, superuser, no
     assert "reset-password?token=" in r.text
 
 
-async def test_recovery_html_content_is_forbidden_to_normal_user(client, normal_user):
+async def test_recovery_html_content_is_forbidden_to_normal_user(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/password-recovery-html-content/{normal_user.email}", headers=normal_user.headers
     )
@@ -373,7 +429,9 @@ async def test_recovery_html_content_is_forbidden_to_normal_user(client, normal_
     assert r.json() == {"detail": "The user doesn't have enough privileges"}
 
 
-async def test_recovery_html_content_for_unknown_email_is_404(client, superuser):
+async def test_recovery_html_content_for_unknown_email_is_404(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/password-recovery-html-content/{random_email()}", headers=superuser.headers
     )
@@ -381,7 +439,9 @@ async def test_recovery_html_content_for_unknown_email_is_404(client, superuser)
     assert r.json() == {"detail": "The user with this username does not exist in the system."}
 
 
-async def test_recovery_html_content_requires_a_token(client, normal_user):
+async def test_recovery_html_content_requires_a_token(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(f"{API}/password-recovery-html-content/{normal_user.email}")
     assert r.status_code == 401
     assert r.json() == NOT_AUTHENTICATED
@@ -428,7 +488,9 @@ async def call(
 
 
 @pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=route_id)
-async def test_protected_route_without_token_is_401(client, route):
+async def test_protected_route_without_token_is_401(
+    client: httpx.AsyncClient, route: tuple[str, str, Any]
+) -> None:
     r = await call(client, route)
     assert r.status_code == 401
     assert r.json() == NOT_AUTHENTICATED
@@ -436,21 +498,25 @@ async def test_protected_route_without_token_is_401(client, route):
 
 
 @pytest.mark.parametrize("route", PROTECTED_ROUTES, ids=route_id)
-async def test_protected_route_with_badly_signed_token_is_403(client, normal_user, route):
+async def test_protected_route_with_badly_signed_token_is_403(
+    client: httpx.AsyncClient, normal_user: Account, route: tuple[str, str, Any]
+) -> None:
     token = crafted_token(fresh_claims(normal_user.id, "access"), key=OTHER_KEY)
     r = await call(client, route, bearer(token))
     assert r.status_code == 403
     assert r.json() == INVALID_CREDENTIALS
 
 
-async def test_non_bearer_authorization_scheme_is_401(client, normal_user):
+async def test_non_bearer_authorization_scheme_is_401(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     token = normal_user.headers["Authorization"].removeprefix("Bearer ")
     r = await client.get(f"{API}/users/me", headers={"Authorization": f"Basic {token}"})
     assert r.status_code == 401
     assert r.json() == NOT_AUTHENTICATED
 
 
-async def test_expired_access_token_is_403(client, normal_user):
+async def test_expired_access_token_is_403(client: httpx.AsyncClient, normal_user: Account) -> None:
     now = datetime.now(UTC)
     token = crafted_token(fresh_claims(normal_user.id, "access", exp=now - timedelta(seconds=10)))
     r = await client.get(f"{API}/users/me", headers=bearer(token))
@@ -459,19 +525,21 @@ async def test_expired_access_token_is_403(client, normal_user):
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.x"])
-async def test_malformed_access_token_is_403(client, token):
+async def test_malformed_access_token_is_403(client: httpx.AsyncClient, token: str) -> None:
     r = await client.get(f"{API}/users/me", headers=bearer(token))
     assert r.status_code == 403
     assert r.json() == INVALID_CREDENTIALS
 
 
-async def test_reset_token_cannot_be_used_as_access_token(client, normal_user):
+async def test_reset_token_cannot_be_used_as_access_token(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/users/me", headers=bearer(create_reset_token(normal_user.id)))
     assert r.status_code == 403
     assert r.json() == INVALID_CREDENTIALS
 
 
-async def test_unsigned_token_is_403(client, normal_user):
+async def test_unsigned_token_is_403(client: httpx.AsyncClient, normal_user: Account) -> None:
     token = jwt.encode(fresh_claims(normal_user.id, "access"), None, algorithm="none")
     r = await client.get(f"{API}/users/me", headers=bearer(token))
     assert r.status_code == 403
@@ -488,7 +556,9 @@ async def test_unsigned_token_is_403(client, normal_user):
     ],
     ids=["sub-not-digits", "sub-not-string", "no-type", "unknown-type"],
 )
-async def test_access_token_with_invalid_claims_is_403(client, normal_user, change):
+async def test_access_token_with_invalid_claims_is_403(
+    client: httpx.AsyncClient, normal_user: Account, change: dict[str, Any]
+) -> None:
     claims = {
         key: value
         for key, value in fresh_claims(normal_user.id, "access", **change).items()
@@ -500,7 +570,9 @@ async def test_access_token_with_invalid_claims_is_403(client, normal_user, chan
 
 
 @pytest.mark.parametrize("missing", ["sub", "exp", "iat"])
-async def test_access_token_missing_a_required_claim_is_403(client, normal_user, missing):
+async def test_access_token_missing_a_required_claim_is_403(
+    client: httpx.AsyncClient, normal_user: Account, missing: str
+) -> None:
     claims = fresh_claims(normal_user.id, "access")
     del claims[missing]
     r = await client.get(f"{API}/users/me", headers=bearer(crafted_token(claims)))
@@ -508,7 +580,9 @@ async def test_access_token_missing_a_required_claim_is_403(client, normal_user,
     assert r.json() == INVALID_CREDENTIALS
 
 
-async def test_token_of_deleted_user_is_404(client, normal_user):
+async def test_token_of_deleted_user_is_404(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     deleted = await client.delete(f"{API}/users/me", headers=normal_user.headers)
     assert deleted.status_code == 200
     r = await client.get(f"{API}/users/me", headers=normal_user.headers)
@@ -516,13 +590,13 @@ async def test_token_of_deleted_user_is_404(client, normal_user):
     assert r.json() == {"detail": "User not found"}
 
 
-async def test_token_for_user_id_that_never_existed_is_404(client):
+async def test_token_for_user_id_that_never_existed_is_404(client: httpx.AsyncClient) -> None:
     r = await client.get(f"{API}/users/me", headers=bearer(create_access_token(2**31 - 1)))
     assert r.status_code == 404
     assert r.json() == {"detail": "User not found"}
 
 
-async def test_token_for_huge_user_id_is_404(client):
+async def test_token_for_huge_user_id_is_404(client: httpx.AsyncClient) -> None:
     token = crafted_token(fresh_claims(99999999999999999999, "access"))
     r = await client.get(f"{API}/users/me", headers=bearer(token))
     assert r.status_code == 404
@@ -539,14 +613,18 @@ async def test_token_for_huge_user_id_is_404(client):
     ],
     ids=route_id,
 )
-async def test_token_of_inactive_user_is_400(client, superuser, normal_user, route):
+async def test_token_of_inactive_user_is_400(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account, route: tuple[str, str, Any]
+) -> None:
     await deactivate(client, superuser, normal_user)
     r = await call(client, route, normal_user.headers)
     assert r.status_code == 400
     assert r.json() == INACTIVE_USER
 
 
-async def test_token_issued_before_password_change_is_403(client, normal_user):
+async def test_token_issued_before_password_change_is_403(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     changed = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
@@ -558,7 +636,9 @@ async def test_token_issued_before_password_change_is_403(client, normal_user):
     assert r.json() == INVALID_CREDENTIALS
 
 
-async def test_token_issued_after_password_change_works(client, normal_user):
+async def test_token_issued_after_password_change_works(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     new_password = random_lower_string()
     changed = await client.patch(
         f"{API}/users/me/password",
@@ -572,7 +652,9 @@ async def test_token_issued_after_password_change_works(client, normal_user):
     assert r.json()["id"] == normal_user.id
 
 
-async def test_admin_password_change_revokes_the_users_tokens(client, superuser, normal_user):
+async def test_admin_password_change_revokes_the_users_tokens(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     changed = await client.patch(
         f"{API}/users/{normal_user.id}",
         headers=superuser.headers,
@@ -586,7 +668,7 @@ async def test_admin_password_change_revokes_the_users_tokens(client, superuser,
 
 async def test_password_change_leaves_other_users_tokens_alone(
     client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
-):
+) -> None:
     bystander = await make_account(client, session)
     await client.patch(
         f"{API}/users/me/password",

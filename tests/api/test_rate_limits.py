@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import security
 from app.core.config import settings
 from app.emails import EmailMessage
 from app.services import auth, rate_limits
@@ -55,7 +56,8 @@ def sent_emails(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, EmailMessage
 def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """bcrypt checks the login runs (real ones), by email."""
     checked: list[str] = []
-    verify, burn = auth.verify_password, auth.burn_password_check
+    # The real checks, which auth imported from app.core.security.
+    verify, burn = security.verify_password, security.burn_password_check
 
     async def counted_verify(password: str, hashed: str) -> bool:
         checked.append("known")

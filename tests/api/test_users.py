@@ -93,7 +93,9 @@ async def assert_one_wins(
 # GET /users/ ------------------------------------------------------------------------
 
 
-async def test_superuser_lists_users_with_count(client, session, superuser):
+async def test_superuser_lists_users_with_count(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     accounts = [await make_account(client, session) for _ in range(3)]
     r = await client.get(f"{API}/users/", headers=superuser.headers)
     assert r.status_code == 200
@@ -103,7 +105,9 @@ async def test_superuser_lists_users_with_count(client, session, superuser):
     assert all(set(u) == PUBLIC_FIELDS for u in body["data"])
 
 
-async def test_users_are_listed_newest_first(client, session, superuser):
+async def test_users_are_listed_newest_first(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     accounts = [await make_account(client, session) for _ in range(4)]
     r = await client.get(f"{API}/users/", headers=superuser.headers)
     ids = [u["id"] for u in r.json()["data"]]
@@ -111,7 +115,9 @@ async def test_users_are_listed_newest_first(client, session, superuser):
 
 
 @pytest.mark.parametrize(("skip", "limit"), [(0, 2), (1, 2), (2, 3), (4, 10), (6, 5), (0, 1000)])
-async def test_users_list_pages_with_skip_and_limit(client, session, superuser, skip, limit):
+async def test_users_list_pages_with_skip_and_limit(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, skip: int, limit: int
+) -> None:
     accounts = [await make_account(client, session) for _ in range(5)]
     newest_first = [a.id for a in reversed(accounts)] + [superuser.id]
     r = await client.get(
@@ -122,13 +128,17 @@ async def test_users_list_pages_with_skip_and_limit(client, session, superuser, 
     assert r.json()["count"] == 6
 
 
-async def test_users_list_far_past_the_end_is_empty_with_count(client, superuser):
+async def test_users_list_far_past_the_end_is_empty_with_count(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.get(f"{API}/users/", headers=superuser.headers, params={"skip": 10**6})
     assert r.status_code == 200
     assert r.json() == {"data": [], "count": 1}
 
 
-async def test_users_list_default_limit_is_100(client, session, superuser):
+async def test_users_list_default_limit_is_100(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     session.add_all(User(email=random_email(), hashed_password="x") for _ in range(101))
     await session.commit()
     r = await client.get(f"{API}/users/", headers=superuser.headers)
@@ -140,12 +150,16 @@ async def test_users_list_default_limit_is_100(client, session, superuser):
     "params",
     [{"limit": 0}, {"limit": 1001}, {"limit": -1}, {"skip": -1}, {"skip": "x"}, {"limit": "x"}],
 )
-async def test_users_list_rejects_out_of_range_paging(client, superuser, params):
+async def test_users_list_rejects_out_of_range_paging(
+    client: httpx.AsyncClient, superuser: Account, params: dict[str, Any]
+) -> None:
     r = await client.get(f"{API}/users/", headers=superuser.headers, params=params)
     assert r.status_code == 422
 
 
-async def test_normal_user_cannot_list_users(client, normal_user):
+async def test_normal_user_cannot_list_users(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/users/", headers=normal_user.headers)
     assert r.status_code == 403
     assert r.json() == NOT_ENOUGH_PRIVILEGES
@@ -154,7 +168,7 @@ async def test_normal_user_cannot_list_users(client, normal_user):
 # POST /users/ -----------------------------------------------------------------------
 
 
-async def test_superuser_creates_a_user(client, superuser):
+async def test_superuser_creates_a_user(client: httpx.AsyncClient, superuser: Account) -> None:
     email, password = random_email(), random_lower_string()
     r = await client.post(
         f"{API}/users/",
@@ -171,7 +185,7 @@ async def test_superuser_creates_a_user(client, superuser):
     assert (await login(client, email, password)).status_code == 200
 
 
-async def test_superuser_creates_a_superuser(client, superuser):
+async def test_superuser_creates_a_superuser(client: httpx.AsyncClient, superuser: Account) -> None:
     email, password = random_email(), random_lower_string()
     r = await client.post(
         f"{API}/users/",
@@ -185,7 +199,9 @@ async def test_superuser_creates_a_superuser(client, superuser):
     assert listed.status_code == 200
 
 
-async def test_superuser_creates_an_inactive_user_who_cannot_log_in(client, superuser):
+async def test_superuser_creates_an_inactive_user_who_cannot_log_in(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     email, password = random_email(), random_lower_string()
     r = await client.post(
         f"{API}/users/",
@@ -199,7 +215,9 @@ async def test_superuser_creates_an_inactive_user_who_cannot_log_in(client, supe
     assert denied.json() == {"detail": "Inactive user"}
 
 
-async def test_created_user_password_is_stored_hashed(client, session, superuser):
+async def test_created_user_password_is_stored_hashed(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     email, password = random_email(), random_lower_string()
     r = await client.post(
         f"{API}/users/", headers=superuser.headers, json={"email": email, "password": password}
@@ -210,7 +228,9 @@ async def test_created_user_password_is_stored_hashed(client, session, superuser
     assert password not in user.hashed_password
 
 
-async def test_creating_a_user_with_taken_email_is_400(client, superuser, normal_user):
+async def test_creating_a_user_with_taken_email_is_400(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/users/",
         headers=superuser.headers,
@@ -220,7 +240,9 @@ async def test_creating_a_user_with_taken_email_is_400(client, superuser, normal
     assert r.json() == EMAIL_TAKEN_ADMIN
 
 
-async def test_normal_user_cannot_create_users(client, normal_user):
+async def test_normal_user_cannot_create_users(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/users/",
         headers=normal_user.headers,
@@ -231,7 +253,9 @@ async def test_normal_user_cannot_create_users(client, normal_user):
 
 
 @pytest.mark.parametrize("change", INVALID_NEW_ACCOUNT_FIELDS)
-async def test_creating_a_user_with_invalid_fields_is_422(client, superuser, change):
+async def test_creating_a_user_with_invalid_fields_is_422(
+    client: httpx.AsyncClient, superuser: Account, change: dict[str, Any]
+) -> None:
     payload = {"email": random_email(), "password": random_lower_string(), **change}
     payload = {key: value for key, value in payload.items() if value is not None}
     r = await client.post(f"{API}/users/", headers=superuser.headers, json=payload)
@@ -241,14 +265,18 @@ async def test_creating_a_user_with_invalid_fields_is_422(client, superuser, cha
 @pytest.mark.parametrize(
     "change", [{"password": "x" * 8}, {"password": "x" * 128}, {"full_name": "x" * 255}]
 )
-async def test_creating_a_user_accepts_fields_at_their_limits(client, superuser, change):
+async def test_creating_a_user_accepts_fields_at_their_limits(
+    client: httpx.AsyncClient, superuser: Account, change: dict[str, Any]
+) -> None:
     payload = {"email": random_email(), "password": random_lower_string(), **change}
     r = await client.post(f"{API}/users/", headers=superuser.headers, json=payload)
     assert r.status_code == 200
     assert (await login(client, payload["email"], payload["password"])).status_code == 200
 
 
-async def test_concurrent_admin_creations_with_one_email_make_one_user(client, session, superuser):
+async def test_concurrent_admin_creations_with_one_email_make_one_user(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     email = random_email()
     await assert_one_wins(
         session,
@@ -269,7 +297,9 @@ async def test_concurrent_admin_creations_with_one_email_make_one_user(client, s
 # GET /users/me ----------------------------------------------------------------------
 
 
-async def test_normal_user_reads_own_profile(client, normal_user):
+async def test_normal_user_reads_own_profile(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/users/me", headers=normal_user.headers)
     assert r.status_code == 200
     body = r.json()
@@ -281,7 +311,7 @@ async def test_normal_user_reads_own_profile(client, normal_user):
     assert body["full_name"] is None
 
 
-async def test_superuser_reads_own_profile(client, superuser):
+async def test_superuser_reads_own_profile(client: httpx.AsyncClient, superuser: Account) -> None:
     r = await client.get(f"{API}/users/me", headers=superuser.headers)
     assert r.status_code == 200
     assert r.json()["email"] == settings.FIRST_SUPERUSER
@@ -291,7 +321,9 @@ async def test_superuser_reads_own_profile(client, superuser):
 # PATCH /users/me --------------------------------------------------------------------
 
 
-async def test_user_updates_own_full_name_and_email(client, normal_user):
+async def test_user_updates_own_full_name_and_email(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     new_email = random_email()
     r = await client.patch(
         f"{API}/users/me",
@@ -305,14 +337,18 @@ async def test_user_updates_own_full_name_and_email(client, normal_user):
     assert me.json()["email"] == new_email
 
 
-async def test_user_logs_in_with_changed_email(client, normal_user):
+async def test_user_logs_in_with_changed_email(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     new_email = random_email()
     await client.patch(f"{API}/users/me", headers=normal_user.headers, json={"email": new_email})
     assert (await login(client, new_email, normal_user.password)).status_code == 200
     assert (await login(client, normal_user.email, normal_user.password)).status_code == 400
 
 
-async def test_update_me_applies_only_the_fields_sent(client, normal_user):
+async def test_update_me_applies_only_the_fields_sent(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     await client.patch(f"{API}/users/me", headers=normal_user.headers, json={"full_name": "First"})
     new_email = random_email()
     r = await client.patch(
@@ -327,20 +363,26 @@ async def test_update_me_applies_only_the_fields_sent(client, normal_user):
     assert r.json()["full_name"] == "Two"
 
 
-async def test_update_me_can_clear_full_name(client, normal_user):
+async def test_update_me_can_clear_full_name(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     await client.patch(f"{API}/users/me", headers=normal_user.headers, json={"full_name": "Name"})
     r = await client.patch(f"{API}/users/me", headers=normal_user.headers, json={"full_name": None})
     assert r.status_code == 200
     assert r.json()["full_name"] is None
 
 
-async def test_update_me_with_null_email_keeps_the_email(client, normal_user):
+async def test_update_me_with_null_email_keeps_the_email(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(f"{API}/users/me", headers=normal_user.headers, json={"email": None})
     assert r.status_code == 200
     assert r.json()["email"] == normal_user.email
 
 
-async def test_update_me_ignores_privilege_fields(client, normal_user):
+async def test_update_me_ignores_privilege_fields(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me",
         headers=normal_user.headers,
@@ -353,7 +395,9 @@ async def test_update_me_ignores_privilege_fields(client, normal_user):
     assert listed.status_code == 403
 
 
-async def test_update_me_to_another_users_email_is_409(client, normal_user, other_user):
+async def test_update_me_to_another_users_email_is_409(
+    client: httpx.AsyncClient, normal_user: Account, other_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me", headers=normal_user.headers, json={"email": other_user.email}
     )
@@ -363,7 +407,9 @@ async def test_update_me_to_another_users_email_is_409(client, normal_user, othe
     assert me.json()["email"] == normal_user.email
 
 
-async def test_update_me_to_own_email_is_allowed(client, normal_user):
+async def test_update_me_to_own_email_is_allowed(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me", headers=normal_user.headers, json={"email": normal_user.email}
     )
@@ -371,7 +417,9 @@ async def test_update_me_to_own_email_is_allowed(client, normal_user):
     assert r.json()["email"] == normal_user.email
 
 
-async def test_update_me_moves_updated_at_but_not_created_at(client, normal_user):
+async def test_update_me_moves_updated_at_but_not_created_at(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     before = (await client.get(f"{API}/users/me", headers=normal_user.headers)).json()
     await asyncio.sleep(0.01)
     r = await client.patch(
@@ -390,12 +438,16 @@ async def test_update_me_moves_updated_at_but_not_created_at(client, normal_user
         {"full_name": "x" * 256},
     ],
 )
-async def test_update_me_with_invalid_fields_is_422(client, normal_user, payload):
+async def test_update_me_with_invalid_fields_is_422(
+    client: httpx.AsyncClient, normal_user: Account, payload: dict[str, Any]
+) -> None:
     r = await client.patch(f"{API}/users/me", headers=normal_user.headers, json=payload)
     assert r.status_code == 422
 
 
-async def test_update_me_accepts_full_name_of_255(client, normal_user):
+async def test_update_me_accepts_full_name_of_255(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me", headers=normal_user.headers, json={"full_name": "x" * 255}
     )
@@ -403,7 +455,9 @@ async def test_update_me_accepts_full_name_of_255(client, normal_user):
     assert r.json()["full_name"] == "x" * 255
 
 
-async def test_concurrent_email_changes_to_one_address_succeed_once(client, session):
+async def test_concurrent_email_changes_to_one_address_succeed_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
     accounts = [await make_account(client, session) for _ in range(10)]
     email = random_email()
     await assert_one_wins(
@@ -421,7 +475,7 @@ async def test_concurrent_email_changes_to_one_address_succeed_once(client, sess
 # PATCH /users/me/password -----------------------------------------------------------
 
 
-async def test_user_changes_own_password(client, normal_user):
+async def test_user_changes_own_password(client: httpx.AsyncClient, normal_user: Account) -> None:
     new_password = random_lower_string()
     r = await client.patch(
         f"{API}/users/me/password",
@@ -436,7 +490,9 @@ async def test_user_changes_own_password(client, normal_user):
     assert old.json() == {"detail": "Incorrect email or password"}
 
 
-async def test_password_change_with_wrong_current_password_is_400(client, normal_user):
+async def test_password_change_with_wrong_current_password_is_400(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
@@ -447,7 +503,9 @@ async def test_password_change_with_wrong_current_password_is_400(client, normal
     assert (await login(client, normal_user.email, normal_user.password)).status_code == 200
 
 
-async def test_password_change_to_the_same_password_is_400(client, normal_user):
+async def test_password_change_to_the_same_password_is_400(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
@@ -457,7 +515,9 @@ async def test_password_change_to_the_same_password_is_400(client, normal_user):
     assert r.json() == {"detail": "New password cannot be the same as the current one"}
 
 
-async def test_wrong_current_password_is_reported_before_same_password(client, normal_user):
+async def test_wrong_current_password_is_reported_before_same_password(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
@@ -469,14 +529,18 @@ async def test_wrong_current_password_is_reported_before_same_password(client, n
 
 @pytest.mark.parametrize("field", ["current_password", "new_password"])
 @pytest.mark.parametrize("length", [7, 129])
-async def test_password_change_with_invalid_length_is_422(client, normal_user, field, length):
+async def test_password_change_with_invalid_length_is_422(
+    client: httpx.AsyncClient, normal_user: Account, field: str, length: int
+) -> None:
     payload = {"current_password": normal_user.password, "new_password": random_lower_string()}
     payload[field] = "x" * length
     r = await client.patch(f"{API}/users/me/password", headers=normal_user.headers, json=payload)
     assert r.status_code == 422
 
 
-async def test_password_change_without_fields_is_422(client, normal_user):
+async def test_password_change_without_fields_is_422(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(f"{API}/users/me/password", headers=normal_user.headers, json={})
     assert r.status_code == 422
 
@@ -484,7 +548,9 @@ async def test_password_change_without_fields_is_422(client, normal_user):
 # DELETE /users/me -------------------------------------------------------------------
 
 
-async def test_user_deletes_own_account(client, session, normal_user):
+async def test_user_deletes_own_account(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
     r = await client.delete(f"{API}/users/me", headers=normal_user.headers)
     assert r.status_code == 200
     assert r.json() == USER_DELETED
@@ -493,7 +559,9 @@ async def test_user_deletes_own_account(client, session, normal_user):
     assert denied.json() == {"detail": "Incorrect email or password"}
 
 
-async def test_deleting_own_account_deletes_own_items(client, session, normal_user, other_user):
+async def test_deleting_own_account_deletes_own_items(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
     for _ in range(3):
         await create_item(session, await owner(session, normal_user))
     await create_item(session, await owner(session, other_user))
@@ -503,7 +571,9 @@ async def test_deleting_own_account_deletes_own_items(client, session, normal_us
     assert await count_rows(session, Item, owner_id=other_user.id) == 1
 
 
-async def test_superuser_cannot_delete_themselves_via_me(client, session, superuser):
+async def test_superuser_cannot_delete_themselves_via_me(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     r = await client.delete(f"{API}/users/me", headers=superuser.headers)
     assert r.status_code == 403
     assert r.json() == SELF_DELETE
@@ -513,7 +583,7 @@ async def test_superuser_cannot_delete_themselves_via_me(client, session, superu
 # POST /users/signup -----------------------------------------------------------------
 
 
-async def test_signup_creates_an_active_normal_user(client):
+async def test_signup_creates_an_active_normal_user(client: httpx.AsyncClient) -> None:
     email, password = random_email(), random_lower_string()
     r = await client.post(
         f"{API}/users/signup",
@@ -529,7 +599,7 @@ async def test_signup_creates_an_active_normal_user(client):
     assert (await login(client, email, password)).status_code == 200
 
 
-async def test_signup_without_full_name_is_allowed(client):
+async def test_signup_without_full_name_is_allowed(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/users/signup", json={"email": random_email(), "password": random_lower_string()}
     )
@@ -537,7 +607,7 @@ async def test_signup_without_full_name_is_allowed(client):
     assert r.json()["full_name"] is None
 
 
-async def test_signup_cannot_grant_privileges(client):
+async def test_signup_cannot_grant_privileges(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/users/signup",
         json={
@@ -552,7 +622,9 @@ async def test_signup_cannot_grant_privileges(client):
     assert r.json()["is_active"] is True
 
 
-async def test_signup_with_taken_email_is_400(client, normal_user):
+async def test_signup_with_taken_email_is_400(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/users/signup",
         json={"email": normal_user.email, "password": random_lower_string()},
@@ -562,7 +634,9 @@ async def test_signup_with_taken_email_is_400(client, normal_user):
 
 
 @pytest.mark.parametrize("change", INVALID_NEW_ACCOUNT_FIELDS)
-async def test_signup_with_invalid_fields_is_422(client, change):
+async def test_signup_with_invalid_fields_is_422(
+    client: httpx.AsyncClient, change: dict[str, Any]
+) -> None:
     payload = {"email": random_email(), "password": random_lower_string(), **change}
     payload = {key: value for key, value in payload.items() if value is not None}
     r = await client.post(f"{API}/users/signup", json=payload)
@@ -572,13 +646,17 @@ async def test_signup_with_invalid_fields_is_422(client, change):
 @pytest.mark.parametrize(
     "change", [{"password": "x" * 8}, {"password": "x" * 128}, {"full_name": "x" * 255}]
 )
-async def test_signup_accepts_fields_at_their_limits(client, change):
+async def test_signup_accepts_fields_at_their_limits(
+    client: httpx.AsyncClient, change: dict[str, Any]
+) -> None:
     payload = {"email": random_email(), "password": random_lower_string(), **change}
     r = await client.post(f"{API}/users/signup", json=payload)
     assert r.status_code == 200
 
 
-async def test_concurrent_signups_with_one_email_make_one_user(client, session):
+async def test_concurrent_signups_with_one_email_make_one_user(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
     email = random_email()
     await assert_one_wins(
         session,
@@ -597,32 +675,40 @@ async def test_concurrent_signups_with_one_email_make_one_user(client, session):
 # GET /users/{user_id} ---------------------------------------------------------------
 
 
-async def test_user_reads_self_by_id(client, normal_user):
+async def test_user_reads_self_by_id(client: httpx.AsyncClient, normal_user: Account) -> None:
     r = await client.get(f"{API}/users/{normal_user.id}", headers=normal_user.headers)
     assert r.status_code == 200
     assert r.json()["email"] == normal_user.email
 
 
-async def test_superuser_reads_another_user_by_id(client, superuser, normal_user):
+async def test_superuser_reads_another_user_by_id(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/users/{normal_user.id}", headers=superuser.headers)
     assert r.status_code == 200
     assert r.json()["id"] == normal_user.id
     assert r.json()["email"] == normal_user.email
 
 
-async def test_normal_user_cannot_read_another_user(client, normal_user, other_user):
+async def test_normal_user_cannot_read_another_user(
+    client: httpx.AsyncClient, normal_user: Account, other_user: Account
+) -> None:
     r = await client.get(f"{API}/users/{other_user.id}", headers=normal_user.headers)
     assert r.status_code == 403
     assert r.json() == NOT_ENOUGH_PRIVILEGES
 
 
-async def test_normal_user_asking_for_missing_user_is_403(client, normal_user):
+async def test_normal_user_asking_for_missing_user_is_403(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/users/{normal_user.id + 1000}", headers=normal_user.headers)
     assert r.status_code == 403
     assert r.json() == NOT_ENOUGH_PRIVILEGES
 
 
-async def test_superuser_asking_for_missing_user_is_404(client, superuser):
+async def test_superuser_asking_for_missing_user_is_404(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.get(f"{API}/users/{superuser.id + 1000}", headers=superuser.headers)
     assert r.status_code == 404
     assert r.json() == {"detail": "User not found"}
@@ -631,7 +717,9 @@ async def test_superuser_asking_for_missing_user_is_404(client, superuser):
 # PATCH /users/{user_id} -------------------------------------------------------------
 
 
-async def test_superuser_updates_a_user(client, superuser, normal_user):
+async def test_superuser_updates_a_user(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     new_email = random_email()
     r = await client.patch(
         f"{API}/users/{normal_user.id}",
@@ -647,7 +735,9 @@ async def test_superuser_updates_a_user(client, superuser, normal_user):
     assert read.json() == r.json()
 
 
-async def test_admin_update_applies_only_the_fields_sent(client, superuser, normal_user):
+async def test_admin_update_applies_only_the_fields_sent(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     await client.patch(
         f"{API}/users/{normal_user.id}", headers=superuser.headers, json={"full_name": "Kept"}
     )
@@ -660,7 +750,9 @@ async def test_admin_update_applies_only_the_fields_sent(client, superuser, norm
     assert r.json()["is_active"] is False
 
 
-async def test_admin_update_with_null_email_and_password_keeps_them(client, superuser, normal_user):
+async def test_admin_update_with_null_email_and_password_keeps_them(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/{normal_user.id}",
         headers=superuser.headers,
@@ -674,8 +766,8 @@ async def test_admin_update_with_null_email_and_password_keeps_them(client, supe
 
 
 async def test_admin_password_update_is_rehashed_and_usable(
-    client, session, superuser, normal_user
-):
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
     new_password = random_lower_string()
     r = await client.patch(
         f"{API}/users/{normal_user.id}", headers=superuser.headers, json={"password": new_password}
@@ -691,7 +783,9 @@ async def test_admin_password_update_is_rehashed_and_usable(
     assert stored.hashed_password != new_password
 
 
-async def test_admin_can_deactivate_a_user(client, superuser, normal_user):
+async def test_admin_can_deactivate_a_user(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/{normal_user.id}", headers=superuser.headers, json={"is_active": False}
     )
@@ -701,7 +795,9 @@ async def test_admin_can_deactivate_a_user(client, superuser, normal_user):
     assert denied.json() == {"detail": "Inactive user"}
 
 
-async def test_admin_update_of_missing_user_is_404(client, superuser):
+async def test_admin_update_of_missing_user_is_404(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/{superuser.id + 1000}", headers=superuser.headers, json={"full_name": "X"}
     )
@@ -710,8 +806,8 @@ async def test_admin_update_of_missing_user_is_404(client, superuser):
 
 
 async def test_admin_update_to_another_users_email_is_409(
-    client, superuser, normal_user, other_user
-):
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account, other_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/{normal_user.id}", headers=superuser.headers, json={"email": other_user.email}
     )
@@ -719,7 +815,9 @@ async def test_admin_update_to_another_users_email_is_409(
     assert r.json() == EMAIL_TAKEN_UPDATE
 
 
-async def test_admin_update_to_the_users_own_email_is_allowed(client, superuser, normal_user):
+async def test_admin_update_to_the_users_own_email_is_allowed(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/{normal_user.id}",
         headers=superuser.headers,
@@ -739,14 +837,16 @@ async def test_admin_update_to_the_users_own_email_is_allowed(client, superuser,
         {"is_active": "sometimes"},
     ],
 )
-async def test_admin_update_with_invalid_fields_is_422(client, superuser, normal_user, payload):
+async def test_admin_update_with_invalid_fields_is_422(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account, payload: dict[str, Any]
+) -> None:
     r = await client.patch(f"{API}/users/{normal_user.id}", headers=superuser.headers, json=payload)
     assert r.status_code == 422
 
 
 async def test_concurrent_admin_email_changes_to_one_address_succeed_once(
-    client, session, superuser
-):
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     accounts = [await make_account(client, session) for _ in range(10)]
     email = random_email()
     await assert_one_wins(
@@ -766,7 +866,9 @@ async def test_concurrent_admin_email_changes_to_one_address_succeed_once(
 # DELETE /users/{user_id} ------------------------------------------------------------
 
 
-async def test_superuser_deletes_a_user(client, session, superuser, normal_user):
+async def test_superuser_deletes_a_user(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account, normal_user: Account
+) -> None:
     r = await client.delete(f"{API}/users/{normal_user.id}", headers=superuser.headers)
     assert r.status_code == 200
     assert r.json() == USER_DELETED
@@ -776,8 +878,12 @@ async def test_superuser_deletes_a_user(client, session, superuser, normal_user)
 
 
 async def test_deleting_a_user_deletes_their_items(
-    client, session, superuser, normal_user, other_user
-):
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    superuser: Account,
+    normal_user: Account,
+    other_user: Account,
+) -> None:
     for _ in range(3):
         await create_item(session, await owner(session, normal_user))
     await create_item(session, await owner(session, other_user))
@@ -788,27 +894,35 @@ async def test_deleting_a_user_deletes_their_items(
     assert await count_rows(session, Item) == 2
 
 
-async def test_superuser_deletes_another_superuser(client, session, superuser):
+async def test_superuser_deletes_another_superuser(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     admin = await make_account(client, session, superuser=True)
     r = await client.delete(f"{API}/users/{admin.id}", headers=superuser.headers)
     assert r.status_code == 200
     assert await count_rows(session, User, id=admin.id) == 0
 
 
-async def test_superuser_cannot_delete_themselves_by_id(client, session, superuser):
+async def test_superuser_cannot_delete_themselves_by_id(
+    client: httpx.AsyncClient, session: AsyncSession, superuser: Account
+) -> None:
     r = await client.delete(f"{API}/users/{superuser.id}", headers=superuser.headers)
     assert r.status_code == 403
     assert r.json() == SELF_DELETE
     assert await count_rows(session, User, id=superuser.id) == 1
 
 
-async def test_deleting_a_missing_user_is_404(client, superuser):
+async def test_deleting_a_missing_user_is_404(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.delete(f"{API}/users/{superuser.id + 1000}", headers=superuser.headers)
     assert r.status_code == 404
     assert r.json() == {"detail": "User not found"}
 
 
-async def test_deleting_a_user_twice_is_404_the_second_time(client, superuser, normal_user):
+async def test_deleting_a_user_twice_is_404_the_second_time(
+    client: httpx.AsyncClient, superuser: Account, normal_user: Account
+) -> None:
     first = await client.delete(f"{API}/users/{normal_user.id}", headers=superuser.headers)
     assert first.status_code == 200
     second = await client.delete(f"{API}/users/{normal_user.id}", headers=superuser.headers)
@@ -834,8 +948,14 @@ ADMIN_ROUTES = [
     ("method", "path", "body"), ADMIN_ROUTES, ids=[f"{m} {p}" for m, p, _ in ADMIN_ROUTES]
 )
 async def test_normal_user_is_refused_admin_routes(
-    client, session, normal_user, other_user, method, path, body
-):
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    normal_user: Account,
+    other_user: Account,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
     path = path.format(self=normal_user.id, other=other_user.id, missing=other_user.id + 1000)
     r = await client.request(method, f"{API}{path}", headers=normal_user.headers, json=body)
     assert r.status_code == 403
@@ -848,13 +968,17 @@ async def test_normal_user_is_refused_admin_routes(
 # Route order: /me and /signup are not user ids --------------------------------------
 
 
-async def test_get_me_is_not_taken_for_a_user_id(client, superuser):
+async def test_get_me_is_not_taken_for_a_user_id(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.get(f"{API}/users/me", headers=superuser.headers)
     assert r.status_code == 200
     assert r.json()["id"] == superuser.id
 
 
-async def test_patch_me_is_not_the_admin_update(client, normal_user):
+async def test_patch_me_is_not_the_admin_update(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me", headers=normal_user.headers, json={"full_name": "Not Admin"}
     )
@@ -862,13 +986,17 @@ async def test_patch_me_is_not_the_admin_update(client, normal_user):
     assert r.json()["full_name"] == "Not Admin"
 
 
-async def test_delete_me_is_not_the_admin_delete(client, normal_user):
+async def test_delete_me_is_not_the_admin_delete(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.delete(f"{API}/users/me", headers=normal_user.headers)
     assert r.status_code == 200
     assert r.json() == USER_DELETED
 
 
-async def test_patch_me_password_is_its_own_route(client, normal_user):
+async def test_patch_me_password_is_its_own_route(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
@@ -878,14 +1006,14 @@ async def test_patch_me_password_is_its_own_route(client, normal_user):
     assert r.json() == PASSWORD_UPDATED
 
 
-async def test_signup_needs_no_token(client):
+async def test_signup_needs_no_token(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/users/signup", json={"email": random_email(), "password": random_lower_string()}
     )
     assert r.status_code == 200
 
 
-async def test_timestamps_are_utc(client, normal_user):
+async def test_timestamps_are_utc(client: httpx.AsyncClient, normal_user: Account) -> None:
     body = (await client.get(f"{API}/users/me", headers=normal_user.headers)).json()
     for field in ("created_at", "updated_at"):
         offset = moment(body[field]).utcoffset()

@@ -34,7 +34,7 @@ def sent_test_emails(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, EmailMe
 # Health check -----------------------------------------------------------------------
 
 
-async def test_health_check_answers_true_without_auth(client):
+async def test_health_check_answers_true_without_auth(client: httpx.AsyncClient) -> None:
     r = await client.get(f"{API}/utils/health-check/")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
@@ -44,7 +44,9 @@ async def test_health_check_answers_true_without_auth(client):
 # Test email -------------------------------------------------------------------------
 
 
-async def test_superuser_sends_a_test_email(client, superuser, sent_test_emails):
+async def test_superuser_sends_a_test_email(
+    client: httpx.AsyncClient, superuser: Account, sent_test_emails: list[tuple[str, EmailMessage]]
+) -> None:
     email = random_email()
     r = await client.post(
         f"{API}/utils/test-email/", headers=superuser.headers, params={"email_to": email}
@@ -57,14 +59,20 @@ async def test_superuser_sends_a_test_email(client, superuser, sent_test_emails)
     assert message.subject == f"{settings.PROJECT_NAME} - Test email"
 
 
-async def test_test_email_with_the_console_backend_succeeds(client, superuser):
+async def test_test_email_with_the_console_backend_succeeds(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/utils/test-email/", headers=superuser.headers, params={"email_to": random_email()}
     )
     assert r.status_code == 201
 
 
-async def test_normal_user_cannot_send_a_test_email(client, normal_user, sent_test_emails):
+async def test_normal_user_cannot_send_a_test_email(
+    client: httpx.AsyncClient,
+    normal_user: Account,
+    sent_test_emails: list[tuple[str, EmailMessage]],
+) -> None:
     r = await client.post(
         f"{API}/utils/test-email/", headers=normal_user.headers, params={"email_to": random_email()}
     )
@@ -74,13 +82,20 @@ async def test_normal_user_cannot_send_a_test_email(client, normal_user, sent_te
 
 
 @pytest.mark.parametrize("params", [{"email_to": "not-an-email"}, {"email_to": ""}, {}])
-async def test_test_email_needs_a_valid_address(client, superuser, sent_test_emails, params):
+async def test_test_email_needs_a_valid_address(
+    client: httpx.AsyncClient,
+    superuser: Account,
+    sent_test_emails: list[tuple[str, EmailMessage]],
+    params: dict[str, Any],
+) -> None:
     r = await client.post(f"{API}/utils/test-email/", headers=superuser.headers, params=params)
     assert r.status_code == 422
     assert sent_test_emails == []
 
 
-async def test_test_email_address_in_the_body_is_not_accepted(client, superuser):
+async def test_test_email_address_in_the_body_is_not_accepted(
+    client: httpx.AsyncClient, superuser: Account
+) -> None:
     r = await client.post(
         f"{API}/utils/test-email/", headers=superuser.headers, json={"email_to": random_email()}
     )
@@ -90,7 +105,7 @@ async def test_test_email_address_in_the_body_is_not_accepted(client, superuser)
 # Private users route ----------------------------------------------------------------
 
 
-async def test_private_route_creates_an_active_normal_user(client):
+async def test_private_route_creates_an_active_normal_user(client: httpx.AsyncClient) -> None:
     email, password = random_email(), random_lower_string()
     r = await client.post(
         f"{API}/private/users/",
@@ -108,7 +123,9 @@ async def test_private_route_creates_an_active_normal_user(client):
     assert login.status_code == 200
 
 
-async def test_private_route_with_taken_email_is_400(client, normal_user):
+async def test_private_route_with_taken_email_is_400(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.post(
         f"{API}/private/users/",
         json={"email": normal_user.email, "password": random_lower_string(), "full_name": "X"},
@@ -125,13 +142,17 @@ async def test_private_route_with_taken_email_is_400(client, normal_user):
         {"password": "some-password"},
     ],
 )
-async def test_private_route_validates_its_body(client, payload):
+async def test_private_route_validates_its_body(
+    client: httpx.AsyncClient, payload: dict[str, Any]
+) -> None:
     r = await client.post(f"{API}/private/users/", json=payload)
     assert r.status_code == 422
 
 
 @pytest.mark.parametrize("environment", ["staging", "production"])
-async def test_private_route_is_absent_outside_local(monkeypatch, environment):
+async def test_private_route_is_absent_outside_local(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
     monkeypatch.setattr(settings, "ENVIRONMENT", environment)
     api = create_api()
     transport = httpx.ASGITransport(app=api)
@@ -153,14 +174,18 @@ async def test_private_route_is_absent_outside_local(monkeypatch, environment):
 @pytest.mark.parametrize(
     "path", ["/no-such-route", "/items/1/extra", "/users/me/nothing", "/login", "/utils/"]
 )
-async def test_unknown_api_path_is_json_404(client, method, path):
+async def test_unknown_api_path_is_json_404(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
     r = await client.request(method, f"{API}{path}")
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/json"
     assert r.json() == NOT_FOUND
 
 
-async def test_unknown_api_path_is_json_404_even_with_a_token(client, normal_user):
+async def test_unknown_api_path_is_json_404_even_with_a_token(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/no-such-route", headers=normal_user.headers)
     assert r.status_code == 404
     assert r.json() == NOT_FOUND
@@ -181,7 +206,9 @@ async def test_unknown_api_path_is_json_404_even_with_a_token(client, normal_use
         ("OPTIONS", "/users/signup", {"POST"}),
     ],
 )
-async def test_wrong_method_on_known_path_is_json_405(client, method, path, allowed):
+async def test_wrong_method_on_known_path_is_json_405(
+    client: httpx.AsyncClient, method: str, path: str, allowed: set[str]
+) -> None:
     r = await client.request(method, f"{API}{path}")
     assert r.status_code == 405
     assert r.json() == {"detail": "Method Not Allowed"}
@@ -203,19 +230,23 @@ async def test_wrong_method_on_known_path_is_json_405(client, method, path, allo
         ("GET", "/items/1/", "/items/1"),
     ],
 )
-async def test_path_with_wrong_trailing_slash_redirects_307(client, method, path, target):
+async def test_path_with_wrong_trailing_slash_redirects_307(
+    client: httpx.AsyncClient, method: str, path: str, target: str
+) -> None:
     r = await client.request(method, f"{API}{path}")
     assert r.status_code == 307
     assert r.headers["location"] == f"http://test{API}{target}"
 
 
-async def test_redirect_keeps_the_query_string(client):
+async def test_redirect_keeps_the_query_string(client: httpx.AsyncClient) -> None:
     r = await client.get(f"{API}/items", params={"skip": 1, "limit": 2})
     assert r.status_code == 307
     assert r.headers["location"] == f"http://test{API}/items/?skip=1&limit=2"
 
 
-async def test_following_the_redirect_reaches_the_route(client, normal_user):
+async def test_following_the_redirect_reaches_the_route(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
     r = await client.get(f"{API}/items", headers=normal_user.headers, follow_redirects=True)
     assert r.status_code == 200
     assert r.json() == {"data": [], "count": 0}
@@ -226,7 +257,13 @@ async def test_following_the_redirect_reaches_the_route(client, normal_user):
 
 @pytest.mark.parametrize("item_id", NON_INTEGER_IDS)
 @pytest.mark.parametrize(("method", "body"), ITEM_ID_ROUTES)
-async def test_non_integer_item_id_is_422(client, normal_user, method, body, item_id):
+async def test_non_integer_item_id_is_422(
+    client: httpx.AsyncClient,
+    normal_user: Account,
+    method: str,
+    body: dict[str, Any] | None,
+    item_id: str,
+) -> None:
     r = await client.request(
         method, f"{API}/items/{item_id}", headers=normal_user.headers, json=body
     )
@@ -238,7 +275,13 @@ async def test_non_integer_item_id_is_422(client, normal_user, method, body, ite
 @pytest.mark.parametrize(
     ("method", "body"), [("GET", None), ("PATCH", {"full_name": "X"}), ("DELETE", None)]
 )
-async def test_non_integer_user_id_is_422(client, superuser, method, body, user_id):
+async def test_non_integer_user_id_is_422(
+    client: httpx.AsyncClient,
+    superuser: Account,
+    method: str,
+    body: dict[str, Any] | None,
+    user_id: str,
+) -> None:
     r = await client.request(method, f"{API}/users/{user_id}", headers=superuser.headers, json=body)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["path", "user_id"]
@@ -246,14 +289,22 @@ async def test_non_integer_user_id_is_422(client, superuser, method, body, user_
 
 @pytest.mark.parametrize("item_id", MISSING_IDS)
 @pytest.mark.parametrize(("method", "body"), ITEM_ID_ROUTES)
-async def test_item_id_naming_no_row_is_404(client, superuser, method, body, item_id):
+async def test_item_id_naming_no_row_is_404(
+    client: httpx.AsyncClient,
+    superuser: Account,
+    method: str,
+    body: dict[str, Any] | None,
+    item_id: str,
+) -> None:
     r = await client.request(method, f"{API}/items/{item_id}", headers=superuser.headers, json=body)
     assert r.status_code == 404
     assert r.json() == {"detail": "Item not found"}
 
 
 @pytest.mark.parametrize("item_id", MISSING_IDS)
-async def test_item_id_naming_no_row_is_404_for_normal_user(client, normal_user, item_id):
+async def test_item_id_naming_no_row_is_404_for_normal_user(
+    client: httpx.AsyncClient, normal_user: Account, item_id: str
+) -> None:
     r = await client.get(f"{API}/items/{item_id}", headers=normal_user.headers)
     assert r.status_code == 404
     assert r.json() == {"detail": "Item not found"}
@@ -269,15 +320,22 @@ async def test_item_id_naming_no_row_is_404_for_normal_user(client, normal_user,
     ],
 )
 async def test_user_id_naming_no_row_is_404_for_superuser(
-    client, superuser, method, body, detail, user_id
-):
+    client: httpx.AsyncClient,
+    superuser: Account,
+    method: str,
+    body: dict[str, Any] | None,
+    detail: str,
+    user_id: str,
+) -> None:
     r = await client.request(method, f"{API}/users/{user_id}", headers=superuser.headers, json=body)
     assert r.status_code == 404
     assert r.json() == {"detail": detail}
 
 
 @pytest.mark.parametrize("user_id", MISSING_IDS)
-async def test_user_id_naming_no_row_is_403_for_normal_user(client, normal_user, user_id):
+async def test_user_id_naming_no_row_is_403_for_normal_user(
+    client: httpx.AsyncClient, normal_user: Account, user_id: str
+) -> None:
     r = await client.get(f"{API}/users/{user_id}", headers=normal_user.headers)
     assert r.status_code == 403
     assert r.json() == {"detail": "The user doesn't have enough privileges"}
@@ -285,7 +343,7 @@ async def test_user_id_naming_no_row_is_403_for_normal_user(client, normal_user,
 
 async def test_existing_ids_still_resolve_next_to_missing_ones(
     client: httpx.AsyncClient, session: AsyncSession, superuser: Account
-):
+) -> None:
     account = await make_account(client, session)
     user = await session.get(User, account.id)
     assert user is not None
@@ -327,14 +385,15 @@ OPERATION_IDS = {
 async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:
     r = await client.get(f"{API}/openapi.json")
     assert r.status_code == 200
-    return r.json()
+    document: dict[str, Any] = r.json()
+    return document
 
 
-async def test_openapi_title_is_the_project_name(openapi):
+async def test_openapi_title_is_the_project_name(openapi: dict[str, Any]) -> None:
     assert openapi["info"]["title"] == settings.PROJECT_NAME
 
 
-async def test_openapi_operation_ids_follow_tag_and_function(openapi):
+async def test_openapi_operation_ids_follow_tag_and_function(openapi: dict[str, Any]) -> None:
     found = {
         (method, path.removeprefix(API)): operation["operationId"]
         for path, operations in openapi["paths"].items()
@@ -344,29 +403,30 @@ async def test_openapi_operation_ids_follow_tag_and_function(openapi):
     assert {key: found.get(key) for key in OPERATION_IDS} == OPERATION_IDS
     for route in api.routes:
         if isinstance(route, APIRoute) and route.include_in_schema:
+            assert route.methods is not None, route.path
             for method in route.methods:
                 key = (method.lower(), route.path_format.removeprefix(API))
                 assert found[key] == f"{route.tags[0]}-{route.name}", key
 
 
-async def test_openapi_operations_are_tagged_by_their_router(openapi):
+async def test_openapi_operations_are_tagged_by_their_router(openapi: dict[str, Any]) -> None:
     for path, operations in openapi["paths"].items():
         for operation in operations.values():
             tag = operation["operationId"].split("-")[0]
             assert operation["tags"] == [tag], path
 
 
-async def test_openapi_hides_the_catch_all_route(openapi):
+async def test_openapi_hides_the_catch_all_route(openapi: dict[str, Any]) -> None:
     assert not any("unmatched" in path for path in openapi["paths"])
 
 
-async def test_openapi_declares_the_oauth2_password_flow(openapi):
+async def test_openapi_declares_the_oauth2_password_flow(openapi: dict[str, Any]) -> None:
     schemes = openapi["components"]["securitySchemes"]
     flow = schemes["OAuth2PasswordBearer"]["flows"]["password"]
     assert flow["tokenUrl"] == f"{API}/login/access-token"
 
 
-async def test_swagger_ui_is_served_at_api_docs(client):
+async def test_swagger_ui_is_served_at_api_docs(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/docs")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")

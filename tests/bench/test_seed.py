@@ -1,5 +1,7 @@
 """bench/seed.py: the planned rows, loaded fast, with the list counts right."""
 
+from decimal import Decimal
+
 import bcrypt
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,7 +14,7 @@ def test_the_plan_is_loaded_with_exact_counts(fresh_database: str) -> None:
     engine = create_engine(fresh_database)
     try:
         with engine.connect() as connection:
-            per_owner = dict(
+            per_owner: dict[str, int] = dict(
                 connection.execute(
                     text(
                         'SELECT u.email, count(i.id) FROM "user" u LEFT JOIN item i'
@@ -20,7 +22,8 @@ def test_the_plan_is_loaded_with_exact_counts(fresh_database: str) -> None:
                     )
                 ).all()
             )
-            counted = dict(
+            # A sum is a Decimal on PostgreSQL, an int on SQLite.
+            counted: dict[str, int | Decimal] = dict(
                 connection.execute(
                     text(
                         'SELECT u.email, sum(c.n) FROM item_count c JOIN "user" u'
@@ -28,7 +31,7 @@ def test_the_plan_is_loaded_with_exact_counts(fresh_database: str) -> None:
                     )
                 ).all()
             )
-            totals = dict(
+            totals: dict[str, int | Decimal] = dict(
                 connection.execute(
                     text("SELECT table_name, sum(n) FROM row_total GROUP BY 1")
                 ).all()

@@ -91,7 +91,8 @@ async def ui_events(page: Page, stop: asyncio.Event, made: list[str]) -> None:
 
 async def deploy_under_load(stack: Stack, tag: str) -> tuple[int, str, Load, list[str]]:
     require_chromium()
-    load, made, stop = Load(), [], asyncio.Event()
+    load, stop = Load(), asyncio.Event()
+    made: list[str] = []
     token = stack.superuser_token()
     async with ui_session(stack) as page:
         await add_item(page, f"before {tag}")

@@ -180,7 +180,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with ExitStack() as cleanup:
         cleanup.callback(drop_test_database, database_url)
         servers: list[Server] = []
-        cleanup.callback(lambda: [server.stop() for server in reversed(servers)])
+
+        def stop_servers() -> None:
+            for server in reversed(servers):
+                server.stop()
+
+        cleanup.callback(stop_servers)
 
         def serve(
             name: str, command: Callable[[int], list[str]], env: dict[str, str], log: Path

@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+from typing import Any
 
 import yaml
 
@@ -11,7 +12,7 @@ from tests.deploy.conftest import HERE
 DEPLOY_STEPS = ["backup", "pull", "migrations", "backends", "frontend", "smoke"]
 
 
-def compose(name: str) -> dict:  # type: ignore[type-arg]
+def compose(name: str) -> dict[str, Any]:
     return dict(yaml.safe_load((PROJECT_ROOT / name).read_text()))
 
 

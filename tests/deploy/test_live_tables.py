@@ -46,7 +46,10 @@ def websocket_ports(stack: Stack) -> list[int]:
     return [
         connection.laddr.port
         for connection in psutil.net_connections(kind="tcp")
-        if connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port in ports
+        # (psutil types an address as possibly an empty tuple)
+        if connection.status == psutil.CONN_ESTABLISHED
+        and connection.laddr
+        and connection.laddr.port in ports
     ]
 
 

@@ -55,7 +55,8 @@ def test_every_rule_has_unit_tests_that_fire_it() -> None:
         for group in yaml.safe_load(RULES.read_text())["groups"]
         for rule in group["rules"]
     }
-    fired, quiet = set(), set()
+    fired: set[str] = set()
+    quiet: set[str] = set()
     for case in yaml.safe_load(RULE_TESTS.read_text())["tests"]:
         for check in case["alert_rule_test"]:
             (fired if check["exp_alerts"] else quiet).add(check["alertname"])

@@ -61,7 +61,7 @@ class Mailbox:
     @property
     def messages(self) -> list[EmailMessage]:
         return [
-            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)  # type: ignore[misc]
+            email.message_from_bytes(e.original_content or b"", policy=email.policy.default)
             for e in self.envelopes
         ]
 

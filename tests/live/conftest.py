@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +61,7 @@ def run_backend(database: str, log: Path, **settings_env: str) -> Iterator[LiveB
 
 def run_own_backend(
     database: str, tmp_path_factory: pytest.TempPathFactory, name: str, **settings_env: str
-) -> Iterator[LiveBackend]:
+) -> Generator[LiveBackend, None, None]:
     """A backend with settings of its own, for as long as the generator runs: its log and
     its own UI-state folder (so it can run beside live_backend) in a new folder `name`."""
     work = tmp_path_factory.mktemp(name)

@@ -8,7 +8,7 @@ import json
 import uuid
 from typing import Any
 
-import socketio  # type: ignore[import-untyped]
+import socketio
 
 from app.ui.state.admin import AdminState
 from app.ui.state.auth import AuthState

@@ -1,6 +1,7 @@
 """Hostile input over real HTTP, through the Reflex backend (granian) production runs."""
 
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ def test_a_10_mb_signup_is_a_413_at_once_and_the_server_keeps_serving(
 
 
 def test_a_chunked_body_over_the_limit_is_a_413(live_backend: LiveBackend) -> None:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(3 * 1024):
             yield b" " * 1024
 

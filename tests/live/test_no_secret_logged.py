@@ -82,7 +82,7 @@ def debug_backend(
 def body(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def reset_token(message: EmailMessage) -> str:

@@ -7,7 +7,7 @@ back (scripts/deploy/deploy.sh). The same holds for a missing secret in producti
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import httpx
@@ -65,7 +65,7 @@ def test_a_missing_secret_in_production_stops_the_backend_with_one_line(tmp_path
     assert "Traceback" not in text
 
 
-def serve(tmp_path: Path, **settings_env: str) -> Iterator[str]:
+def serve(tmp_path: Path, **settings_env: str) -> Generator[str, None, None]:
     """A backend until the generator is closed; its URL once it answers /api/ping."""
     env = backend_env(
         REFLEX_WEB_WORKDIR=str(tmp_path / "web"),

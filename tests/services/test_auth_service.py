@@ -12,7 +12,7 @@ from tests.factories import random_email, random_lower_string
 
 
 async def new_user(session: AsyncSession, password: str, **fields: object) -> User:
-    data = UserCreate(email=random_email(), password=password, **fields)  # type: ignore[arg-type]
+    data = UserCreate.model_validate({"email": random_email(), "password": password, **fields})
     return await users.create_user(session, data)
 
 

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
 from app.core.db import engine, session_scope
-from app.models import ItemCreate, ItemUpdate, UserCreate, UserUpdate
+from app.models import Item, ItemCreate, ItemUpdate, UserCreate, UserUpdate
 from app.services import changes, items, users
 from app.services.changes import Change, Notices, decode, encode
 from app.services.errors import BadRequest
@@ -88,7 +89,7 @@ async def test_nothing_is_published_before_the_commit_nor_for_a_rollback(
 ) -> None:
     user = await users.get_caller(normal_user.id)
     assert user is not None
-    dropped = items.Item.model_validate(ItemCreate(title="Dropped"), update={"owner_id": user.id})
+    dropped = Item.model_validate(ItemCreate(title="Dropped"), update={"owner_id": user.id})
     session.add(dropped)
     await session.flush()
     assert in_process.changes == []
@@ -255,7 +256,9 @@ async def test_the_notice_goes_out_after_the_connection_is_back_in_the_pool(
     normal_user: Account, in_process: Heard
 ) -> None:
     held: list[int] = []
-    changes.notices.listen(lambda _: held.append(engine.pool.checkedout()))  # type: ignore[attr-defined]
+    pool = engine.pool
+    assert isinstance(pool, QueuePool), pool
+    changes.notices.listen(lambda _: held.append(pool.checkedout()))
     user = await users.get_caller(normal_user.id)
     assert user is not None
     async with session_scope() as session:

@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ NOW = "CURRENT_TIMESTAMP"
 
 async def true_counts(connection: AsyncConnection) -> dict[str, Any]:
     """What the counters must say, counted the slow way."""
-    per_owner = dict(
+    per_owner: dict[int, int] = dict(
         (
             await connection.execute(text("SELECT owner_id, count(*) FROM item GROUP BY owner_id"))
         ).all()
@@ -31,15 +32,15 @@ async def true_counts(connection: AsyncConnection) -> dict[str, Any]:
 
 
 async def kept_counts(connection: AsyncConnection) -> dict[str, Any]:
-    """What the counters say."""
-    per_owner = dict(
+    """What the counters say (a sum is a Decimal on PostgreSQL, an int on SQLite)."""
+    per_owner: dict[int, int | Decimal] = dict(
         (
             await connection.execute(
                 text("SELECT owner_id, sum(n) FROM item_count GROUP BY owner_id HAVING sum(n) <> 0")
             )
         ).all()
     )
-    totals = dict(
+    totals: dict[str, int | Decimal] = dict(
         (
             await connection.execute(text("SELECT table_name, sum(n) FROM row_total GROUP BY 1"))
         ).all()
@@ -57,7 +58,7 @@ async def listed_count(session: AsyncSession, user: User) -> int:
 
 
 async def raw_user(connection: AsyncConnection, email: str) -> int:
-    return (
+    user_id: int = (
         await connection.execute(
             text(
                 'INSERT INTO "user" (email, is_active, is_superuser, hashed_password,'
@@ -67,6 +68,7 @@ async def raw_user(connection: AsyncConnection, email: str) -> int:
             {"email": email},
         )
     ).scalar_one()
+    return user_id
 
 
 async def raw_items(connection: AsyncConnection, owner_id: int, count: int) -> None:

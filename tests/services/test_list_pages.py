@@ -12,9 +12,9 @@ from sqlalchemy import Select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import engine
-from app.models import Item, User
+from app.models import Item, ItemRecord, User, UserRecord
 from app.services import items, users
-from app.services.paging import CountedList, SearchList
+from app.services.paging import CountedList, PageKey, SearchList
 from tests.services.test_items_service import new_user
 
 TIE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -25,12 +25,14 @@ async def test_every_window_holds_the_rows_of_the_newest_first_order(
 ) -> None:
     owner, other = await new_user(session), await new_user(session)
     admin = await new_user(session, superuser=True)
+    assert owner.id is not None and other.id is not None
     for n in range(23):
         # Runs of equal timestamps: only the id tells their order.
         at = TIE.replace(minute=n // 4)
         session.add(Item(title=f"item {n}", owner_id=owner.id, created_at=at, updated_at=at))
         session.add(Item(title=f"other {n}", owner_id=other.id, created_at=at, updated_at=at))
     await session.commit()
+    # SQLModel types exec() for select() statements only; it runs a text() one all the same.
     every = (
         await session.exec(
             text("SELECT id, owner_id FROM item ORDER BY created_at DESC, id DESC")  # type: ignore[call-overload]
@@ -51,12 +53,13 @@ async def test_every_window_holds_the_rows_of_the_newest_first_order(
 
 async def test_the_page_next_to_a_row_is_the_page_by_number(session: AsyncSession) -> None:
     owner = await new_user(session)
+    assert owner.id is not None
     for n in range(23):
         at = TIE.replace(minute=n // 4)
         session.add(Item(title=f"item {n}", owner_id=owner.id, created_at=at, updated_at=at))
     await session.commit()
 
-    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+    def key(row: ItemRecord | UserRecord) -> PageKey:
         return (row["created_at"], row["id"])
 
     for limit in (4, 7):
@@ -76,6 +79,7 @@ async def test_the_page_next_to_a_row_is_the_page_by_number(session: AsyncSessio
 async def test_user_pages_from_either_end_match(session: AsyncSession) -> None:
     for _ in range(9):
         await new_user(session)
+    # SQLModel types exec() for select() statements only; it runs a text() one all the same.
     every = (
         await session.exec(
             text('SELECT id FROM "user" ORDER BY created_at DESC, id DESC')  # type: ignore[call-overload]
@@ -106,7 +110,8 @@ async def explain(statement: Select[Any], **params: Any) -> dict[str, Any]:
             f"EXPLAIN (FORMAT JSON) {compiled.string}", {**compiled.params, **params}
         )
         answer = result.scalar_one()
-    return (json.loads(answer) if isinstance(answer, str) else answer)[0]["Plan"]
+    plan: dict[str, Any] = (json.loads(answer) if isinstance(answer, str) else answer)[0]["Plan"]
+    return plan
 
 
 INDEX_SCANS = {"Index Scan", "Index Only Scan"}

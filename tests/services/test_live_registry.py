@@ -142,12 +142,14 @@ async def test_moving_to_another_list_stops_following_the_first() -> None:
     assert refreshes.calls == []
 
 
-async def test_a_notice_costs_only_the_clients_of_its_list() -> None:
+async def test_a_notice_costs_only_the_clients_of_its_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     tables, refreshes = registry()
     for number in range(1000):
         tables.watch(f"t{number}", view(f"t{number}", ("items", 1000 + number)))
     scheduled: list[str] = []
-    tables._schedule = scheduled.append  # type: ignore[method-assign]
+    monkeypatch.setattr(tables, "_schedule", scheduled.append)
     tables.hear(Change("item", 1, 1000, "created"))
     tables.hear(Change("item", 1, 5, "created"))
     assert scheduled == ["t0"]

@@ -81,7 +81,7 @@ def test_the_pinned_queuepool_still_builds_its_queue_from_queue_class() -> None:
     assert "self._pool.get(wait, self._timeout)" in source
     assert "self._pool.put(record, False)" in source
     assert "self._pool.get(False)" in source
-    pool = FairAsyncQueuePool(lambda: None, pool_size=3, max_overflow=0, timeout=1)  # type: ignore[arg-type, return-value]
+    pool = FairAsyncQueuePool(lambda: None, pool_size=3, max_overflow=0, timeout=1)
     assert isinstance(pool._pool, FairQueue) and pool._pool.maxsize == 3
     assert pool.size() == 3 and pool.checkedin() == 0
 

@@ -9,7 +9,7 @@ from sqlalchemy import inspect as inspect_instance
 from sqlalchemy import literal_column, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import Pool, PoolProxiedConnection
+from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,6 +63,8 @@ async def assert_pooled_connections_are_transactional() -> None:
     """Had a read left a pooled connection in autocommit, a write on it would outlive
     its rollback. The pool hands out its idle connections in turn, so each is tried."""
     pool = db.engine.sync_engine.pool
+    # The fair pool on PostgreSQL, SQLAlchemy's async queue pool on a SQLite file.
+    assert isinstance(pool, QueuePool), pool
     assert pool.checkedout() == 0
     email = random_email()
     for _ in range(max(1, pool.checkedin())):

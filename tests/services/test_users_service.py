@@ -17,7 +17,9 @@ from tests.factories import create_item, random_email, random_lower_string
 
 
 async def new_user(session: AsyncSession, **fields: object) -> User:
-    data = UserCreate(email=random_email(), password=random_lower_string(), **fields)  # type: ignore[arg-type]
+    data = UserCreate.model_validate(
+        {"email": random_email(), "password": random_lower_string(), **fields}
+    )
     return await users.create_user(session, data)
 
 

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.usefixtures("default_limits")
 
 def tab(state_class: type[S], client_ip: str) -> S:
     """A state of a tab whose websocket comes from `client_ip`."""
+    # Reflex's flag for a state the framework builds (the test stands in for its state
+    # manager); mypy sees State's fields-only __init__ (as a model), which lacks it.
     root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]
     state = root.get_substate(state_class.get_full_name().split(".")[1:])
     assert isinstance(state, state_class)
