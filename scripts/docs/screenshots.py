@@ -7,6 +7,7 @@ superuser, a few users and some items (scripts/docs/ui_app.py), then stops it.
 """
 
 import asyncio
+import subprocess
 import sys
 
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
@@ -85,7 +86,19 @@ def take_all(browser: Browser, url: str, admin_token: str, reset_token: str) -> 
         phone.context.close()
 
 
+def has_emoji_font() -> bool:
+    """Whether fontconfig knows a colour emoji font: without one, Chromium draws the
+    dashboard greeting's wave as an empty box."""
+    found = subprocess.run(
+        ["fc-list", ":charset=1f44b"], capture_output=True, text=True, check=False
+    ).stdout
+    return bool(found.strip())
+
+
 def main() -> int:
+    if not has_emoji_font():
+        print("No emoji font: apt-get install fonts-noto-color-emoji", file=sys.stderr)  # noqa: T201
+        return 1
     admin_id, normal_id = asyncio.run(seed_demo())
     OUT.mkdir(parents=True, exist_ok=True)
     with running_app() as url, sync_playwright() as playwright:
