@@ -8,8 +8,8 @@ backend on the embedded SQLite default runs the last two steps itself at startup
 import asyncio
 import logging
 import sys
+from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -23,6 +23,7 @@ from app.core import db
 from app.core.config import PROJECT_ROOT, settings
 from app.core.db import dispose_engines, session_scope
 from app.core.logging import configure_logging
+from app.core.migration_lock import file_lock
 from app.services.users import ensure_first_superuser
 
 logger = logging.getLogger("app.prestart")
@@ -78,29 +79,17 @@ async def prepare_at_startup() -> None:
         await warn_if_not_migrated()
 
 
-def _lock(path: Path) -> IO[str]:
-    """An exclusive lock on `path`, held until the returned file is closed."""
-    # Imported here: POSIX only, and only the local SQLite start needs it, so the app
-    # still imports where fcntl does not exist.
-    import fcntl
-
-    lock = path.open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    return lock
-
-
 async def _migrate_and_seed_locked() -> None:
     # Every worker process runs the lifespan: an exclusive lock on a file beside the
     # database lets one migrate and seed while the others wait, then find nothing to do.
     path = _sqlite_path(settings.database_url)
-    lock = await asyncio.to_thread(_lock, path.with_name(f"{path.name}.startup.lock"))
-    try:
-        # In a thread: alembic is synchronous and must not hold the event loop.
+    lock = file_lock(path.with_name(f"{path.name}.startup.lock"))
+    with ExitStack() as held:
+        # Waiting for the lock, and alembic, are blocking: in threads, not on the loop.
+        await asyncio.to_thread(held.enter_context, lock)
         await asyncio.to_thread(migrate)
         async with session_scope() as session:
             user = await ensure_first_superuser(session)
-    finally:
-        lock.close()  # closing the file releases the lock
     logger.info("Database at head, first superuser: %s", user.email)
 
 

@@ -6,6 +6,7 @@ CREATE TABLE: one fails. With the lock, the second waits, then finds the schema 
 and has nothing to do.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,25 @@ def sqlite_lock_path(database: str) -> Path:
 
 
 @contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on the file at `path` (created when missing), held while the
+    block runs: one process at a time, on this machine or any sharing the folder.
+
+    The file is opened without truncating it, so taking the lock leaves it unmodified:
+    `reflex run`'s hot reload watches the files beside the default `app.db`, and a lock
+    file rewritten at every backend start would restart the backend in a loop."""
+    # Imported here: POSIX only, and PostgreSQL migrations must still run where it is absent.
+    import fcntl
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # released when the descriptor closes
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
 def migration_lock(connection: Connection) -> Iterator[None]:
     """Hold the database's migration lock: on PostgreSQL a transaction-level advisory
     lock (call inside the migration transaction: it goes with the commit), on SQLite an
@@ -33,9 +53,5 @@ def migration_lock(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    # Imported here: POSIX only, and PostgreSQL migrations must still run where it is absent.
-    import fcntl
-
-    with sqlite_lock_path(database).open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    with file_lock(sqlite_lock_path(database)):
         yield

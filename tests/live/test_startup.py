@@ -6,6 +6,7 @@ back (scripts/deploy/deploy.sh). The same holds for a missing secret in producti
 """
 
 import os
+import re
 import subprocess
 from collections.abc import Generator
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from reflex.utils.exec import HOTRELOAD_IGNORE_PATTERNS
 from sqlalchemy import create_engine, text
 
 from app.prestart import alembic_config
@@ -123,6 +125,26 @@ def test_a_plain_local_run_migrates_sqlite_and_creates_the_first_superuser(
     assert (current, count) == (head, 1)
     log = (tmp_path / "backend.log").read_text()
     assert "Traceback" not in log, log
+
+    # `reflex run`'s hot reload watches the files beside the default app.db: starting
+    # again on the prepared database must leave every one it does not ignore untouched,
+    # or a dev backend restarts itself in a loop.
+    before = watched_files(database.parent)
+    assert before, "the lock files are there to watch"
+    again = serve(tmp_path, ENVIRONMENT="local", SQLITE_PATH=str(database))
+    next(again)
+    again.close()
+    assert watched_files(database.parent) == before
+
+
+def watched_files(folder: Path) -> dict[str, int]:
+    """The files in `folder` Reflex's dev reload reacts to, with their modification time."""
+    ignored = [re.compile(pattern) for pattern in HOTRELOAD_IGNORE_PATTERNS]
+    return {
+        path.name: path.stat().st_mtime_ns
+        for path in folder.iterdir()
+        if path.is_file() and not any(pattern.match(str(path)) for pattern in ignored)
+    }
 
 
 def test_production_on_an_unmigrated_database_says_so_in_one_line(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ which code it runs: the losing side's fallback (find the row the winner made).
 """
 
 import asyncio
-import fcntl
 import glob
 import os
 import sqlite3
@@ -29,7 +28,7 @@ from sqlalchemy.engine import make_url
 from alembic import command
 from app.core.config import PROJECT_ROOT, settings
 from app.core.db import SessionMaker, engine
-from app.core.migration_lock import POSTGRES_LOCK_KEY, sqlite_lock_path
+from app.core.migration_lock import POSTGRES_LOCK_KEY, file_lock, sqlite_lock_path
 from app.models import User
 from app.prestart import alembic_config
 from app.services import users
@@ -231,8 +230,7 @@ def migration_gate(
     """Hold the migration lock; report when both prestarts wait for it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        with sqlite_lock_path(parsed.database or "").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with file_lock(sqlite_lock_path(parsed.database or "")):
             yield lambda: all(waiting_in_flock(p.pid) for p in processes)
         return
     engine = create_engine(url)
