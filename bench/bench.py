@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from devtools.servers import (  # noqa: E402
     ServerNotReady,
     free_port,
+    reflex_prod,
     start_logged,
     stop_process_group,
     wait_until_ok,
@@ -156,10 +157,7 @@ def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
     """Migrate (app.prestart), then start the backend as production does."""
     prestart(env)
     port = free_port()
-    command = [
-        str(BIN / "reflex"), "run", "--env", "prod", "--backend-only",
-        "--backend-host", "127.0.0.1", "--backend-port", str(port),
-    ]  # fmt: skip
+    command = reflex_prod(port, backend_only=True)
     print(f"# starting backend: {' '.join(command[1:])} (workers={workers})", flush=True)
     return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
 
@@ -194,10 +192,7 @@ def start_app(env: dict[str, str], work: Path) -> Server:
     (`reflex run --env prod`)."""
     prestart(env)
     port = free_port()
-    command = [
-        str(BIN / "reflex"), "run", "--env", "prod", "--backend-host", "127.0.0.1",
-        "--frontend-port", str(port), "--backend-port", str(port),
-    ]  # fmt: skip
+    command = reflex_prod(port)
     print("# building and starting the app (reflex run --env prod)", flush=True)
     return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "app.log")
 

@@ -52,6 +52,17 @@ def tool_path() -> str:
     return os.pathsep.join([*extra, os.environ.get("PATH", "")])
 
 
+def reflex_prod(port: int, *, backend_only: bool = False) -> list[str]:
+    """`reflex run --env prod` on loopback `port`, as production starts it: the backend
+    alone, or the whole app (the built UI and the backend on that one port)."""
+    reflex = str(Path(sys.executable).parent / "reflex")
+    if backend_only:
+        return [reflex, "run", "--env", "prod", "--backend-only",
+                "--backend-host", "127.0.0.1", "--backend-port", str(port)]  # fmt: skip
+    return [reflex, "run", "--env", "prod", "--backend-host", "127.0.0.1",
+            "--frontend-port", str(port), "--backend-port", str(port)]  # fmt: skip
+
+
 def start_logged(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start a server from the project root in its own process group, its output in `log`."""
     with log.open("w") as output:

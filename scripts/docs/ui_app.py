@@ -43,6 +43,7 @@ from app.services import items, users  # noqa: E402
 from devtools.servers import (  # noqa: E402
     ServerNotReady,
     free_port,
+    reflex_prod,
     start_logged,
     stop_process_group,
     tool_path,
@@ -121,12 +122,8 @@ def running_app() -> Iterator[str]:
         "REFLEX_WEB_WORKDIR": str(WORK / "web"),
         "REFLEX_STATES_WORKDIR": str(WORK / "states"),
     }
-    command = [
-        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
-        "--backend-host", "127.0.0.1", "--frontend-port", str(port), "--backend-port", str(port),
-    ]  # fmt: skip
     log = WORK / "reflex.log"
-    process = start_logged(command, env, log)
+    process = start_logged(reflex_prod(port), env, log)
     # A SIGTERM (e.g. from `timeout`) must still stop the server: run the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

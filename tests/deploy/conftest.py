@@ -27,6 +27,7 @@ import redis
 from app.core.config import PROJECT_ROOT
 from devtools.servers import (
     log_tail,
+    reflex_prod,
     reserved_port,
     serve_on_free_port,
     start_logged,
@@ -262,8 +263,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         backends = [
             serve(
                 f"backend {number}",
-                lambda port: [reflex, "run", "--env", "prod", "--backend-only",
-                              "--backend-host", "127.0.0.1", "--backend-port", str(port)],
+                lambda port: reflex_prod(port, backend_only=True),
                 {
                     **env,
                     "REFLEX_WEB_WORKDIR": str(work / f"backend{number}-web"),

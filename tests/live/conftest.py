@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.core.config import settings
-from devtools.servers import serve_on_free_port, start_logged, stop_process_group, tool_path
+from devtools.servers import (
+    reflex_prod,
+    serve_on_free_port,
+    start_logged,
+    stop_process_group,
+    tool_path,
+)
 
 
 @dataclass
@@ -32,11 +37,7 @@ def backend_env(**settings_env: str) -> dict[str, str]:
 
 def start_backend(env: dict[str, str], log: Path, port: int) -> subprocess.Popen[bytes]:
     """`reflex run --env prod --backend-only` on `port`, in its own process group."""
-    command = [
-        str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--backend-only",
-        "--backend-host", "127.0.0.1", "--backend-port", str(port),
-    ]  # fmt: skip
-    return start_logged(command, env, log)
+    return start_logged(reflex_prod(port, backend_only=True), env, log)
 
 
 def serve_backend(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -8,7 +8,6 @@ context (its own localStorage, so its own Reflex session) and leaves the tables 
 
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from app.core.config import settings
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.servers import (
+    reflex_prod,
     serve_on_free_port,
     start_logged,
     stop_process_group,
@@ -85,12 +85,7 @@ def ui_app(
             "SMTP_SSL": "false",
             "EMAILS_FROM_EMAIL": "info@example.com",
         }
-        command = [
-            str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
-            "--backend-host", "127.0.0.1", "--frontend-port", str(port),
-            "--backend-port", str(port),
-        ]  # fmt: skip
-        return start_logged(command, env, log)
+        return start_logged(reflex_prod(port), env, log)
 
     # The backend answers first; the pages once the production build is done.
     process, port = serve_on_free_port(
