@@ -21,13 +21,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.core.config import settings
+from app.core.outage import Outage
 
 logger = logging.getLogger(__name__)
 
-# A slow Redis must not hold every read up; past this it counts as down, and is left
-# alone for OUTAGE_RETRY_SECONDS.
+# A slow Redis must not hold every read up; past this it counts as down (an Outage).
 REDIS_TIMEOUT_SECONDS = 1.0
-OUTAGE_RETRY_SECONDS = 5.0
 # Expired marks are dropped from memory once there are this many.
 PRUNE_ABOVE = 10_000
 
@@ -66,8 +65,13 @@ class RecentWriters:
             if redis_url
             else None
         )
-        # monotonic time until which Redis is not tried again; None while it works.
-        self._down_until: float | None = None
+        self._outage = Outage(
+            logger,
+            "Redis unavailable for read-your-writes marks; reads go to the primary "
+            "until it answers again: %s",
+            "Redis answers again: reads may use the replica again",
+            clock=clock,
+        )
 
     def _key(self, user_id: int) -> str:
         return f"{self.key_prefix}:{user_id}"
@@ -79,50 +83,33 @@ class RecentWriters:
         if len(self._local) > PRUNE_ABOVE:
             self._local = {user: until for user, until in self._local.items() if until > now}
         self._local[user_id] = now + self.seconds
-        if self._redis is None or self._skipping_redis():
+        if self._redis is None or self._outage.skipping():
             return
         try:
             await self._redis.set(self._key(user_id), 1, px=max(1, round(self.seconds * 1000)))
         except (RedisError, OSError) as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
         else:
-            self._redis_works()
+            self._outage.works()
 
     async def wrote_recently(self, user_id: int) -> bool:
         if self._local.get(user_id, 0.0) > self._clock():
             return True
         if self._redis is None:
             return False
-        if self._skipping_redis():
+        if self._outage.skipping():
             return True
         try:
             found = await self._redis.exists(self._key(user_id))
         except (RedisError, OSError) as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
             return True
-        self._redis_works()
+        self._outage.works()
         return bool(found)
 
     async def close(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()
-
-    def _skipping_redis(self) -> bool:
-        return self._down_until is not None and self._clock() < self._down_until
-
-    def _redis_failed(self, error: Exception) -> None:
-        if self._down_until is None:
-            logger.warning(
-                "Redis unavailable for read-your-writes marks; reads go to the primary "
-                "until it answers again: %s",
-                error,
-            )
-        self._down_until = self._clock() + OUTAGE_RETRY_SECONDS
-
-    def _redis_works(self) -> None:
-        if self._down_until is not None:
-            logger.warning("Redis answers again: reads may use the replica again")
-            self._down_until = None
 
 
 # The process's marks; tests put their own in its place.

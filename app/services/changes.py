@@ -17,7 +17,6 @@ again (so a dead Redis costs writes nothing).
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from app.core.config import settings
+from app.core.outage import Outage
 from app.models import Item, User
 
 logger = logging.getLogger(__name__)
@@ -101,8 +101,13 @@ class Notices:
         self.channel = channel
         self._listeners: list[Listener] = []
         self._redis: Redis | None = None
-        self._down_until = 0.0
-        self._outage_logged = False
+        self._outage = Outage(
+            logger,
+            "Redis does not answer (%s): open tables on other processes stop being "
+            "live until it does; writes go on",
+            "Redis answers again: change notices reach every process",
+            retry_seconds=OUTAGE_RETRY_SECONDS,
+        )
         # Changes waiting for the next message, the future their writers await, and
         # the message being sent (one at a time).
         self._batch: list[Change] = []
@@ -134,16 +139,6 @@ class Notices:
             )
         return self._redis
 
-    def _redis_down(self, error: Exception) -> None:
-        self._down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
-        if not self._outage_logged:
-            self._outage_logged = True
-            logger.warning(
-                "Redis does not answer (%s): open tables on other processes stop being "
-                "live until it does; writes go on",
-                error,
-            )
-
     async def publish(self, changes: list[Change]) -> None:
         """Tell every process; returns once the changes are on their way. Never raises.
 
@@ -152,7 +147,7 @@ class Notices:
         """
         if not changes:
             return
-        if not self.redis_url or time.monotonic() < self._down_until:
+        if not self.redis_url or self._outage.skipping():
             self.hand_out(changes)
             return
         self._batch.extend(changes)
@@ -175,12 +170,10 @@ class Notices:
         try:
             await self._client().publish(self.channel, encode(batch))
         except (RedisError, OSError) as error:
-            self._redis_down(error)
+            self._outage.failed(error)
             self.hand_out(batch)
         else:
-            if self._outage_logged:
-                self._outage_logged = False
-                logger.warning("Redis answers again: change notices reach every process")
+            self._outage.works()
         finally:
             sent.set_result(None)
             # What arrived meanwhile goes out now, as one message.
@@ -201,7 +194,7 @@ class Notices:
                         if message.get("type") == "message":
                             self.hand_out(decode(message["data"]))
             except (RedisError, OSError) as error:
-                self._redis_down(error)
+                self._outage.failed(error)
                 await asyncio.sleep(OUTAGE_RETRY_SECONDS)
             finally:
                 await client.aclose()

@@ -24,14 +24,12 @@ from redis.asyncio import BlockingConnectionPool
 
 from app.core.config import Settings, settings
 from app.core.metrics import RATE_LIMIT_REJECTIONS
+from app.core.outage import Outage
 from app.services import messages
 from app.services.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
 
-# How long Redis is left alone after it failed, before it is tried again: waiting on a
-# dead server in every request would slow every login.
-OUTAGE_RETRY_SECONDS = 5.0
 # A slow Redis must not hold logins up for long; past this it counts as down.
 REDIS_TIMEOUT_SECONDS = 2.0
 # Connections to Redis per process: a burst of requests waits for one of these instead
@@ -158,7 +156,7 @@ class Reservation:
         try:
             await self._counter.give_back(taken)
         except STORAGE_ERRORS as error:
-            self._limiter._storage_failed(error)
+            self._limiter.storage_failed(error)
 
 
 class LoginAttempt:
@@ -187,8 +185,11 @@ class RateLimiter:
         # Counts while the shared storage is down: logins go on, and a flood is still
         # held back, per process, until Redis answers again.
         self.local = Counter(MemoryStorage(wrap_exceptions=True))
-        # monotonic time until which Redis is not tried again; None while it works.
-        self._down_until: float | None = None
+        self.outage = Outage(
+            logger,
+            "Rate limit storage unavailable; counting in this process until it answers again: %s",
+            "Rate limit storage answers again",
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RateLimiter":
@@ -204,13 +205,13 @@ class RateLimiter:
         """Count one more of each; over any limit, TooManyRequests and nothing counted."""
         if not self.enabled:
             return Reservation(self)
-        if not self._skipping():
+        if not self.outage.skipping():
             try:
                 taken = await self.shared.take(self.items, charges)
             except STORAGE_ERRORS as error:
-                self._storage_failed(error)
+                self.storage_failed(error)
             else:
-                self._storage_works()
+                self.outage.works()
                 return Reservation(self, self.shared, taken)
         return Reservation(self, self.local, await self.local.take(self.items, charges))
 
@@ -232,22 +233,9 @@ class RateLimiter:
         if self._pool is not None:
             await self._pool.aclose()
 
-    def _skipping(self) -> bool:
-        return self._down_until is not None and time.monotonic() < self._down_until
-
-    def _storage_failed(self, error: Exception) -> None:
-        if self._down_until is None:
-            logger.warning(
-                "Rate limit storage unavailable; counting in this process until it answers "
-                "again: %s",
-                getattr(error, "storage_error", error),
-            )
-        self._down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
-
-    def _storage_works(self) -> None:
-        if self._down_until is not None:
-            logger.warning("Rate limit storage answers again")
-            self._down_until = None
+    def storage_failed(self, error: Exception) -> None:
+        # limits wraps the driver's error: the outage is told what Redis said.
+        self.outage.failed(getattr(error, "storage_error", error))
 
 
 # The process's limiter; tests put a fresh one in its place.

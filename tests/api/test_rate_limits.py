@@ -279,7 +279,7 @@ async def test_logins_work_while_redis_is_down_with_one_warning(
             assert (await login(client, account.email, "wrong-password")).status_code == 400
         assert (await login(client, account.email, account.password)).status_code == 200
         # Each retry of Redis after the pause fails again; the outage is still one warning.
-        redis_down._down_until = 0.0
+        redis_down.outage.until = 0.0
         assert (await login(client, account.email, "wrong-password")).status_code == 400
         # Meanwhile the process keeps its own count: a flood is still held back.
         assert_too_many(await login(client, account.email, "wrong"), TOO_MANY_LOGINS, 15 * 60)

@@ -229,7 +229,7 @@ async def test_publishing_resumes_when_redis_answers_again(
     await notices.publish([change])
     assert heard.changes == [change]
     # The same process, once Redis is back (its address fixed, the pause over).
-    notices.redis_url, notices._redis, notices._down_until = TEST_REDIS_URL, None, 0.0
+    notices.redis_url, notices._redis, notices._outage.until = TEST_REDIS_URL, None, 0.0
     heard.changes.clear()
     await notices.publish([change])
     # Through Redis now: only a subscriber would hand it to the listeners.
