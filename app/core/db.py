@@ -151,8 +151,6 @@ async def primary_reason(caller: int | None) -> str | None:
         return "none"
     if caller is not None and await recent_writes.recent_writers.wrote_recently(caller):
         return "wrote"
-    if replica_health.is_down():
-        return "down"
     if not await replica_health.usable(replica_positions):
         return "down" if replica_health.is_down() else "lag"
     return None
