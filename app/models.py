@@ -103,9 +103,25 @@ class Message(SQLModel):
     message: str
 
 
-class Token(SQLModel):
+class TokenPair(SQLModel):
+    """A new access token and the refresh token that renews it (`POST /login/refresh`)."""
+
     access_token: str
     token_type: str = "bearer"
+    # Clients of the template read only the two fields above; these come on top.
+    refresh_token: str
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class Token(TokenPair):
+    """A login's answer: the pair, and the device token that exempts this browser or
+    client from the account's lockout on its next logins (send it as X-Device-Token)."""
+
+    device_token: str
+
+
+class RefreshRequest(SQLModel):
+    refresh_token: Text = Field(max_length=4096)
 
 
 class NewPassword(SQLModel):
@@ -259,6 +275,58 @@ class ItemRecord(TypedDict):
 
 class ItemsPage(TypedDict):
     data: list[ItemRecord]
+    count: int
+
+
+# Sessions --------------------------------------------------------------------
+
+USER_AGENT_MAX_LENGTH = 255
+ADDRESS_MAX_LENGTH = 45  # the longest text form of an IPv6 address
+
+
+class UserSession(SQLModel, table=True):
+    """One login (REST or UI): what its access and refresh tokens speak for.
+
+    Ended by logout, by its owner or a superuser, by a password change (the others) or
+    reset (all), or by its user's deactivation; deleted with its user. Never ended
+    sessions stop working at `expires_at` or after SESSION_IDLE_MINUTES unused.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (sa.Index("ix_user_session_user_id_last_used_at", "user_id", "last_used_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    created_at: datetime = Field(default_factory=utcnow, nullable=False)
+    # Written at most once a minute: a session in use costs no write per request.
+    last_used_at: datetime = Field(default_factory=utcnow, nullable=False)
+    # The absolute end; the idle end is last_used_at + SESSION_IDLE_MINUTES.
+    expires_at: datetime = Field(nullable=False)
+    user_agent: str = Field(default="", max_length=USER_AGENT_MAX_LENGTH)
+    ip_address: str = Field(default="", max_length=ADDRESS_MAX_LENGTH)
+    revoked_at: datetime | None = Field(default=None)
+    # Which refresh token is current: each refresh moves it on, and an older one
+    # presented again is taken for a stolen copy (the session ends).
+    refresh_generation: int = Field(default=0, nullable=False)
+
+
+class SessionPublic(SQLModel):
+    id: int
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str
+    ip_address: str
+    # Whether this is the session of the token that asked.
+    current: bool
+
+
+class SessionsPublic(SQLModel):
+    data: list[SessionPublic]
     count: int
 
 

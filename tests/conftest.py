@@ -157,6 +157,11 @@ class Account:
     password: str
     headers: dict[str, str]
 
+    @property
+    def token(self) -> str:
+        """The access token of the account's login (its own session)."""
+        return self.headers["Authorization"].removeprefix("Bearer ")
+
 
 async def login_headers(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
     response = await client.post(

@@ -4,7 +4,7 @@ client's address."""
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Form, Query, Request
+from fastapi import Depends, Form, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +13,7 @@ from app.core.db import ReplicaReads, read_session, session_scope
 from app.models import Text, User
 from app.services import auth
 from app.services.paging import MAX_SKIP
+from app.services.sessions import Caller
 
 reusable_oauth2 = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/access-token")
 
@@ -66,9 +67,16 @@ class PasswordForm(OAuth2PasswordRequestForm):
         )
 
 
-async def get_current_user(token: TokenDep) -> User:
+async def get_caller(token: TokenDep) -> Caller:
+    return await auth.caller_from_access_token(token)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_current_user(caller: CallerDep) -> User:
     # Detached, so a route's write session can take it over (session.add) to update it.
-    return await auth.user_from_access_token(token)
+    return caller.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -113,3 +121,20 @@ def get_client_address(request: Request) -> str:
 
 
 ClientAddress = Annotated[str, Depends(get_client_address)]
+
+
+def get_user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
+
+
+UserAgent = Annotated[str, Depends(get_user_agent)]
+# OWASP's device cookie, as a header: a login from a device the account used before.
+DeviceToken = Annotated[
+    Text | None,
+    Header(
+        alias="X-Device-Token",
+        max_length=4096,
+        description="The `device_token` of an earlier login to this account: this "
+        "login is then counted against the device's failure limit, not the account's.",
+    ),
+]

@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
 from app.api.metrics import metrics
-from app.api.routes import items, login, private, users, utils
+from app.api.routes import items, login, private, sessions, users, utils
 from app.core.config import settings
 from app.core.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
 from app.core.error_reports import start_error_reports
@@ -146,7 +146,7 @@ def create_api() -> FastAPI:
 
     # Included straight into the app (no intermediate /api/v1 router): every level
     # of nesting is another round of matching on every request. Busiest first.
-    routers = [items.router, users.router, login.router, utils.router]
+    routers = [items.router, users.router, login.router, sessions.router, utils.router]
     if settings.ENVIRONMENT == "local":
         routers.append(private.router)
     for router in routers:

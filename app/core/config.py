@@ -83,6 +83,10 @@ def async_driver_url(url: str) -> str:
     return url
 
 
+# RFC 7518 (3.2): an HS256 key is at least as long as the hash, 256 bits.
+MIN_SECRET_KEY_BYTES = 32
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=PROJECT_ROOT / ".env", env_ignore_empty=True, extra="ignore"
@@ -92,8 +96,19 @@ class Settings(BaseSettings):
     PROJECT_NAME: str = "Full Stack Reflex"
     API_V1_STR: str = "/api/v1"
     SECRET_KEY: str = ""
-    # 60 minutes * 24 hours * 8 days = 8 days
-    ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8
+    # 60 minutes * 24 hours * 8 days = 8 days, the template's: every request checks the
+    # token's session, so a logout or a revocation ends it at once however long it has
+    # left, and the template's frontend (which never refreshes) stays signed in.
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=60 * 24 * 8, ge=1)
+    # A session (one login) ends after this long unused, and this long after it began
+    # whatever its use; refreshing never extends the second.
+    SESSION_IDLE_TIMEOUT_MINUTES: int = Field(default=60 * 24 * 14, ge=5)
+    SESSION_ABSOLUTE_TIMEOUT_DAYS: int = Field(default=30, ge=1)
+    # Open sessions per user; a login past it ends the one unused longest.
+    MAX_SESSIONS_PER_USER: int = Field(default=100, ge=1, le=10000)
+    # How long a browser or client that logged in stays a known device (exempt from
+    # the account's lockout, see RATE_LIMIT_LOGIN_FAILURES_PER_DEVICE).
+    DEVICE_TOKEN_EXPIRE_DAYS: int = Field(default=365, ge=1)
     EMAIL_RESET_TOKEN_EXPIRE_HOURS: int = 48
     BCRYPT_ROUNDS: int = 12
     FRONTEND_HOST: str = "http://localhost:3000"
@@ -158,6 +173,10 @@ class Settings(BaseSettings):
     RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT: Rate = "10/15 minutes"
     # Higher than per account: offices and mobile networks share addresses.
     RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS: Rate = "50/15 minutes"
+    # A login that sends a device token of the account (X-Device-Token) is counted per
+    # device instead of the two above: a flood against the account or the address
+    # never locks its owner out of a device they logged in from before.
+    RATE_LIMIT_LOGIN_FAILURES_PER_DEVICE: Rate = "10/15 minutes"
     RATE_LIMIT_RECOVERY_PER_ADDRESS: Rate = "10/hour"
     RATE_LIMIT_RECOVERY_PER_EMAIL: Rate = "3/hour"
     RATE_LIMIT_SIGNUPS_PER_ADDRESS: Rate = "10/hour"
@@ -298,6 +317,14 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY must be set outside the local environment.")
             self.SECRET_KEY = local_secret_key()
         self._check_default_secret("SECRET_KEY", self.SECRET_KEY)
+        if self.ENVIRONMENT != "local" and len(self.SECRET_KEY.encode()) < MIN_SECRET_KEY_BYTES:
+            # HS256 with a short key falls to an offline search from one token, and
+            # whoever finds it can sign any user's token, a superuser's too.
+            raise ValueError(
+                f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes outside the local "
+                'environment; generate one with: python -c "import secrets; '
+                'print(secrets.token_urlsafe(32))"'
+            )
         self._check_default_secret("POSTGRES_PASSWORD", self.POSTGRES_PASSWORD)
         if self.DATABASE_URL:
             self._check_default_secret(

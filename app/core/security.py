@@ -2,11 +2,12 @@
 
 import asyncio
 import os
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import bcrypt
 import jwt
@@ -14,7 +15,9 @@ import jwt
 from app.core.config import settings
 
 ALGORITHM = "HS256"
-TokenType = Literal["access", "reset"]
+TokenType = Literal["access", "refresh", "reset", "device"]
+# Ids are int4: a larger claim names no row.
+MAX_CLAIM = 2**31 - 1
 
 # bcrypt releases the GIL; a pool sized to the cores keeps a burst of logins from
 # queueing behind (or starving) every other use of the default executor.
@@ -66,49 +69,113 @@ async def burn_password_check(password: str) -> None:
 class TokenClaims:
     user_id: int
     issued_at: datetime
+    # The session (one login) an access or refresh token belongs to; 0 for reset tokens.
+    session_id: int = 0
+    # A refresh token's place in its session's rotation.
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class DeviceClaims:
+    # The account's email as rate limits key it (rate_limits.identifier), so a login
+    # can tell its own device before any database work.
+    account: str
+    device_id: str
 
 
 class InvalidTokenError(Exception):
     """The token is malformed, expired, of the wrong type or badly signed."""
 
 
-def create_token(user_id: int, token_type: TokenType, expires_delta: timedelta) -> str:
+def _encode(claims: dict[str, Any], token_type: TokenType, expires_at: datetime) -> str:
     now = datetime.now(UTC)
     payload = {
-        "sub": str(user_id),
+        **claims,
         "type": token_type,
         # Sub-second precision so a token issued just before a password change in
         # the same second is still recognised as older than it.
         "iat": now.timestamp(),
-        "exp": now + expires_delta,
+        "exp": expires_at,
     }
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=ALGORITHM)
 
 
-def create_access_token(user_id: int) -> str:
-    return create_token(user_id, "access", timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES))
+def create_token(user_id: int, token_type: TokenType, expires_at: datetime, **claims: int) -> str:
+    return _encode({"sub": str(user_id), **claims}, token_type, expires_at)
+
+
+def create_access_token(user_id: int, session_id: int, expires_at: datetime) -> str:
+    return create_token(user_id, "access", expires_at, sid=session_id)
+
+
+def create_refresh_token(
+    user_id: int, session_id: int, generation: int, expires_at: datetime
+) -> str:
+    return create_token(user_id, "refresh", expires_at, sid=session_id, gen=generation)
 
 
 def create_reset_token(user_id: int) -> str:
-    return create_token(user_id, "reset", timedelta(hours=settings.EMAIL_RESET_TOKEN_EXPIRE_HOURS))
+    expires_at = datetime.now(UTC) + timedelta(hours=settings.EMAIL_RESET_TOKEN_EXPIRE_HOURS)
+    return create_token(user_id, "reset", expires_at)
 
 
-def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
+def create_device_token(account: str) -> str:
+    expires_at = datetime.now(UTC) + timedelta(days=settings.DEVICE_TOKEN_EXPIRE_DAYS)
+    return _encode({"acc": account, "dev": secrets.token_urlsafe(16)}, "device", expires_at)
+
+
+def _decode(token: str, expected_type: TokenType, required: list[str]) -> dict[str, Any]:
     try:
-        payload = jwt.decode(
+        payload: dict[str, Any] = jwt.decode(
             token,
             settings.SECRET_KEY,
             algorithms=[ALGORITHM],
-            options={"require": ["sub", "exp", "iat"]},
+            options={"require": ["exp", "iat", *required]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidTokenError(str(exc)) from exc
     if payload.get("type") != expected_type:
         raise InvalidTokenError("wrong token type")
-    sub, iat = payload["sub"], payload["iat"]
-    if not isinstance(sub, str) or not sub.isdigit() or not isinstance(iat, int | float):
+    if not isinstance(payload["iat"], int | float):
         raise InvalidTokenError("malformed claims")
-    return TokenClaims(user_id=int(sub), issued_at=datetime.fromtimestamp(float(iat), UTC))
+    return payload
+
+
+def _user_id(value: Any) -> int:
+    """`sub`: a user id as a string of ASCII digits (`"²".isdigit()` is true, and int()
+    refuses it). One out of the ids' range is well formed: it names no user (404)."""
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20):
+        raise InvalidTokenError("malformed claims")
+    return int(value)
+
+
+def _count(value: Any) -> int:
+    """`sid` and `gen`: integers within a database integer's range."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CLAIM:
+        raise InvalidTokenError("malformed claims")
+    return value
+
+
+def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
+    """The claims of an access, refresh or reset token; InvalidTokenError if it is not one."""
+    session_claims = ["sid"] if expected_type != "reset" else []
+    if expected_type == "refresh":
+        session_claims.append("gen")
+    payload = _decode(token, expected_type, ["sub", *session_claims])
+    return TokenClaims(
+        user_id=_user_id(payload["sub"]),
+        issued_at=datetime.fromtimestamp(float(payload["iat"]), UTC),
+        session_id=_count(payload["sid"]) if session_claims else 0,
+        generation=_count(payload["gen"]) if expected_type == "refresh" else 0,
+    )
+
+
+def decode_device_token(token: str) -> DeviceClaims:
+    payload = _decode(token, "device", ["acc", "dev"])
+    account, device_id = payload["acc"], payload["dev"]
+    if not isinstance(account, str) or not isinstance(device_id, str) or len(device_id) > 64:
+        raise InvalidTokenError("malformed claims")
+    return DeviceClaims(account=account, device_id=device_id)
 
 
 def issued_before_password_change(claims: TokenClaims, password_changed_at: datetime) -> bool:

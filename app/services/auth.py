@@ -1,6 +1,7 @@
 """Logging in, resolving the caller from a token, and password recovery."""
 
 import logging
+from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,30 +11,53 @@ from app.core.recent_writes import act_for
 from app.core.security import (
     InvalidTokenError,
     burn_password_check,
-    create_access_token,
+    create_device_token,
     create_reset_token,
+    decode_device_token,
     decode_token,
     issued_before_password_change,
     verify_password,
 )
 from app.emails import build_reset_password_email, schedule_email
-from app.models import User
-from app.services import messages, rate_limits, users
+from app.models import User, utcnow
+from app.services import messages, rate_limits, sessions, users
 from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
 from app.services.rate_limits import Limit
 
 logger = logging.getLogger(__name__)
 
 
-async def authenticate(session: AsyncSession, email: str, password: str, *, client: str) -> User:
+def known_device(device_token: str | None, email: str) -> str | None:
+    """The device id of a device token issued to the account `email` logs into; None
+    for a missing, bad, expired or another account's token (an unknown device)."""
+    if not device_token:
+        return None
+    try:
+        claims = decode_device_token(device_token)
+    except InvalidTokenError:
+        return None
+    return claims.device_id if claims.account == rate_limits.identifier(email) else None
+
+
+async def authenticate(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    device_token: str | None = None,
+) -> User:
     """The user whose email and password these are, else `Incorrect email or password`.
 
     The password is checked before the active flag, as in the template, so an
     inactive account only shows itself to someone who knows its password. Wrong
-    passwords count against the limits of the account and of the `client` address;
-    over either, TooManyRequests comes before any database or bcrypt work.
+    passwords count against the limits of the account and of the `client` address,
+    or of the device alone when `device_token` is the account's (see
+    rate_limits.login_attempt); over a limit, TooManyRequests comes before any
+    database or bcrypt work.
     """
-    async with rate_limits.limiter.login_attempt(email, client) as attempt:
+    device = known_device(device_token, email)
+    async with rate_limits.limiter.login_attempt(email, client, device) as attempt:
         user = await users.get_user_by_email(session, email)
         # Give the connection back before ~250 ms of hashing: a burst of logins must
         # not hold the pool that every other request needs.
@@ -55,32 +79,77 @@ async def authenticate(session: AsyncSession, email: str, password: str, *, clie
     return user
 
 
-async def login(session: AsyncSession, email: str, password: str, *, client: str) -> str:
-    user = await authenticate(session, email, password, client=client)
-    assert user.id is not None
-    return create_access_token(user.id)
+@dataclass(frozen=True)
+class Login:
+    """A new session's tokens, and the device token to send on the next logins."""
+
+    tokens: sessions.Tokens
+    device_token: str
 
 
-async def user_from_access_token(token: str) -> User:
-    """The active user a bearer token speaks for; the one path API and UI share.
+async def login(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    user_agent: str,
+    device_token: str | None = None,
+) -> Login:
+    """Check the credentials and start a session (REST and UI logins alike)."""
+    user = await authenticate(session, email, password, client=client, device_token=device_token)
+    tokens = await sessions.start(session, user, user_agent=user_agent, ip_address=client)
+    # A known device keeps its token; any other gets one of its own.
+    if known_device(device_token, email) is None:
+        device_token = create_device_token(rate_limits.identifier(email))
+    assert device_token is not None
+    return Login(tokens, device_token)
+
+
+async def caller_from_access_token(token: str) -> sessions.Caller:
+    """The active user a bearer token speaks for, and its session; the one path API and
+    UI share.
 
     It needs no session: the lookup borrows a pooled connection for the one query
-    and gives it back before the request goes on.
+    (the user and the session together) and gives it back before the request goes on.
     """
     try:
         claims = decode_token(token, "access")
     except InvalidTokenError:
         raise InvalidCredentials() from None
-    user = await users.get_caller(claims.user_id)
-    if user is None:
+    found = await users.get_caller(claims.user_id, claims.session_id)
+    if found is None:
         raise NotFound(messages.USER_NOT_FOUND)
-    if issued_before_password_change(claims, user.password_changed_at):
-        raise InvalidCredentials()
+    user, times = found
     if not user.is_active:
         raise BadRequest(messages.INACTIVE_USER)
+    now = utcnow()
+    if times is None or not times.is_live(now):
+        # Ended, expired, or never this user's: refused like any bad token.
+        raise InvalidCredentials()
+    await sessions.touch(claims.session_id, times.last_used_at, now)
     set_user(user.id)
     act_for(user.id)
-    return user
+    return sessions.Caller(user, claims.session_id)
+
+
+async def user_from_access_token(token: str) -> User:
+    return (await caller_from_access_token(token)).user
+
+
+async def logout(session: AsyncSession, caller: sessions.Caller) -> None:
+    """End the caller's session: its access and refresh tokens stop working."""
+    assert caller.user.id is not None
+    await sessions.end(session, caller.user.id, caller.session_id)
+
+
+async def refresh(session: AsyncSession, refresh_token: str) -> sessions.Tokens:
+    """New tokens for a refresh token's session (see sessions.rotate)."""
+    try:
+        claims = decode_token(refresh_token, "refresh")
+    except InvalidTokenError:
+        raise InvalidCredentials() from None
+    return await sessions.rotate(session, claims.user_id, claims.session_id, claims.generation)
 
 
 def require_superuser(user: User) -> User:

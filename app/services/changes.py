@@ -33,7 +33,9 @@ from app.models import Item, User
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["item", "user"]
+# "session": a user's sessions ended (id 0, owner the user), published by
+# app/services/sessions.py itself, since it ends them with bulk UPDATEs.
+Kind = Literal["item", "user", "session"]
 Action = Literal["created", "updated", "deleted"]
 OUTAGE_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -73,7 +75,7 @@ def decode(message: str | bytes) -> list[Change]:
     for entry in entries:
         match entry:
             case [
-                "item" | "user" as kind,
+                "item" | "user" | "session" as kind,
                 int() as row_id,
                 int() as owner,
                 "created" | "updated" | "deleted" as action,

@@ -15,6 +15,8 @@ SAME_PASSWORD = "New password cannot be the same as the current one"
 INVALID_TOKEN = "Invalid token"
 ITEM_NOT_FOUND = "Item not found"
 NOT_ENOUGH_PERMISSIONS = "Not enough permissions"
+SESSION_NOT_FOUND = "Session not found"
+LAST_SUPERUSER = "The last active superuser cannot be demoted, deactivated or deleted"
 DATABASE_UNAVAILABLE = "The database is unavailable, please try again later"
 
 PASSWORD_UPDATED = "Password updated successfully"
@@ -22,6 +24,10 @@ USER_DELETED = "User deleted successfully"
 ITEM_DELETED = "Item deleted successfully"
 RECOVERY_SENT = "If that email is registered, we sent a password recovery link"
 TEST_EMAIL_SENT = "Test email sent"
+LOGGED_OUT = "Logged out successfully"
+SESSION_ENDED = "Session ended"
+# {count}: how many sessions ended.
+SESSIONS_ENDED = "Sessions ended: {count}"
 
 # Rate limits; {wait} is how long until the limit resets ("40 seconds", "12 minutes").
 TOO_MANY_LOGIN_FAILURES = "Too many failed login attempts. Try again in {wait}."

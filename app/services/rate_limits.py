@@ -43,6 +43,7 @@ class Limit(StrEnum):
 
     LOGIN_FAILURES_PER_ACCOUNT = "login-failures-account"
     LOGIN_FAILURES_PER_ADDRESS = "login-failures-address"
+    LOGIN_FAILURES_PER_DEVICE = "login-failures-device"
     RECOVERY_PER_ADDRESS = "recovery-address"
     RECOVERY_PER_EMAIL = "recovery-email"
     SIGNUPS_PER_ADDRESS = "signups-address"
@@ -52,6 +53,7 @@ class Limit(StrEnum):
 DETAILS: dict[Limit, str] = {
     Limit.LOGIN_FAILURES_PER_ACCOUNT: messages.TOO_MANY_LOGIN_FAILURES,
     Limit.LOGIN_FAILURES_PER_ADDRESS: messages.TOO_MANY_LOGIN_FAILURES,
+    Limit.LOGIN_FAILURES_PER_DEVICE: messages.TOO_MANY_LOGIN_FAILURES,
     Limit.RECOVERY_PER_ADDRESS: messages.TOO_MANY_RECOVERY_REQUESTS,
     Limit.RECOVERY_PER_EMAIL: messages.TOO_MANY_RECOVERY_REQUESTS,
     Limit.SIGNUPS_PER_ADDRESS: messages.TOO_MANY_SIGNUPS,
@@ -216,12 +218,25 @@ class RateLimiter:
         return Reservation(self, self.local, await self.local.take(self.items, charges))
 
     @asynccontextmanager
-    async def login_attempt(self, email: str, client: str) -> AsyncIterator[LoginAttempt]:
+    async def login_attempt(
+        self, email: str, client: str, device: str | None = None
+    ) -> AsyncIterator[LoginAttempt]:
         """Inside: one login, charged before the password is checked so that a flood
-        of guesses cannot queue up bcrypt work; given back unless it `failed()`."""
-        reservation = await self.charge(
-            (Limit.LOGIN_FAILURES_PER_ACCOUNT, email), (Limit.LOGIN_FAILURES_PER_ADDRESS, client)
+        of guesses cannot queue up bcrypt work; given back unless it `failed()`.
+
+        From a known `device` of the account (OWASP's device cookies), the login is
+        counted against that device alone: nobody else's failures, against the account
+        or from the same address, can lock its owner out there.
+        """
+        charges: tuple[Charge, ...] = (
+            ((Limit.LOGIN_FAILURES_PER_DEVICE, device),)
+            if device is not None
+            else (
+                (Limit.LOGIN_FAILURES_PER_ACCOUNT, email),
+                (Limit.LOGIN_FAILURES_PER_ADDRESS, client),
+            )
         )
+        reservation = await self.charge(*charges)
         attempt = LoginAttempt()
         try:
             yield attempt

@@ -2,7 +2,7 @@
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, bindparam, or_
+from sqlalchemy import ColumnElement, and_, bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
@@ -18,14 +18,16 @@ from app.models import (
     UserCreate,
     UserRecord,
     UserRegister,
+    UserSession,
     UserUpdate,
     UserUpdateMe,
     utcnow,
 )
-from app.services import counts, messages, rate_limits
+from app.services import counts, messages, rate_limits, sessions
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.rate_limits import Limit
+from app.services.sessions import SessionTimes
 
 # Ids are SERIAL (int4): anything outside names no row, and must not reach the
 # database, where it would be an out-of-range error instead of "not found".
@@ -39,7 +41,25 @@ def is_storable_id(value: int) -> bool:
 # Built once: these run on every authenticated request and every login.
 _USER_BY_ID = select(User).where(col(User.id) == bindparam("user_id"))
 _USER_BY_EMAIL = select(User).where(col(User.email) == bindparam("email"))
-_CALLER = RowQuery(_USER_BY_ID)
+_USER_COLUMNS = [column.name for column in User.__table__.columns]  # type: ignore[attr-defined]
+# The user and the token's session in one round trip; no session row (ended and
+# deleted, another user's, made up) leaves the session's columns NULL.
+_SESSION_COLUMNS = {
+    "session_last_used_at": col(UserSession.last_used_at),
+    "session_expires_at": col(UserSession.expires_at),
+    "session_revoked_at": col(UserSession.revoked_at),
+}
+_CALLER = RowQuery(
+    select(User, *[column.label(name) for name, column in _SESSION_COLUMNS.items()])
+    .outerjoin(
+        UserSession,
+        and_(
+            col(UserSession.id) == bindparam("session_id"),
+            col(UserSession.user_id) == col(User.id),
+        ),
+    )
+    .where(col(User.id) == bindparam("user_id"))
+)
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
@@ -48,21 +68,28 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return (await session.exec(_USER_BY_ID, params={"user_id": user_id})).first()
 
 
-async def get_caller(user_id: int) -> User | None:
-    """The user behind a request, read without a session (see app.core.rows).
+async def get_caller(user_id: int, session_id: int) -> tuple[User, SessionTimes | None] | None:
+    """The user behind a request and the times of the token's session (None: no such
+    session of theirs), in one query read without a session (see app.core.rows).
 
-    Always from the primary, never a replica: a password change must revoke the
-    caller's tokens at once. The user comes back detached, as if loaded and then
-    expunged, so a route's session can take it over to update or delete it.
+    Always from the primary, never a replica: an ended session must stop at once. The
+    user comes back detached, as if loaded and then expunged, so a route's session can
+    take it over to update or delete it.
     """
     if not is_storable_id(user_id):
         return None
-    row = await _CALLER.fetch(user_id=user_id)
+    row = await _CALLER.fetch(user_id=user_id, session_id=session_id)
     if row is None:
         return None
-    user = User(**row)
+    user = User(**{name: row[name] for name in _USER_COLUMNS})
     make_transient_to_detached(user)
-    return user
+    if row["session_expires_at"] is None:
+        return user, None
+    return user, SessionTimes(
+        last_used_at=row["session_last_used_at"],
+        expires_at=row["session_expires_at"],
+        revoked_at=row["session_revoked_at"],
+    )
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -206,12 +233,37 @@ def _store_password_hash(user: User, hashed_password: str) -> None:
     user.password_changed_at = utcnow()
 
 
-async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> User:
+async def _keep_a_superuser(session: AsyncSession, user: User) -> None:
+    """Refuse to leave no active superuser: nobody could then run the Admin page.
+
+    Locks the user and every active superuser (in id order, so two superusers demoting
+    each other at once wait in turn rather than deadlock); the second then finds the
+    first already demoted. SQLite serializes writers by itself.
+    """
+    if not (user.is_superuser and user.is_active):
+        return
+    rows = await session.exec(
+        select(col(User.id))
+        .where(or_(and_(col(User.is_superuser), col(User.is_active)), col(User.id) == user.id))
+        .order_by(col(User.id))
+        .with_for_update()
+    )
+    if not [row for row in rows.all() if row != user.id]:
+        raise BadRequest(messages.LAST_SUPERUSER)
+
+
+async def update_user(
+    session: AsyncSession, user_id: int, data: UserUpdate, *, current_session: int = 0
+) -> User:
+    """A superuser's update. A new password ends the user's sessions (but
+    `current_session`, the caller's own), deactivation ends all of them."""
     hashed_password = await hash_password(data.password) if data.password else None
     user = await get_user(session, user_id)
     if user is None:
         raise NotFound(messages.USER_ID_NOT_FOUND)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("is_superuser") is False or changes.get("is_active") is False:
+        await _keep_a_superuser(session, user)
     conflict = Conflict(messages.EMAIL_TAKEN_UPDATE)
     email = changes.get("email")
     if email and await _email_owned_by_other(session, email, user.id):
@@ -225,6 +277,11 @@ async def update_user(session: AsyncSession, user_id: int, data: UserUpdate) -> 
         _store_password_hash(user, hashed_password)
     session.add(user)
     await _commit_unique_email(session, conflict)
+    assert user.id is not None
+    if not user.is_active:
+        await sessions.end_all(session, user.id)
+    elif hashed_password:
+        await sessions.end_others(session, user.id, current_session)
     return user
 
 
@@ -242,9 +299,14 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdateMe) -> Us
 
 
 async def change_password(
-    session: AsyncSession, user: User, current_password: str, new_password: str
+    session: AsyncSession,
+    user: User,
+    current_password: str,
+    new_password: str,
+    *,
+    current_session: int,
 ) -> None:
-    """Change the caller's password; every token issued before now stops working."""
+    """Change the caller's password; every session but theirs (`current_session`) ends."""
     if not await verify_password(current_password, user.hashed_password):
         raise BadRequest(messages.INCORRECT_PASSWORD)
     if current_password == new_password:
@@ -252,12 +314,18 @@ async def change_password(
     _store_password_hash(user, await hash_password(new_password))
     session.add(user)
     await session.commit()
+    assert user.id is not None
+    await sessions.end_others(session, user.id, current_session)
 
 
 async def reset_password(session: AsyncSession, user: User, new_password: str) -> None:
+    """A new password from a reset link: every session of the user ends (whoever
+    reset it may be the owner locking a thief out)."""
     _store_password_hash(user, await hash_password(new_password))
     session.add(user)
     await session.commit()
+    assert user.id is not None
+    await sessions.end_all(session, user.id)
 
 
 async def delete_me(session: AsyncSession, user: User) -> None:
@@ -275,6 +343,7 @@ async def delete_user(session: AsyncSession, caller: User, user_id: int) -> None
         raise NotFound(messages.USER_NOT_FOUND)
     if user.id == caller.id:
         raise Forbidden(messages.SUPERUSER_SELF_DELETE)
+    await _keep_a_superuser(session, user)
     await session.delete(user)
     await session.commit()
 

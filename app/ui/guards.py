@@ -10,17 +10,22 @@
   it (Reflex would log each one whole, with a traceback), and said once per connection.
 """
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from reflex.app import App, EventNamespace
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
+from reflex_base import constants
 from reflex_base.constants.state import FIELD_MARKER
 from reflex_base.event import Event
 from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 
+from app.services.changes import notices
+from app.ui.session_watch import session_tabs
 from app.ui.state.auth import AuthState
 from app.ui.state.live import live_tables
 
@@ -45,24 +50,41 @@ def presented_token(event: Event) -> str | None:
     return None
 
 
+def connection_of(event: Event) -> str | None:
+    """The socket.io connection an event came in on; None for one the server queued.
+
+    Reflex writes it into every client event's router data from the connection itself
+    (EventNamespace.on_event), over whatever the client sent, so it cannot be forged.
+    """
+    sid = event.router_data.get(constants.RouteVar.SESSION_ID)
+    return sid if isinstance(sid, str) and sid else None
+
+
 class SessionGuard(Middleware):
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
         kind = event.name.rpartition(".")[2]
+        sid = connection_of(event)
+        auth = await state.get_state(AuthState)
+        assert isinstance(auth, AuthState)
         if kind in HYDRATE_EVENTS:
-            auth = await state.get_state(AuthState)
-            assert isinstance(auth, AuthState)
             # `hydrate` (no values) presents no token at all: nothing is kept.
             if not await auth._keeps_session(presented_token(event) or ""):
                 await auth._forget_user_data()
+            auth._bound_sid = sid or ""
         elif kind == STORAGE_EVENT:
             token = presented_token(event)
-            auth = await state.get_state(AuthState)
-            assert isinstance(auth, AuthState)
             if token is not None and token != auth.access_token:
                 await auth._forget_user_data()
                 await EventContext.get().enqueue(
                     Event(name=f"{AuthState.get_full_name()}.session_changed")
                 )
+        elif sid is not None and sid != auth._bound_sid:
+            # A connection that skipped the hydrate (Reflex's frontend sends one first
+            # on every connect) presented no token: a client replaying a closed tab's
+            # client token gets a tab with nothing in it, and no token to act with.
+            logger.warning("An event came before its connection's hydrate; tab state reset")
+            await auth._forget_user_data()
+            auth.access_token = ""
         return None
 
 
@@ -99,15 +121,35 @@ class CheckedEventNamespace(EventNamespace):
         self._refusals_logged.discard(sid)
         token = self.sid_to_token.get(sid)
         if token is not None:
-            # A closed tab keeps nothing in the live-table registry.
+            # A closed tab keeps nothing in the live-table and session registries.
             live_tables.forget(token)
+            session_tabs.forget(token)
         return super().on_disconnect(sid)
 
 
 def install(app: App) -> None:
     app.add_middleware(SessionGuard(), index=0)
+    handler = f"{AuthState.get_full_name()}.check_session"
+
+    async def check_session(token: str) -> Any:
+        # Queued like an event from the tab, under its state lock (see live.refresh_by_event).
+        return await app.event_processor.enqueue(token, Event(name=handler))
+
+    session_tabs.check = check_session
+    app.register_lifespan_task(hear_session_notices)
     if app.sio is not None and app.event_namespace is not None:
         namespace = CheckedEventNamespace(app.event_namespace.namespace, app)
         app.sio.register_namespace(namespace)
         # Reflex keeps its own reference, which the event processor is given at startup.
         app._event_namespace = namespace
+
+
+@contextlib.asynccontextmanager
+async def hear_session_notices() -> AsyncIterator[None]:
+    """For the process's life: notices of ended sessions reach the signed-in tabs (the
+    subscription itself is live tables': app/ui/state/live.py)."""
+    notices.listen(session_tabs.hear)
+    try:
+        yield
+    finally:
+        notices.unlisten(session_tabs.hear)

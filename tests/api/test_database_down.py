@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
 from app.core.db import create_async_engine
-from app.core.security import create_access_token
+from tests.factories import token_without_session
 
 DETAIL = "The database is unavailable, please try again later"
 
@@ -55,7 +55,7 @@ async def test_routes_answer_503_when_the_database_is_unreachable(
 ) -> None:
     headers = {}
     if kwargs.get("auth"):
-        headers["Authorization"] = f"Bearer {create_access_token(1)}"
+        headers["Authorization"] = f"Bearer {token_without_session(1)}"
     response = await client.request(
         method, path, headers=headers, data=kwargs.get("data"), json=kwargs.get("json")
     )

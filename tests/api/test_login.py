@@ -10,10 +10,10 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.security import create_access_token, create_reset_token
+from app.core.security import create_reset_token
 from app.emails import EmailMessage
 from tests.conftest import Account, login_headers, make_account
-from tests.factories import random_email, random_lower_string
+from tests.factories import random_email, random_lower_string, token_without_session
 
 API = settings.API_V1_STR
 NOT_AUTHENTICATED = {"detail": "Not authenticated"}
@@ -43,6 +43,9 @@ def fresh_claims(user_id: int, token_type: str, **overrides: Any) -> dict[str, A
         "iat": now.timestamp(),
         "exp": now + timedelta(minutes=5),
     }
+    if token_type == "access":
+        # Refused for the claim under test before any session is looked up.
+        claims["sid"] = 1
     claims.update(overrides)
     return claims
 
@@ -337,7 +340,7 @@ async def test_reset_with_token_signed_by_another_key_is_invalid(
 async def test_access_token_cannot_be_used_as_reset_token(
     client: httpx.AsyncClient, normal_user: Account
 ) -> None:
-    r = await reset(client, create_access_token(normal_user.id), random_lower_string())
+    r = await reset(client, normal_user.token, random_lower_string())
     assert r.status_code == 400
     assert r.json() == INVALID_TOKEN
     assert (await login(client, normal_user.email, normal_user.password)).status_code == 200
@@ -551,10 +554,26 @@ async def test_unsigned_token_is_403(client: httpx.AsyncClient, normal_user: Acc
     [
         {"sub": "not-a-number"},
         {"sub": 1},
+        # Unicode digits: str.isdigit() says yes, int() raised (a 500 once).
+        {"sub": "\u00b2"},
+        {"sub": "\u0661"},
         {"type": None},
         {"type": "refresh"},
+        {"sid": "1"},
+        {"sid": 2**31},
+        {"sid": True},
     ],
-    ids=["sub-not-digits", "sub-not-string", "no-type", "unknown-type"],
+    ids=[
+        "sub-not-digits",
+        "sub-not-string",
+        "sub-superscript-two",
+        "sub-arabic-indic-one",
+        "no-type",
+        "refresh-type",
+        "sid-not-integer",
+        "sid-out-of-range",
+        "sid-boolean",
+    ],
 )
 async def test_access_token_with_invalid_claims_is_403(
     client: httpx.AsyncClient, normal_user: Account, change: dict[str, Any]
@@ -569,7 +588,7 @@ async def test_access_token_with_invalid_claims_is_403(
     assert r.json() == INVALID_CREDENTIALS
 
 
-@pytest.mark.parametrize("missing", ["sub", "exp", "iat"])
+@pytest.mark.parametrize("missing", ["sub", "exp", "iat", "sid"])
 async def test_access_token_missing_a_required_claim_is_403(
     client: httpx.AsyncClient, normal_user: Account, missing: str
 ) -> None:
@@ -591,7 +610,7 @@ async def test_token_of_deleted_user_is_404(
 
 
 async def test_token_for_user_id_that_never_existed_is_404(client: httpx.AsyncClient) -> None:
-    r = await client.get(f"{API}/users/me", headers=bearer(create_access_token(2**31 - 1)))
+    r = await client.get(f"{API}/users/me", headers=bearer(token_without_session(2**31 - 1)))
     assert r.status_code == 404
     assert r.json() == {"detail": "User not found"}
 
@@ -622,18 +641,20 @@ async def test_token_of_inactive_user_is_400(
     assert r.json() == INACTIVE_USER
 
 
-async def test_token_issued_before_password_change_is_403(
+async def test_password_change_ends_the_other_sessions_and_keeps_this_one(
     client: httpx.AsyncClient, normal_user: Account
 ) -> None:
+    other = await login_headers(client, normal_user.email, normal_user.password)
     changed = await client.patch(
         f"{API}/users/me/password",
         headers=normal_user.headers,
         json={"current_password": normal_user.password, "new_password": random_lower_string()},
     )
     assert changed.status_code == 200
-    r = await client.get(f"{API}/users/me", headers=normal_user.headers)
+    r = await client.get(f"{API}/users/me", headers=other)
     assert r.status_code == 403
     assert r.json() == INVALID_CREDENTIALS
+    assert (await client.get(f"{API}/users/me", headers=normal_user.headers)).status_code == 200
 
 
 async def test_token_issued_after_password_change_works(

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.core.config import settings
-from app.core.security import create_access_token
 from devtools.servers import http_answers, stop_process_group
 from tests.conftest import Account
 from tests.live.conftest import backend_env, serve_backend
@@ -55,7 +54,7 @@ def test_sigterm_lets_an_in_flight_request_finish(
             answers.append(
                 httpx.get(
                     f"http://127.0.0.1:{port}{settings.API_V1_STR}/users/me",
-                    headers={"Authorization": f"Bearer {create_access_token(normal_user.id)}"},
+                    headers={"Authorization": f"Bearer {normal_user.token}"},
                     timeout=30,
                 )
             )

@@ -8,7 +8,7 @@ from app.emails import EmailMessage
 from app.models import User, UserCreate
 from app.services import auth, messages, users
 from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
-from tests.factories import random_email, random_lower_string
+from tests.factories import random_email, random_lower_string, token_without_session
 
 
 async def new_user(session: AsyncSession, password: str, **fields: object) -> User:
@@ -43,9 +43,16 @@ async def test_password_is_checked_before_the_active_flag(session: AsyncSession)
     assert inactive.value.detail == messages.INACTIVE_USER
 
 
+async def log_in(session: AsyncSession, user: User, password: str) -> str:
+    result = await auth.login(
+        session, user.email, password, client="127.0.0.1", user_agent="pytest"
+    )
+    return result.tokens.access_token
+
+
 async def test_access_token_resolves_to_its_user(session: AsyncSession) -> None:
     user = await new_user(session, "right-password")
-    token = await auth.login(session, user.email, "right-password", client="127.0.0.1")
+    token = await log_in(session, user, "right-password")
     assert (await auth.user_from_access_token(token)).id == user.id
 
 
@@ -58,9 +65,12 @@ async def test_token_outcomes(session: AsyncSession) -> None:
     with pytest.raises(InvalidCredentials):
         await auth.user_from_access_token(security.create_reset_token(user.id))
     with pytest.raises(NotFound) as missing:
-        await auth.user_from_access_token(security.create_access_token(10**6))
+        await auth.user_from_access_token(token_without_session(10**6))
     assert missing.value.detail == messages.USER_NOT_FOUND
-    token = security.create_access_token(user.id)
+    with pytest.raises(InvalidCredentials):
+        # Well signed, but no session of this user has that id.
+        await auth.user_from_access_token(token_without_session(user.id, 2**31 - 1))
+    token = await log_in(session, user, "right-password")
     user.is_active = False
     session.add(user)
     await session.commit()
@@ -69,14 +79,26 @@ async def test_token_outcomes(session: AsyncSession) -> None:
     assert inactive.value.detail == messages.INACTIVE_USER
 
 
-async def test_password_change_revokes_earlier_tokens(session: AsyncSession) -> None:
+async def test_password_change_ends_every_other_session(session: AsyncSession) -> None:
     user = await new_user(session, "first-password")
-    old_token = await auth.login(session, user.email, "first-password", client="127.0.0.1")
-    await users.change_password(session, user, "first-password", "second-password")
+    other = await log_in(session, user, "first-password")
+    mine = await auth.caller_from_access_token(await log_in(session, user, "first-password"))
+    await users.change_password(
+        session, user, "first-password", "second-password", current_session=mine.session_id
+    )
     with pytest.raises(InvalidCredentials):
-        await auth.user_from_access_token(old_token)
-    new_token = await auth.login(session, user.email, "second-password", client="127.0.0.1")
+        await auth.user_from_access_token(other)
+    new_token = await log_in(session, user, "second-password")
     assert (await auth.user_from_access_token(new_token)).id == user.id
+
+
+async def test_reset_ends_every_session(session: AsyncSession) -> None:
+    user = await new_user(session, "first-password")
+    assert user.id is not None
+    token = await log_in(session, user, "first-password")
+    await auth.reset_password(session, security.create_reset_token(user.id), "second-password")
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(token)
 
 
 async def test_reset_token_works_once(session: AsyncSession) -> None:
@@ -95,7 +117,7 @@ async def test_reset_rejects_bad_tokens_and_inactive_users(session: AsyncSession
     assert user.id is not None
     for token in (
         "garbage",
-        security.create_access_token(user.id),
+        token_without_session(user.id),
         security.create_reset_token(10**6),
     ):
         with pytest.raises(BadRequest) as invalid:

@@ -18,7 +18,7 @@ from app.services import changes, items, users
 from app.services.changes import Change, Notices, decode, encode
 from app.services.errors import BadRequest
 from tests.conftest import TEST_REDIS_URL, Account
-from tests.factories import random_email
+from tests.factories import detached_user, random_email
 
 # Nothing listens on this port: Redis "down" without stopping the shared one.
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
@@ -70,7 +70,7 @@ async def through_redis(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Heard]
 
 
 async def test_item_writes_publish_after_commit(normal_user: Account, in_process: Heard) -> None:
-    user = await users.get_caller(normal_user.id)
+    user = await detached_user(normal_user.id)
     assert user is not None
     async with session_scope() as session:
         item = await items.create_item(session, user, ItemCreate(title="One"))
@@ -87,7 +87,7 @@ async def test_item_writes_publish_after_commit(normal_user: Account, in_process
 async def test_nothing_is_published_before_the_commit_nor_for_a_rollback(
     session: AsyncSession, normal_user: Account, in_process: Heard
 ) -> None:
-    user = await users.get_caller(normal_user.id)
+    user = await detached_user(normal_user.id)
     assert user is not None
     dropped = Item.model_validate(ItemCreate(title="Dropped"), update={"owner_id": user.id})
     session.add(dropped)
@@ -130,7 +130,7 @@ async def test_a_lost_unique_email_race_publishes_nothing(
 async def test_deleting_a_user_is_news_for_their_items_too(
     session: AsyncSession, superuser: Account, normal_user: Account, in_process: Heard
 ) -> None:
-    caller = await users.get_caller(superuser.id)
+    caller = await detached_user(superuser.id)
     assert caller is not None
     await users.delete_user(session, caller, normal_user.id)
     # One notice; the routing (app/ui/state/live.py) sends it to the user's Items lists.
@@ -142,7 +142,7 @@ async def test_writes_succeed_when_redis_is_unreachable(
 ) -> None:
     notices = Notices(UNREACHABLE_REDIS_URL)
     heard = await use(monkeypatch, notices)
-    user = await users.get_caller(normal_user.id)
+    user = await detached_user(normal_user.id)
     assert user is not None
     for title in ("First", "Second"):
         async with session_scope() as session:
@@ -156,7 +156,7 @@ async def test_turned_off_nothing_is_collected_or_published(
     normal_user: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     heard = await use(monkeypatch, Notices(None, enabled=False))
-    user = await users.get_caller(normal_user.id)
+    user = await detached_user(normal_user.id)
     assert user is not None
     async with session_scope() as session:
         await items.create_item(session, user, ItemCreate(title="Quiet"))
@@ -180,7 +180,7 @@ async def test_a_failing_listener_does_not_fail_the_write(
         raise RuntimeError("a listener's bug")
 
     changes.notices.listen(broken)
-    user = await users.get_caller(normal_user.id)
+    user = await detached_user(normal_user.id)
     assert user is not None
     async with session_scope() as session:
         item = await items.create_item(session, user, ItemCreate(title="Still saved"))
@@ -259,7 +259,7 @@ async def test_the_notice_goes_out_after_the_connection_is_back_in_the_pool(
     pool = engine.pool
     assert isinstance(pool, QueuePool), pool
     changes.notices.listen(lambda _: held.append(pool.checkedout()))
-    user = await users.get_caller(normal_user.id)
+    user = await detached_user(normal_user.id)
     assert user is not None
     async with session_scope() as session:
         await items.create_item(session, user, ItemCreate(title="Pooled"))

@@ -17,7 +17,7 @@ from app.core import db
 from app.core.rows import RowQuery
 from app.models import User, UserCreate, UserUpdateMe
 from app.services import users
-from tests.factories import random_email, random_lower_string
+from tests.factories import detached_user, random_email, random_lower_string
 
 # The pooled psycopg path; SQLite takes SQLAlchemy Core.
 postgres_only = pytest.mark.postgres
@@ -31,7 +31,7 @@ async def new_user(session: AsyncSession) -> User:
 async def test_caller_reads_exactly_what_the_orm_reads(session: AsyncSession) -> None:
     created = await new_user(session)
     assert created.id is not None
-    caller = await users.get_caller(created.id)
+    caller = await detached_user(created.id)
     async with db.SessionMaker() as fresh:
         loaded = await users.get_user(fresh, created.id)
     assert caller is not None and loaded is not None
@@ -43,13 +43,13 @@ async def test_caller_reads_exactly_what_the_orm_reads(session: AsyncSession) ->
 
 @pytest.mark.parametrize("user_id", [10**6, 0, -1, 2**31, 2**63])
 async def test_no_caller_for_a_missing_or_impossible_id(user_id: int) -> None:
-    assert await users.get_caller(user_id) is None
+    assert await detached_user(user_id) is None
 
 
 async def test_caller_is_detached_and_a_session_can_update_it(session: AsyncSession) -> None:
     created = await new_user(session)
     assert created.id is not None
-    caller = await users.get_caller(created.id)
+    caller = await detached_user(created.id)
     assert caller is not None and inspect_instance(caller).detached
     # Taken over as the existing row: an INSERT would break the unique email.
     async with db.SessionMaker() as write:
@@ -81,7 +81,7 @@ async def test_connection_goes_back_transactional(session: AsyncSession) -> None
     created = await new_user(session)
     assert created.id is not None
     for _ in range(3):
-        await users.get_caller(created.id)
+        await detached_user(created.id)
     await assert_pooled_connections_are_transactional()
 
 
@@ -114,7 +114,7 @@ async def test_a_lost_server_connection_is_a_database_error_then_recovers(
 ) -> None:
     created = await new_user(session)
     assert created.id is not None
-    await users.get_caller(created.id)  # the pool now holds live connections
+    await detached_user(created.id)  # the pool now holds live connections
     # A restart, as the pool sees it: every server process of this database ends.
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url, autocommit=True) as admin:
@@ -123,10 +123,10 @@ async def test_a_lost_server_connection_is_a_database_error_then_recovers(
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
     with pytest.raises(OperationalError) as lost:
-        await users.get_caller(created.id)
+        await detached_user(created.id)
     assert lost.value.connection_invalidated
     # The whole pool aged out with it: the next read gets a new connection at once.
-    caller = await users.get_caller(created.id)
+    caller = await detached_user(created.id)
     assert caller is not None and caller.id == created.id
 
 

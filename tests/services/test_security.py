@@ -87,14 +87,37 @@ async def test_requests_are_served_while_a_login_is_hashing(
     assert (await login).status_code == 200
 
 
+def in_a_day() -> datetime:
+    return datetime.now(UTC) + timedelta(days=1)
+
+
 def test_access_token_claims() -> None:
-    token = security.create_access_token(42)
+    expires_at = in_a_day()
+    token = security.create_access_token(42, 7, expires_at)
     payload = jwt.decode(token, settings.SECRET_KEY, algorithms=["HS256"])
     assert payload["sub"] == "42"
+    assert payload["sid"] == 7
     assert payload["type"] == "access"
     assert {"exp", "iat"} <= payload.keys()
-    expected_exp = datetime.now(UTC) + timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES)
-    assert abs(payload["exp"] - expected_exp.timestamp()) < 5
+    assert abs(payload["exp"] - expires_at.timestamp()) < 1
+    claims = security.decode_token(token, "access")
+    assert (claims.user_id, claims.session_id) == (42, 7)
+
+
+def test_refresh_token_carries_its_generation() -> None:
+    claims = security.decode_token(security.create_refresh_token(5, 9, 3, in_a_day()), "refresh")
+    assert (claims.user_id, claims.session_id, claims.generation) == (5, 9, 3)
+    with pytest.raises(security.InvalidTokenError):
+        security.decode_token(security.create_refresh_token(5, 9, 3, in_a_day()), "access")
+
+
+def test_device_token_names_its_account_and_no_two_are_alike() -> None:
+    first = security.decode_device_token(security.create_device_token("account-key"))
+    second = security.decode_device_token(security.create_device_token("account-key"))
+    assert first.account == second.account == "account-key"
+    assert first.device_id != second.device_id
+    with pytest.raises(security.InvalidTokenError):
+        security.decode_device_token(security.create_access_token(1, 1, in_a_day()))
 
 
 def test_reset_token_expires_after_configured_hours() -> None:
@@ -108,7 +131,7 @@ def test_token_types_are_not_interchangeable() -> None:
     with pytest.raises(security.InvalidTokenError):
         security.decode_token(security.create_reset_token(1), "access")
     with pytest.raises(security.InvalidTokenError):
-        security.decode_token(security.create_access_token(1), "reset")
+        security.decode_token(security.create_access_token(1, 1, in_a_day()), "reset")
 
 
 @pytest.mark.parametrize(
@@ -118,6 +141,8 @@ def test_token_types_are_not_interchangeable() -> None:
         {"sub": "1", "type": "access", "exp": 4102444800},  # no iat
         {"type": "access", "iat": 1, "exp": 4102444800},  # no sub
         {"sub": "abc", "type": "access", "iat": 1, "exp": 4102444800},
+        {"sub": "\u00b2", "type": "access", "sid": 1, "iat": 1, "exp": 4102444800},
+        {"sub": "1", "type": "access", "iat": 1, "exp": 4102444800},  # no sid
         {"sub": "1", "iat": 1, "exp": 4102444800},  # no type
         {"sub": "1", "type": "access", "iat": 1, "exp": 1},  # expired
     ],
@@ -140,8 +165,8 @@ def test_tokens_signed_with_another_key_or_algorithm_are_rejected() -> None:
 
 
 def test_token_issued_a_moment_before_a_password_change_counts_as_older() -> None:
-    claims = security.decode_token(security.create_access_token(3), "access")
+    claims = security.decode_token(security.create_reset_token(3), "reset")
     changed_at = datetime.now(UTC)
     assert security.issued_before_password_change(claims, changed_at)
-    later = security.decode_token(security.create_access_token(3), "access")
+    later = security.decode_token(security.create_reset_token(3), "reset")
     assert not security.issued_before_password_change(later, changed_at)

@@ -153,12 +153,14 @@ async def test_change_password_rules(session: AsyncSession) -> None:
     password = random_lower_string()
     user = await users.create_user(session, UserCreate(email=random_email(), password=password))
     with pytest.raises(BadRequest) as wrong:
-        await users.change_password(session, user, "not-the-password", "whatever-123")
+        await users.change_password(
+            session, user, "not-the-password", "whatever-123", current_session=0
+        )
     assert wrong.value.detail == messages.INCORRECT_PASSWORD
     with pytest.raises(BadRequest) as same:
-        await users.change_password(session, user, password, password)
+        await users.change_password(session, user, password, password, current_session=0)
     assert same.value.detail == messages.SAME_PASSWORD
-    await users.change_password(session, user, password, "brand-new-password")
+    await users.change_password(session, user, password, "brand-new-password", current_session=0)
     assert verify_password_sync("brand-new-password", user.hashed_password)
 
 

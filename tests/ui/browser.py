@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from app.core.security import create_access_token
+from tests.factories import session_token
 
 # The `browser` and `ui_app` fixtures check for Chromium (a skip locally, a failure in CI).
 needs_chromium = [pytest.mark.ui]
@@ -25,7 +25,7 @@ async def store_token(page: Page, token: str) -> None:
 
 async def sign_in_as(page: Page, user_id: int, path: str = "/") -> None:
     """Open `path` already signed in (the login form has tests of its own)."""
-    await store_token(page, create_access_token(user_id))
+    await store_token(page, await session_token(user_id))
     await page.goto(path)
 
 

@@ -21,7 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import db
 from app.core.config import settings
 from app.core.db import create_async_engine
-from app.core.security import create_access_token
 from app.models import (
     PASSWORD_MIN_LENGTH,
     UNSTORABLE_TEXT,
@@ -65,7 +64,7 @@ def make_state(state_class: type[S], token: str = "") -> S:
 
 
 def signed_in(state_class: type[S], account: Account) -> S:
-    return make_state(state_class, create_access_token(account.id))
+    return make_state(state_class, account.token)
 
 
 def at_address(state: rx.State, address: str) -> None:
@@ -591,7 +590,7 @@ async def test_admin_add_refuses_a_blank_confirmation(
 async def test_password_change_keeps_this_tab_signed_in(
     session: AsyncSession, normal_user: Account
 ) -> None:
-    old_token = create_access_token(normal_user.id)
+    old_token = normal_user.token
     state = make_state(PasswordState, old_token)
     form = {
         "current_password": normal_user.password,

@@ -1,16 +1,20 @@
 """Tokens and password recovery (tag `login`)."""
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
+    CallerDep,
     ClientAddress,
     CurrentUser,
+    DeviceToken,
     PasswordForm,
     ReadOnlySessionDep,
     SessionDep,
+    UserAgent,
     get_current_active_superuser,
 )
 from app.api.errors import (
@@ -23,7 +27,15 @@ from app.api.errors import (
 )
 from app.core.security import create_reset_token
 from app.emails import build_reset_password_email
-from app.models import Message, NewPassword, Text, Token, UserPublic
+from app.models import (
+    Message,
+    NewPassword,
+    RefreshRequest,
+    Text,
+    Token,
+    TokenPair,
+    UserPublic,
+)
 from app.services import auth, messages, users
 from app.services.errors import NotFound
 
@@ -32,13 +44,38 @@ router = APIRouter(tags=["login"])
 
 @router.post("/login/access-token", responses=responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE))
 async def login_access_token(
-    session: ReadOnlySessionDep,
+    session: SessionDep,
     form_data: Annotated[PasswordForm, Depends()],
     client: ClientAddress,
+    user_agent: UserAgent,
+    device_token: DeviceToken = None,
 ) -> Token:
-    """OAuth2 password flow: the email goes in `username`."""
-    token = await auth.login(session, form_data.username, form_data.password, client=client)
-    return Token(access_token=token)
+    """OAuth2 password flow: the email goes in `username`. Starts a session; its
+    `refresh_token` renews it (`/login/refresh`), and `device_token`, sent back as
+    `X-Device-Token` on later logins, keeps them out of the account's lockout."""
+    result = await auth.login(
+        session,
+        form_data.username,
+        form_data.password,
+        client=client,
+        user_agent=user_agent,
+        device_token=device_token,
+    )
+    return Token(**asdict(result.tokens), device_token=result.device_token)
+
+
+@router.post("/login/refresh", responses=responses(*WITH_BODY, *USES_DATABASE, 403))
+async def refresh_access_token(session: SessionDep, body: RefreshRequest) -> TokenPair:
+    """A new access token and refresh token for a refresh token, which retires: presented
+    again, it ends its session (a stolen copy is in use)."""
+    return TokenPair(**asdict(await auth.refresh(session, body.refresh_token)))
+
+
+@router.post("/logout", responses=responses(*AUTHENTICATED, *USES_DATABASE))
+async def logout(session: SessionDep, caller: CallerDep) -> Message:
+    """End the caller's session: its access and refresh tokens stop working."""
+    await auth.logout(session, caller)
+    return Message(message=messages.LOGGED_OUT)
 
 
 @router.post(

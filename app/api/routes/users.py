@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends, Response
 
 from app.api.deps import (
+    CallerDep,
     ClientAddress,
     CurrentUser,
     Limit,
@@ -62,9 +63,16 @@ async def update_user_me(
 
 @router.patch("/me/password", responses={**AUTH, **responses(*WITH_BODY)})
 async def update_password_me(
-    session: SessionDep, body: UpdatePassword, current_user: CurrentUser
+    session: SessionDep, body: UpdatePassword, caller: CallerDep
 ) -> Message:
-    await users.change_password(session, current_user, body.current_password, body.new_password)
+    """Change the caller's password; every other session of theirs ends."""
+    await users.change_password(
+        session,
+        caller.user,
+        body.current_password,
+        body.new_password,
+        current_session=caller.session_id,
+    )
     return Message(message=messages.PASSWORD_UPDATED)
 
 
@@ -99,8 +107,13 @@ async def read_user_by_id(
     response_model=UserPublic,
     responses={**AUTH, **responses(409, *WITH_BODY)},
 )
-async def update_user(session: SessionDep, user_id: int, user_in: UserUpdate) -> UserPublic:
-    return UserPublic.model_validate(await users.update_user(session, user_id, user_in))
+async def update_user(
+    session: SessionDep, caller: CallerDep, user_id: int, user_in: UserUpdate
+) -> UserPublic:
+    """A new password ends the user's sessions (the caller's own excepted), deactivation
+    all of them; the last active superuser stays one."""
+    updated = await users.update_user(session, user_id, user_in, current_session=caller.session_id)
+    return UserPublic.model_validate(updated)
 
 
 @router.delete("/{user_id}", responses=AUTH)

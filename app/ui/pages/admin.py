@@ -59,6 +59,7 @@ def user_row(user: UserRow) -> rx.Component:
                     "User actions",
                     [
                         ("Edit User", "pencil", AdminState.open_edit(user.id), "gray"),
+                        ("End Sessions", "log-out", AdminState.end_sessions(user.id), "gray"),
                         ("Delete User", "trash-2", AdminState.open_delete(user.id), "red"),
                     ],
                 ),

@@ -1,4 +1,4 @@
-"""`/settings`: My profile, Password, Appearance and Danger zone tabs."""
+"""`/settings`: My profile, Password, Sessions, Appearance and Danger zone tabs."""
 
 import reflex as rx
 from reflex.style import set_color_mode
@@ -7,12 +7,16 @@ from app.services import messages
 from app.ui.components.dialogs import confirm_dialog
 from app.ui.components.forms import labelled, password_input, submit_button, text_input
 from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.components.table import ACTIONS_COLUMN, column_header
 from app.ui.state.auth import AuthState
+from app.ui.state.sessions import TAB as SESSIONS_TAB
+from app.ui.state.sessions import SessionRow, SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
 
 TABS = (
     ("profile", "My profile"),
     ("password", "Password"),
+    (SESSIONS_TAB, "Sessions"),
     ("appearance", "Appearance"),
     ("danger", "Danger zone"),
 )
@@ -194,6 +198,83 @@ def appearance_tab() -> rx.Component:
     )
 
 
+def session_row(row: SessionRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.hstack(
+                    rx.text(row.device, weight="medium", size="2"),
+                    rx.cond(
+                        row.current,
+                        rx.badge("This device", variant="soft", color_scheme="green"),
+                        rx.fragment(),
+                    ),
+                    spacing="2",
+                    align="center",
+                ),
+                rx.text(row.address, size="1", color_scheme="gray"),
+                spacing="1",
+                title=row.user_agent,
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.last_active, size="2"),
+                rx.text("Signed in " + row.started, size="1", color_scheme="gray"),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                row.current,
+                rx.fragment(),
+                rx.button(
+                    "Revoke",
+                    variant="outline",
+                    color_scheme="red",
+                    size="1",
+                    disabled=SessionsState.ending,
+                    on_click=SessionsState.revoke(row.id),
+                    aria_label="Revoke the session of " + row.device + ", " + row.address,
+                ),
+            ),
+            text_align="right",
+        ),
+        align="center",
+        custom_attrs={"data-testid": "session-row"},
+    )
+
+
+def sessions_tab() -> rx.Component:
+    return rx.vstack(
+        section(
+            "Sessions",
+            subtitle="Where your account is signed in. Revoke any session you don't recognise.",
+        ),
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    column_header("Device"),
+                    column_header("Last active"),
+                    column_header(ACTIONS_COLUMN),
+                )
+            ),
+            rx.table.body(rx.foreach(SessionsState.sessions, session_row)),
+            width="100%",
+            max_width="48rem",
+        ),
+        rx.button(
+            "Sign out of all other sessions",
+            variant="outline",
+            color_scheme="red",
+            loading=SessionsState.ending,
+            on_click=SessionsState.sign_out_others,
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
 def danger_tab() -> rx.Component:
     is_superuser = AuthState.user.is_superuser
     return section(
@@ -241,9 +322,11 @@ def settings_page() -> rx.Component:
             rx.tabs.list(*(rx.tabs.trigger(label, value=value) for value, label in TABS)),
             rx.tabs.content(profile_tab(), value="profile"),
             rx.tabs.content(password_tab(), value="password"),
+            rx.tabs.content(sessions_tab(), value=SESSIONS_TAB),
             rx.tabs.content(appearance_tab(), value="appearance"),
             rx.tabs.content(danger_tab(), value="danger"),
             default_value="profile",
+            on_change=SessionsState.open_tab,
             width="100%",
         ),
     )

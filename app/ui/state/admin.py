@@ -6,7 +6,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import ReplicaReads, read_session, session_scope
 from app.models import User, UserCreate, UserRecord, UserUpdate
-from app.services import users
+from app.services import messages, sessions, users
+from app.services.errors import NotFound
 from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
@@ -177,3 +178,17 @@ class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
             await self._fetch(session, caller)
         self.delete_open = False
         return [success_toast(USER_DELETED), self._show_page_in_url()]
+
+    @event
+    @reports_failures(busy="saving")
+    async def end_sessions(self, user_id: int) -> Events:
+        """The row menu's End Sessions: every session of the user ends, and their open
+        tabs go to the login page."""
+        await self._current_superuser()
+        if not isinstance(user_id, int) or not users.is_storable_id(user_id):
+            raise NotFound(messages.USER_NOT_FOUND)
+        async with session_scope() as session:
+            if await users.get_user(session, user_id) is None:
+                raise NotFound(messages.USER_NOT_FOUND)
+            count = await sessions.end_all(session, user_id)
+        return success_toast(messages.SESSIONS_ENDED.format(count=count))

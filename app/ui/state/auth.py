@@ -1,14 +1,17 @@
 """The browser session: the stored access token and who it speaks for."""
 
 import dataclasses
+import logging
 
 import reflex as rx
 from reflex.event import EventSpec
 
-from app.core.db import DATABASE_UNAVAILABLE_ERRORS
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, session_scope
 from app.models import User
 from app.services import auth
 from app.services.errors import DomainError, Forbidden
+from app.services.sessions import Caller
+from app.ui.session_watch import session_tabs
 from app.ui.state.event import event
 from app.ui.state.failures import (
     HOME_ROUTE,
@@ -45,6 +48,9 @@ class SignedInUser:
         )
 
 
+logger = logging.getLogger(__name__)
+
+
 def initials(full_name: str) -> str:
     """Up to two letters for the avatar; the template falls back to "User"."""
     words = full_name.split() or ["User"]
@@ -58,22 +64,33 @@ class AuthState(rx.State):
     # Synced: a log out (or in) in one tab reaches this browser's other tabs, whose
     # states then forget what they read (see app/ui/guards.py).
     access_token: str = rx.LocalStorage(name="access_token", sync=True)
+    # OWASP's device cookie: sent with this browser's logins, so that nobody else's
+    # failures can lock its owner out (app/services/rate_limits.py). Kept after logout.
+    device_token: str = rx.LocalStorage(name="device_token")
     user: SignedInUser = SignedInUser()
+    # The socket.io connection that presented `access_token` (app/ui/guards.py): events
+    # from any other connection must present it first.
+    _bound_sid: str = ""
 
     @rx.var
     def signed_in(self) -> bool:
         return self.user.id > 0
 
-    async def _current_user(self) -> User:
-        """The user the stored token speaks for, through the API's own code path."""
+    async def _current_caller(self) -> Caller:
+        """The user the stored token speaks for, and its session, through the API's own
+        code path. The tab is then told at once when that session ends anywhere."""
         if not self.access_token:
             raise SessionExpired()
         try:
-            user = await auth.user_from_access_token(self.access_token)
+            caller = await auth.caller_from_access_token(self.access_token)
         except DomainError:
             raise SessionExpired() from None
-        self.user = SignedInUser.of(user)
-        return user
+        self.user = SignedInUser.of(caller.user)
+        session_tabs.watch(self.router.session.client_token, self.user.id)
+        return caller
+
+    async def _current_user(self) -> User:
+        return (await self._current_caller()).user
 
     async def _current_superuser(self) -> User:
         user = await self._current_user()
@@ -98,6 +115,7 @@ class AuthState(rx.State):
         var set to "" again, which would write the key back as an empty string).
         """
         await self._forget_user_data()
+        session_tabs.forget(self.router.session.client_token)
         if not self.access_token:
             return []
         self.access_token = ""
@@ -160,7 +178,24 @@ class AuthState(rx.State):
         return rx.redirect(HOME_ROUTE, replace=True) if live else events
 
     @event
+    @reports_failures()
+    async def check_session(self) -> None:
+        """Queued by the server when one of the user's sessions ended somewhere: if it
+        was this tab's, the tab forgets everything and goes to the login page."""
+        if self.user.id:
+            await self._current_user()
+
+    @event
     async def log_out(self) -> list[EventSpec]:
+        """End the session on the server (the API's logout), then forget it here; the
+        tab is signed out even when the server cannot be told."""
+        if self.access_token:
+            try:
+                caller = await auth.caller_from_access_token(self.access_token)
+                async with session_scope() as session:
+                    await auth.logout(session, caller)
+            except (DomainError, *DATABASE_UNAVAILABLE_ERRORS) as error:
+                logger.info("Logout could not end the session on the server: %s", error)
         return [*await self._forget_session(), rx.redirect(LOGIN_ROUTE)]
 
 

@@ -67,6 +67,9 @@ def topics_of(change: Change) -> list[Topic]:
     """The lists a change may show in."""
     if change.kind == "item":
         return [("items", change.owner), ("items", ALL)]
+    if change.kind == "session":
+        # No list shows sessions live; app/ui/session_watch.py hears these.
+        return []
     topics: list[Topic] = [("users", ALL), ("me", change.id)]
     if change.action == "deleted":
         # The user's items went with them (the foreign key cascades).

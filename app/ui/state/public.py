@@ -65,11 +65,19 @@ class LoginState(Credentials, AuthState):
         self.password_error = validation.password_error(password)
         if self.email_error or self.password_error:
             return None
-        async with read_session() as session:
-            token = await auth.login(session, email, password, client=self._client_address())
+        async with session_scope() as session:
+            result = await auth.login(
+                session,
+                email,
+                password,
+                client=self._client_address(),
+                user_agent=self.router.headers.user_agent,
+                device_token=self.device_token,
+            )
         # A new session starts from nothing, whoever used the tab before.
         await self._forget_user_data()
-        self._start_session(token)
+        self._start_session(result.tokens.access_token)
+        self.device_token = result.device_token
         return rx.redirect(HOME_ROUTE, replace=True)
 
 

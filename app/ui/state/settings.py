@@ -3,7 +3,6 @@
 import reflex as rx
 
 from app.core.db import session_scope
-from app.core.security import create_access_token
 from app.models import UserUpdateMe
 from app.services import messages, users
 from app.ui.state import validation
@@ -102,12 +101,12 @@ class PasswordState(AuthState):
         )
         if self.current_password_error or self.new_password_error or self.confirm_password_error:
             return None
-        user = await self._current_user()
+        caller = await self._current_caller()
         async with session_scope() as session:
-            await users.change_password(session, user, current, new)
-        assert user.id is not None
-        # The change revokes every older token, this tab's included: keep it signed in.
-        self._start_session(create_access_token(user.id))
+            await users.change_password(
+                session, caller.user, current, new, current_session=caller.session_id
+            )
+        # Every other session ended; this tab's goes on.
         return [
             success_toast(messages.PASSWORD_UPDATED),
             *(rx.set_value(field, "") for field in PASSWORD_FIELDS),
