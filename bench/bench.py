@@ -130,9 +130,11 @@ class Sampler:
             self.cpu_end = self._cpu()
 
 
-def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Server:
+def start(
+    command: list[str], env: dict[str, str], ready_url: str, log: Path, cwd: Path = ROOT
+) -> Server:
     """Start a server and wait until `ready_url` answers (any status below 500)."""
-    process = start_logged(command, env, log)
+    process = start_logged(command, env, log, cwd)
     server = Server(process, ready_url.rsplit("/api", 1)[0], log)
     try:
         wait_until_ok(process, ready_url, log, 180, "server", ready=lambda status: status < 500)
@@ -142,24 +144,25 @@ def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) ->
     return server
 
 
-def prestart(env: dict[str, str]) -> None:
+def prestart(env: dict[str, str], cwd: Path = ROOT) -> None:
     """Wait for the database, migrate, create the first superuser (app.prestart)."""
     subprocess.run(
         [str(BIN / "python"), "-m", "app.prestart"],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         check=True,
         capture_output=True,
     )
 
 
-def start_backend(env: dict[str, str], work: Path, workers: int) -> Server:
-    """Migrate (app.prestart), then start the backend as production does."""
-    prestart(env)
+def start_backend(env: dict[str, str], work: Path, workers: int, cwd: Path = ROOT) -> Server:
+    """Migrate (app.prestart), then start the backend as production does, from the
+    project or another checkout of it (`cwd`, run with this project's virtualenv)."""
+    prestart(env, cwd)
     port = free_port()
     command = reflex_prod(port, backend_only=True)
     print(f"# starting backend: {' '.join(command[1:])} (workers={workers})", flush=True)
-    return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log")
+    return start(command, env, f"http://127.0.0.1:{port}/api/ping", work / "backend.log", cwd)
 
 
 def backend_env(database: str, workers: int | None = 1, **overrides: str) -> dict[str, str]:

@@ -47,6 +47,47 @@ class Runs:
     cpu_ms: list[float]
 
 
+Paths = dict[str, tuple[str, dict[str, str]]]
+
+
+def alternate(
+    servers: dict[str, Server],
+    chosen: list[str],
+    paths: dict[str, Paths],
+    args: argparse.Namespace,
+) -> dict[tuple[str, str], Runs]:
+    """Each scenario against each server (at the server's `paths`), `args.rounds` times,
+    alternating which goes first so that neither always follows the other; the figures
+    of every run."""
+    runs = {(key, name): Runs([], [], []) for key in chosen for name in servers}
+    for round_number in range(1, args.rounds + 1):
+        for key in chosen:
+            order = list(servers) if round_number % 2 else list(reversed(servers))
+            for name in order:
+                server = servers[name]
+                path, headers = paths[name][key]
+                print(f"# round {round_number}: {key} {name}", flush=True)
+                result = measure(
+                    key,
+                    Load(server.url + path, headers=headers),
+                    server,
+                    args.connections,
+                    args.duration,
+                    args.warmup,
+                )
+                if result.errors:
+                    raise SystemExit(f"{key} {name}: {result.errors} errors")
+                print(
+                    f"#   {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
+                    f"{result.cpu_ms_per_request * 1000:.0f} µs CPU/request",
+                    flush=True,
+                )
+                runs[key, name].rps.append(result.rps)
+                runs[key, name].p99_ms.append(result.p99_ms)
+                runs[key, name].cpu_ms.append(result.cpu_ms_per_request)
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -76,7 +117,6 @@ def main() -> int:
     database = create_database(args.database_server)
     work = Path(tempfile.mkdtemp(prefix="fsr-overhead-"))
     servers: dict[str, Server] = {}
-    runs = {(key, name): Runs([], [], []) for key in chosen for name in VARIANTS}
     try:
         for name, observe in VARIANTS.items():
             folder = work / name
@@ -91,34 +131,16 @@ def main() -> int:
             )
             servers[name] = start_backend(env, folder, 1)
         _, _, token = seed(servers["observed"].url, 1)
-        auth = bearer(token)
-        paths = {"S2": ("/api/v1/users/me", auth), "S5": ("/api/v1/utils/health-check/", {})}
-        for round_number in range(1, args.rounds + 1):
-            for key in chosen:
-                path, headers = paths[key]
-                # Alternate which goes first, so neither always follows the other.
-                order = list(VARIANTS) if round_number % 2 else list(reversed(VARIANTS))
-                for name in order:
-                    server = servers[name]
-                    print(f"# round {round_number}: {key} {name}", flush=True)
-                    result = measure(
-                        key,
-                        Load(server.url + path, headers=headers),
-                        server,
-                        args.connections,
-                        args.duration,
-                        args.warmup,
-                    )
-                    if result.errors:
-                        raise SystemExit(f"{key} {name}: {result.errors} errors")
-                    print(
-                        f"#   {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, "
-                        f"{result.cpu_ms_per_request * 1000:.0f} µs CPU/request",
-                        flush=True,
-                    )
-                    runs[key, name].rps.append(result.rps)
-                    runs[key, name].p99_ms.append(result.p99_ms)
-                    runs[key, name].cpu_ms.append(result.cpu_ms_per_request)
+        paths = {
+            "S2": ("/api/v1/users/me", bearer(token)),
+            "S5": ("/api/v1/utils/health-check/", {}),
+        }
+        runs = alternate(
+            {name: servers[name] for name in VARIANTS},
+            chosen,
+            dict.fromkeys(VARIANTS, paths),
+            args,
+        )
     finally:
         for server in servers.values():
             stop(server)

@@ -28,11 +28,14 @@ async def connect(
     stored: dict[str, str],
     on_update: Callable[[dict[str, Any]], Any],
     on_disconnect: Callable[..., Any] | None = None,
+    *,
+    hydrate: bool = True,
 ) -> socketio.AsyncClient:
     """A tab that loaded `path` with `stored` (state var -> value) in its localStorage.
 
     Every update the backend sends goes to `on_update` (a function or a coroutine
     function); `on_disconnect` is called when the backend closes the connection.
+    `hydrate=False` connects as no browser does: without the hydrate (nor `stored`).
     """
     client = socketio.AsyncClient(reconnection=False)
     client.on("event", on_update, namespace=NAMESPACE)
@@ -48,7 +51,7 @@ async def connect(
             f"{base}?token={client_token}",
             socketio_path=NAMESPACE,
             transports=["websocket"],
-            auth={"event": boot},
+            auth={"event": boot} if hydrate else None,
             wait_timeout=30,
             namespaces=[NAMESPACE],
         )

@@ -63,12 +63,15 @@ def reflex_prod(port: int, *, backend_only: bool = False) -> list[str]:
             "--frontend-port", str(port), "--backend-port", str(port)]  # fmt: skip
 
 
-def start_logged(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a server from the project root in its own process group, its output in `log`."""
+def start_logged(
+    command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """Start a server from the project root (or another checkout of it, `cwd`) in its own
+    process group, its output in `log`."""
     with log.open("w") as output:
         return subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -35,7 +35,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     REFLEX_TELEMETRY_ENABLED=false \
     REFLEX_CHECK_LATEST_VERSION=false \
-    REFLEX_TRUSTED_PROXY_HOPS=1
+    REFLEX_TRUSTED_PROXY_HOPS=0
 USER 10001:10001
 EXPOSE 8000
 # /api/_health checks the database and Redis; Traefik only routes to healthy replicas.

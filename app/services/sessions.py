@@ -117,9 +117,7 @@ async def start(session: AsyncSession, user: User, *, user_agent: str, ip_addres
     """
     assert user.id is not None
     now = utcnow()
-    await session.exec(
-        delete(UserSession).where(col(UserSession.user_id) == user.id, ~_live(now))
-    )
+    await session.exec(delete(UserSession).where(col(UserSession.user_id) == user.id, ~_live(now)))
     row = UserSession(
         user_id=user.id,
         created_at=now,

@@ -2,7 +2,7 @@
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
@@ -238,10 +238,14 @@ async def _keep_a_superuser(session: AsyncSession, user: User) -> None:
 
     Locks the user and every active superuser (in id order, so two superusers demoting
     each other at once wait in turn rather than deadlock); the second then finds the
-    first already demoted. SQLite serializes writers by itself.
+    first already demoted. On SQLite the write lock, taken first, serializes them.
     """
     if not (user.is_superuser and user.is_active):
         return
+    if session.get_bind().dialect.name == "sqlite":
+        # No row locks, and the driver begins a transaction only at the first write:
+        # take the database's write lock now, so the count below is the one we write on.
+        await session.exec(update(User).where(false()).values(is_active=True))
     rows = await session.exec(
         select(col(User.id))
         .where(or_(and_(col(User.is_superuser), col(User.is_active)), col(User.id) == user.id))

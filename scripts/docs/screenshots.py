@@ -13,9 +13,9 @@ import sys
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 # Before any `app` import: it points the settings at a throwaway database.
-from ui_app import ROOT, running_app, seed_demo
+from ui_app import ROOT, demo_sessions, running_app, seed_demo
 
-from app.core.security import create_access_token, create_reset_token
+from app.core.security import create_reset_token
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 
 OUT = ROOT / "docs" / "images"
@@ -71,6 +71,11 @@ def take_all(browser: Browser, url: str, admin_token: str, reset_token: str) -> 
         page.wait_for_timeout(300)
         page.screenshot(path=str(OUT / f"ui-settings-password-{mode}.png"))
         print(f"wrote docs/images/ui-settings-password-{mode}.png")
+        page.get_by_role("tab", name="Sessions").click()
+        page.get_by_text("This device").wait_for()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(OUT / f"ui-settings-sessions-{mode}.png"))
+        print(f"wrote docs/images/ui-settings-sessions-{mode}.png")
         page.context.close()
 
         phone = open_page(browser, url, mode, None, PHONE)
@@ -100,10 +105,11 @@ def main() -> int:
         print("No emoji font: apt-get install fonts-noto-color-emoji", file=sys.stderr)  # noqa: T201
         return 1
     admin_id, normal_id = asyncio.run(seed_demo())
+    admin_token = asyncio.run(demo_sessions(admin_id))
     OUT.mkdir(parents=True, exist_ok=True)
     with running_app() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        take_all(browser, url, create_access_token(admin_id), create_reset_token(normal_id))
+        take_all(browser, url, admin_token, create_reset_token(normal_id))
         browser.close()
     return 0
 

@@ -39,7 +39,7 @@ for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY")
 from app.core.db import dispose_engines, session_scope  # noqa: E402
 from app.models import ItemCreate, UserCreate, UserUpdateMe  # noqa: E402
 from app.prestart import migrate  # noqa: E402
-from app.services import items, users  # noqa: E402
+from app.services import items, sessions, users  # noqa: E402
 from devtools.servers import (  # noqa: E402
     ServerNotReady,
     free_port,
@@ -107,6 +107,37 @@ async def seed_demo(extra_items: int = 0) -> tuple[int, int]:
         admin_id, normal_id = admin.id, normal.id
     await dispose_engines()
     return admin_id, normal_id
+
+
+# Where the demo superuser is signed in besides the browser taking the pictures.
+DEMO_DEVICES = [
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+        "203.0.113.24",
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        "198.51.100.7",
+    ),  # fmt: skip
+    ("curl/8.5.0", "192.0.2.10"),
+]
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+async def demo_sessions(user_id: int) -> str:
+    """A few sessions of the user on other devices, then the browser's own: its token."""
+    async with session_scope() as session:
+        user = await users.get_user(session, user_id)
+        assert user is not None
+        for user_agent, address in DEMO_DEVICES:
+            await sessions.start(session, user, user_agent=user_agent, ip_address=address)
+        tokens = await sessions.start(session, user, user_agent=BROWSER, ip_address="127.0.0.1")
+    await dispose_engines()
+    return tokens.access_token
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import httpx
+import jwt
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -286,3 +287,82 @@ async def test_logins_work_while_redis_is_down_with_one_warning(
     warnings = [r for r in caplog.records if r.name == "app.services.rate_limits"]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "Rate limit storage unavailable" in warnings[0].getMessage()
+
+
+# Known devices (OWASP device cookies) ------------------------------------------------
+
+
+async def device_token_of(client: httpx.AsyncClient, account: Account) -> str:
+    r = await login(client, account.email, account.password)
+    assert r.status_code == 200, r.text
+    token: str = r.json()["device_token"]
+    return token
+
+
+def on_device(token: str, address: str = "10.9.9.9") -> dict[str, str]:
+    return {"X-Device-Token": token, **from_address(address)}
+
+
+@pytest.mark.usefixtures("behind_one_proxy")
+async def test_a_locked_account_still_opens_on_a_known_device(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    device = await device_token_of(client, normal_user)
+    for attempt in range(limit_of("LOGIN_FAILURES_PER_ACCOUNT") + 5):
+        await login(client, normal_user.email, "wrong", from_address(f"10.0.2.{attempt}"))
+    locked = await login(client, normal_user.email, normal_user.password, from_address("10.0.3.1"))
+    assert_too_many(locked, TOO_MANY_LOGINS, 15 * 60)
+    known = await login(client, normal_user.email, normal_user.password, on_device(device))
+    assert known.status_code == 200, known.text
+    # The same device keeps its token.
+    assert known.json()["device_token"] == device
+
+
+@pytest.mark.usefixtures("behind_one_proxy")
+async def test_a_flooded_address_still_lets_a_known_device_in(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account
+) -> None:
+    device = await device_token_of(client, normal_user)
+    office = "10.0.4.1"
+    for _ in range(limit_of("LOGIN_FAILURES_PER_ADDRESS")):
+        await login(client, random_email(), "wrong", from_address(office))
+    colleague = await make_account(client, session)
+    refused = await login(client, colleague.email, colleague.password, from_address(office))
+    assert_too_many(refused, TOO_MANY_LOGINS, 15 * 60)
+    known = await login(client, normal_user.email, normal_user.password, on_device(device, office))
+    assert known.status_code == 200, known.text
+
+
+@pytest.mark.usefixtures("behind_one_proxy")
+async def test_failures_on_a_known_device_lock_that_device_only(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    device = await device_token_of(client, normal_user)
+    for _ in range(limit_of("LOGIN_FAILURES_PER_DEVICE")):
+        assert (
+            await login(client, normal_user.email, "wrong", on_device(device))
+        ).status_code == 400
+    right = await login(client, normal_user.email, normal_user.password, on_device(device))
+    assert_too_many(right, TOO_MANY_LOGINS, 15 * 60)
+    # The account itself was not charged: another device gets in.
+    other = await login(client, normal_user.email, normal_user.password, from_address("10.0.5.1"))
+    assert other.status_code == 200, other.text
+
+
+@pytest.mark.usefixtures("behind_one_proxy")
+@pytest.mark.parametrize("kind", ["another account's", "forged", "garbage"])
+async def test_a_device_token_not_of_this_account_counts_as_an_unknown_device(
+    client: httpx.AsyncClient, session: AsyncSession, normal_user: Account, kind: str
+) -> None:
+    stranger = await make_account(client, session)
+    token = {
+        "another account's": await device_token_of(client, stranger),
+        "forged": jwt.encode(
+            {"type": "device", "acc": "x", "dev": "y", "iat": 1, "exp": 4102444800}, "k" * 32
+        ),
+        "garbage": "garbage",
+    }[kind]
+    for attempt in range(limit_of("LOGIN_FAILURES_PER_ACCOUNT")):
+        await login(client, normal_user.email, "wrong", from_address(f"10.0.6.{attempt}"))
+    refused = await login(client, normal_user.email, normal_user.password, on_device(token))
+    assert_too_many(refused, TOO_MANY_LOGINS, 15 * 60)

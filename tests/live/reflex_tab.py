@@ -36,8 +36,9 @@ class Tab:
         self.closed = asyncio.Event()
         self.client: socketio.AsyncClient | None = None
 
-    async def open(self, path: str, access_token: str = "") -> None:
-        """Load `path` in the tab with `access_token` in its localStorage."""
+    async def open(self, path: str, access_token: str = "", *, hydrate: bool = True) -> None:
+        """Load `path` in the tab with `access_token` in its localStorage (or, with
+        `hydrate=False`, only connect, as no browser would)."""
         self.updates.clear()
         self.closed.clear()
         self.client = await reflex_socket.connect(
@@ -47,6 +48,7 @@ class Tab:
             {TOKEN_VAR: access_token},
             self.updates.append,
             lambda *_: self.closed.set(),
+            hydrate=hydrate,
         )
 
     async def send(self, name: str, payload: dict[str, Any], path: str = "/") -> None:
@@ -68,6 +70,26 @@ class Tab:
             for update in self.updates
             if key in update.get("delta", {}).get(state, {})
         ]
+
+    def redirects(self) -> list[str]:
+        """The paths the server sent the tab to, oldest first."""
+        return [
+            event["payload"].get("path", "")
+            for update in self.updates
+            for event in update.get("events", [])
+            if event.get("name") == "_redirect"
+        ]
+
+    async def wait_for_redirect(self, path: str, seconds: float, after: int = 0) -> float:
+        """Seconds until the server sends the tab to `path` (past the first `after`
+        redirects); fails after `seconds`."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while path not in self.redirects()[after:]:
+            if loop.time() - start > seconds:
+                raise AssertionError(f"no redirect to {path} in {seconds} s: {self.redirects()}")
+            await asyncio.sleep(0.01)
+        return loop.time() - start
 
     def text(self) -> str:
         """Everything the tab received, as one string to search."""

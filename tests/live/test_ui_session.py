@@ -109,10 +109,12 @@ async def test_revoked_token_forgets_the_rows_mid_session(
 ) -> None:
     admin = await make_account(client, session, superuser=True)
     tab = await admin_tab_with_rows(ui_backend.url, admin, normal_user)
-    # A password change revokes every token issued before it.
+    # A password change (not from a session of theirs) ends every session.
     user = await users.get_user_by_email(session, admin.email)
     assert user is not None
-    await users.change_password(session, user, admin.password, "another-password-1")
+    await users.change_password(
+        session, user, admin.password, "another-password-1", current_session=0
+    )
     await tab.send(f"{ADMIN}.load_page", {"page": 1}, "/admin")
     await tab.wait_for(ADMIN, "users", lambda rows: rows == [])
     await tab.close()

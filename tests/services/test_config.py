@@ -53,6 +53,22 @@ def test_secret_key_is_required_outside_local() -> None:
         make(ENVIRONMENT="production", SECRET_KEY="")
 
 
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_a_short_secret_key_is_refused_outside_local(environment: str) -> None:
+    # One HS256 token is enough to search a short key offline, then forge any token.
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        make(ENVIRONMENT=environment, SECRET_KEY="x")
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        make(ENVIRONMENT=environment, SECRET_KEY="a" * 31)
+    assert make(ENVIRONMENT=environment, SECRET_KEY="a" * 32).SECRET_KEY == "a" * 32
+    # Bytes, not characters: 11 three-byte characters are 33 bytes.
+    assert make(ENVIRONMENT=environment, SECRET_KEY="€" * 11).SECRET_KEY == "€" * 11
+
+
+def test_a_short_secret_key_is_allowed_locally() -> None:
+    assert make(ENVIRONMENT="local", SECRET_KEY="x").SECRET_KEY == "x"
+
+
 def test_local_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     path = tmp_path / ".secret_key"
     first = local_secret_key(path)

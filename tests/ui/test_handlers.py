@@ -30,7 +30,8 @@ from app.models import (
     UserRegister,
 )
 from app.services import auth, messages, users
-from app.services.errors import NotFound
+from app.services.errors import InvalidCredentials, NotFound
+from app.services.sessions import Caller
 from app.ui.state import items as items_state
 from app.ui.state import validation
 from app.ui.state.admin import AdminState, ticked
@@ -45,9 +46,10 @@ from app.ui.state.failures import (
 from app.ui.state.items import ItemsState
 from app.ui.state.paging import clamp_page, page_count, parse_page_size
 from app.ui.state.public import LoginState, ResetPasswordState
+from app.ui.state.sessions import SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
 from devtools.servers import free_port
-from tests.conftest import Account
+from tests.conftest import Account, login_headers
 from tests.factories import create_item
 
 S = TypeVar("S", bound=AuthState)
@@ -411,12 +413,12 @@ async def test_a_page_change_that_failed_steers_no_later_load(
 ) -> None:
     _, state = await items_on_page(session, normal_user, 35, 2)
 
-    async def database_down(_: str) -> User:
+    async def database_down(_: str) -> Caller:
         raise OperationalError("SELECT", {}, Exception("connection refused"))
 
     with monkeypatch.context() as patched:
         # The caller's lookup fails: the handler stops before reading any row.
-        patched.setattr(auth, "user_from_access_token", database_down)
+        patched.setattr(auth, "caller_from_access_token", database_down)
         assert DATABASE_UNAVAILABLE in await run(ItemsState.load_page, state, 3)
     # Ten rows a page, then page 3 of five-row pages: counted from the top, not the
     # five rows after those page 2 showed.
@@ -587,22 +589,20 @@ async def test_admin_add_refuses_a_blank_confirmation(
 # Settings -----------------------------------------------------------------------------
 
 
-async def test_password_change_keeps_this_tab_signed_in(
-    session: AsyncSession, normal_user: Account
+async def test_password_change_keeps_this_tab_signed_in_and_ends_the_others(
+    client: httpx.AsyncClient, normal_user: Account
 ) -> None:
-    old_token = normal_user.token
-    state = make_state(PasswordState, old_token)
+    other = await second_session(client, normal_user)
+    state = signed_in(PasswordState, normal_user)
     form = {
         "current_password": normal_user.password,
         "new_password": "a-new-password",
         "confirm_password": "a-new-password",
     }
     assert messages.PASSWORD_UPDATED in await run(PasswordState.change_password, state, form)
-    assert state.access_token != old_token
-    session.expire_all()
     assert (await auth.user_from_access_token(state.access_token)).id == normal_user.id
-    with pytest.raises(Exception, match="Could not validate credentials"):
-        await auth.user_from_access_token(old_token)
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(other)
 
 
 async def test_profile_sends_only_what_changed(
@@ -688,3 +688,92 @@ async def test_deleting_your_account_logs_you_out(
     assert "Your account has been successfully deleted" in events and '"/login"' in events
     assert state.access_token == ""
     assert await users.get_user(session, normal_user.id) is None
+
+
+# Sessions ------------------------------------------------------------------------------
+
+
+async def second_session(client: httpx.AsyncClient, account: Account) -> str:
+    return (await login_headers(client, account.email, account.password))[
+        "Authorization"
+    ].removeprefix("Bearer ")
+
+
+async def test_log_out_ends_the_session_for_the_api_too(normal_user: Account) -> None:
+    state = signed_in(AuthState, normal_user)
+    assert await auth.user_from_access_token(normal_user.token)
+    await AuthState.log_out.fn(state)
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(normal_user.token)
+
+
+async def test_log_in_keeps_the_device_token_and_sends_it_next_time(normal_user: Account) -> None:
+    state = make_state(LoginState)
+    form = {"email": normal_user.email, "password": normal_user.password}
+    await run(LoginState.log_in, state, form)
+    device = state.device_token
+    assert device and auth.known_device(device, normal_user.email)
+    await run(LoginState.log_in, state, form)
+    assert state.device_token == device
+
+
+async def test_sessions_tab_lists_this_device_and_the_others(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    await second_session(client, normal_user)
+    state = signed_in(SessionsState, normal_user)
+    await run(SessionsState.open_tab, state, "profile")
+    assert state.sessions == []
+    await run(SessionsState.open_tab, state, "sessions")
+    assert len(state.sessions) == 2
+    assert [row.current for row in state.sessions].count(True) == 1
+    assert all(row.device and row.last_active and row.address for row in state.sessions)
+
+
+async def test_sessions_tab_revokes_another_session(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    other = await second_session(client, normal_user)
+    state = signed_in(SessionsState, normal_user)
+    await run(SessionsState.open_tab, state, "sessions")
+    other_row = next(row for row in state.sessions if not row.current)
+    events = await run(SessionsState.revoke, state, other_row.id)
+    assert messages.SESSION_ENDED in events
+    assert [row.current for row in state.sessions] == [True]
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(other)
+    # Unknown, another user's, or not a number: a toast, nothing ended.
+    assert messages.SESSION_NOT_FOUND in await run(SessionsState.revoke, state, 2**31 - 1)
+    assert await run(SessionsState.revoke, state, "1") == ""
+    assert await auth.user_from_access_token(normal_user.token)
+
+
+async def test_sign_out_of_all_other_sessions(
+    client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    others = [await second_session(client, normal_user) for _ in range(2)]
+    state = signed_in(SessionsState, normal_user)
+    events = await run(SessionsState.sign_out_others, state)
+    assert messages.SESSIONS_ENDED.format(count=2) in events
+    for other in others:
+        with pytest.raises(InvalidCredentials):
+            await auth.user_from_access_token(other)
+    assert await auth.user_from_access_token(normal_user.token)
+
+
+async def test_admin_ends_a_users_sessions(superuser: Account, normal_user: Account) -> None:
+    state = signed_in(AdminState, superuser)
+    events = await run(AdminState.end_sessions, state, normal_user.id)
+    assert messages.SESSIONS_ENDED.format(count=1) in events
+    with pytest.raises(InvalidCredentials):
+        await auth.user_from_access_token(normal_user.token)
+    assert messages.USER_NOT_FOUND in await run(AdminState.end_sessions, state, 2**31 - 1)
+    assert messages.USER_NOT_FOUND in await run(AdminState.end_sessions, state, "2")
+
+
+async def test_only_superusers_end_sessions_from_the_admin_page(
+    normal_user: Account, other_user: Account
+) -> None:
+    state = signed_in(AdminState, normal_user)
+    await run(AdminState.end_sessions, state, other_user.id)
+    assert await auth.user_from_access_token(other_user.token)

@@ -1,12 +1,17 @@
 """User Settings (template-contract §7, user-settings.spec), appearance and account deletion."""
 
+import re
+
+import httpx
 from playwright.async_api import Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.config import settings
 from app.services import users
 from tests.conftest import Account
 from tests.factories import random_email
 from tests.ui.browser import at_path, expect_toast, log_in_with_form, needs_chromium, sign_in_as
+from tests.ui.conftest import UiApp
 
 pytestmark = needs_chromium
 
@@ -29,7 +34,7 @@ async def test_my_profile_is_the_default_tab(page: Page, normal_user: Account) -
 
 async def test_all_tabs_are_visible(page: Page, normal_user: Account) -> None:
     await sign_in_as(page, normal_user.id, "/settings")
-    for name in ("My profile", "Password", "Appearance", "Danger zone"):
+    for name in ("My profile", "Password", "Sessions", "Appearance", "Danger zone"):
         await expect(page.get_by_role("tab", name=name)).to_be_visible()
 
 
@@ -192,3 +197,92 @@ async def test_superuser_is_told_why_they_cannot_delete_themselves(
     panel = page.get_by_role("tabpanel")
     await expect(panel).to_contain_text("Super users are not allowed to delete themselves")
     await expect(panel.get_by_role("button", name="Delete Account", exact=True)).to_be_disabled()
+
+
+# Sessions ------------------------------------------------------------------------------
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+
+async def another_session(client: httpx.AsyncClient, user: Account) -> str:
+    r = await client.post(
+        f"{settings.API_V1_STR}/login/access-token",
+        data={"username": user.email, "password": user.password},
+        headers={"User-Agent": FIREFOX},
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["access_token"]
+    return token
+
+
+async def still_works(client: httpx.AsyncClient, token: str) -> bool:
+    r = await client.get(
+        f"{settings.API_V1_STR}/users/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    return r.status_code == 200
+
+
+async def open_sessions(page: Page, user: Account) -> None:
+    await log_in_with_form(page, user.email, user.password)
+    await page.goto("/settings")
+    await page.get_by_role("tab", name="Sessions").click()
+
+
+async def test_sessions_tab_shows_this_device_and_revokes_another(
+    page: Page, client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    other = await another_session(client, normal_user)
+    await open_sessions(page, normal_user)
+    rows = page.get_by_test_id("session-row")
+    this_device = rows.filter(has_text="This device")
+    await expect(this_device).to_have_count(1)
+    # Headless Chromium on Linux, in words; and its address.
+    await expect(this_device).to_contain_text("Chrome on Linux")
+    await expect(this_device).to_contain_text("127.0.0.1")
+    await expect(this_device.get_by_role("button", name=re.compile("Revoke"))).to_have_count(0)
+    firefox = rows.filter(has_text="Firefox on Linux")
+    await firefox.get_by_role("button", name=re.compile("Revoke")).click()
+    await expect_toast(page, "Session ended")
+    await expect(firefox).to_have_count(0)
+    assert not await still_works(client, other)
+    assert await still_works(client, normal_user.token)
+
+
+async def test_sign_out_of_all_other_sessions(
+    page: Page, client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    others = [await another_session(client, normal_user) for _ in range(2)]
+    await open_sessions(page, normal_user)
+    # The two above, the fixture's login and this browser's.
+    await expect(page.get_by_test_id("session-row")).to_have_count(4)
+    await page.get_by_role("button", name="Sign out of all other sessions").click()
+    await expect_toast(page, "Sessions ended: 3")
+    await expect(page.get_by_test_id("session-row")).to_have_count(1)
+    for other in others:
+        assert not await still_works(client, other)
+
+
+async def test_a_session_ended_elsewhere_sends_the_page_to_login(
+    page: Page, ui_app: UiApp, normal_user: Account
+) -> None:
+    await log_in_with_form(page, normal_user.email, normal_user.password)
+    await page.goto("/items")
+    await expect(page.get_by_role("heading", name="Items", exact=True)).to_be_visible()
+    # Through the app's own API: the process that holds the tab hears it (across
+    # replicas, Redis carries the notice: tests/live/test_sessions_live.py).
+    async with httpx.AsyncClient(base_url=ui_app.url) as api:
+        r = await api.delete(
+            f"{settings.API_V1_STR}/users/me/sessions", headers=normal_user.headers
+        )
+    assert r.status_code == 200
+    await expect(page).to_have_url(at_path("/login"), timeout=2_000)
+
+
+async def test_log_out_ends_the_session_for_the_api(page: Page, normal_user: Account) -> None:
+    await log_in_with_form(page, normal_user.email, normal_user.password)
+    token = await page.evaluate("() => localStorage.getItem('access_token')")
+    await page.get_by_test_id("user-menu").click()
+    await page.get_by_role("menuitem", name="Log Out").click()
+    await expect(page).to_have_url(at_path("/login"))
+    async with httpx.AsyncClient(base_url=page.url.split("/login")[0]) as api:
+        assert not await still_works(api, token)
