@@ -219,6 +219,8 @@ def stack(images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> I
         # Two cores run all of it: one granian worker per backend.
         "GRANIAN_WORKERS": "1",
         "DB_POOL_SIZE": "5",
+        # As compose.yml sets it: one proxy (nginx here, Traefik there) in front.
+        "REFLEX_TRUSTED_PROXY_HOPS": "1",
     }
     env_file = work / "app.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))

@@ -31,6 +31,17 @@ def test_every_container_passes_its_image_healthcheck(stack: Stack) -> None:
         assert check and check["Test"][0] == "CMD", image
 
 
+def test_the_backend_image_trusts_no_proxy_by_itself(stack: Stack) -> None:
+    # Reached directly, a backend that trusted a hop would take a client's forged
+    # X-Forwarded-For for its address, and escape the per-address limits with it.
+    config = json.loads(podman("image", "inspect", f"{BACKEND_IMAGE}:v1"))[0]["Config"]
+    assert "REFLEX_TRUSTED_PROXY_HOPS=0" in (config["Env"] or [])
+    for name in stack.replicas("backend"):
+        # The stack, like compose.yml, says how many proxies stand in front.
+        env = podman("exec", name, "printenv", "REFLEX_TRUSTED_PROXY_HOPS").strip()
+        assert env == "1", name
+
+
 def test_processes_run_as_the_non_root_user(stack: Stack) -> None:
     for service, uid in (("backend", "10001"), ("frontend", "101")):
         for name in stack.replicas(service):
