@@ -67,6 +67,12 @@ def unstorable_text_error(value: str) -> str:
     return UNSTORABLE_TEXT if _UNSTORABLE.search(value) else ""
 
 
+def without_unstorable(value: str) -> str:
+    """`value` less what no store can hold: for text the app keeps but nobody typed (a
+    client's user agent), where refusing the request would be wrong."""
+    return _UNSTORABLE.sub("", value)
+
+
 def _storable(value: Any) -> Any:
     if isinstance(value, str) and unstorable_text_error(value):
         raise PydanticCustomError("unstorable_text", UNSTORABLE_TEXT)

@@ -33,6 +33,7 @@ from app.models import (
     User,
     UserSession,
     utcnow,
+    without_unstorable,
 )
 from app.services import messages
 from app.services.changes import Change, notices
@@ -79,8 +80,9 @@ class Tokens:
 
 
 def _clip(text: str, length: int) -> str:
-    # What a client says of itself is stored as it came, but never more than fits.
-    return text[:length]
+    # What a client says of itself is stored as it came, but never more than fits, nor
+    # what the database cannot hold (a NUL in a header would fail the login).
+    return without_unstorable(text)[:length]
 
 
 def _live(now: datetime) -> ColumnElement[bool]:

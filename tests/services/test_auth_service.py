@@ -6,7 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core import security
 from app.emails import EmailMessage
 from app.models import User, UserCreate
-from app.services import auth, messages, users
+from app.services import auth, messages, sessions, users
 from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
 from tests.factories import random_email, random_lower_string, token_without_session
 
@@ -150,3 +150,19 @@ def test_require_superuser() -> None:
     with pytest.raises(Forbidden) as error:
         auth.require_superuser(User(email="a@example.com", hashed_password="x"))
     assert error.value.detail == messages.NOT_ENOUGH_PRIVILEGES
+
+
+async def test_a_user_agent_with_unstorable_text_still_logs_in(session: AsyncSession) -> None:
+    user = await new_user(session, "right-password")
+    result = await auth.login(
+        session,
+        user.email,
+        "right-password",
+        client="127.0.0.1",
+        user_agent="Agent\x00with a NUL\ud800" + "x" * 400,
+    )
+    caller = await auth.caller_from_access_token(result.tokens.access_token)
+    assert caller.user.id is not None
+    listed = await sessions.list_sessions(session, caller.user.id, caller.session_id)
+    assert listed.data[0].user_agent.startswith("Agentwith a NUL")
+    assert len(listed.data[0].user_agent) == 255
