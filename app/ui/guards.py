@@ -85,6 +85,9 @@ class SessionGuard(Middleware):
             logger.warning("An event came before its connection's hydrate; tab state reset")
             await auth._forget_user_data()
             auth.access_token = ""
+            # Bound now to a tab with no token: its next events act for nobody, and are
+            # not worth another line each.
+            auth._bound_sid = sid
         return None
 
 
