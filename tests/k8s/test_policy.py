@@ -11,6 +11,7 @@ from unittest.mock import ANY
 import pytest
 import yaml
 
+from app.core.config import PROJECT_ROOT
 from tests.k8s.chart import (
     CHART,
     VARIANTS,
@@ -298,3 +299,18 @@ def test_the_defaults_install_nothing_without_secrets() -> None:
     assert values == {"secrets": {"secretKey": ANY, "firstSuperuserPassword": ANY}}
     assert render("-f", str(values_file("evaluation")))
     assert "secrets.secretKey is empty" in render_error("-f", str(CHART / "values.yaml"))
+
+
+def test_the_traefik_route_has_the_rules_of_the_compose_labels() -> None:
+    docs = render_variant("external")
+    (route,) = of_kind(docs, "IngressRoute")
+    services = yaml.safe_load((PROJECT_ROOT / "compose.yml").read_text())["services"]
+    host = "app.example.com"  # ingress.host's default
+    for service, rule in zip(("backend", "frontend"), route["spec"]["routes"], strict=True):
+        labels = services[service]["labels"]
+        router = f"traefik.http.routers.{service}"
+        compose_rule = labels[f"{router}.rule"].replace("${DOMAIN:-localhost}", host)
+        assert rule["match"] == compose_rule
+        assert rule["priority"] == int(labels[f"{router}.priority"])
+        (target,) = rule["services"]
+        assert target["name"] == component(docs, "Service", service)["metadata"]["name"]
