@@ -46,6 +46,25 @@ def helm_template(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def install_dry_run(variant: str) -> dict[str, str]:
+    """`helm install --dry-run=client` (no cluster): its HOOKS, MANIFEST and NOTES parts."""
+    result = subprocess.run(
+        [str(tool("helm")), "install", RELEASE, str(CHART), "--namespace", "app",
+         "--dry-run=client", "-f", str(values_file(variant))],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    parts: dict[str, str] = {}
+    name = ""
+    for line in result.stdout.splitlines(keepends=True):
+        if line.rstrip() in ("HOOKS:", "MANIFEST:", "NOTES:"):
+            name = line.rstrip(":\n")
+            parts[name] = ""
+        elif name:
+            parts[name] += line
+    return parts
+
+
 def render(*args: str) -> list[Manifest]:
     """Every object `helm template` renders with these arguments (hooks included)."""
     result = helm_template(*args)

@@ -20,6 +20,7 @@ from tests.k8s.chart import (
     env_of,
     hook,
     hook_weight,
+    install_dry_run,
     of_kind,
     pod_template,
     render,
@@ -157,6 +158,21 @@ def test_migrations_run_as_a_hook_before_the_deployments(docs: list[Manifest]) -
         assert hook(secret) == events
         assert hook_weight(secret) < hook_weight(job)
     assert "REDIS_URL" not in env_of(container)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_helm_runs_the_migrations_as_a_hook_and_tells_how_to_log_in(variant: str) -> None:
+    """What `helm install` itself makes of the chart (client-side, no cluster): the Job
+    and the Secret it reads are hooks, the Deployments release objects; NOTES render."""
+    parts = install_dry_run(variant)
+    hooks = [doc for doc in yaml.safe_load_all(parts["HOOKS"]) if doc]
+    manifest = [doc for doc in yaml.safe_load_all(parts["MANIFEST"]) if doc]
+    assert "Job" in {doc["kind"] for doc in hooks}
+    assert "Job" not in {doc["kind"] for doc in manifest}
+    assert {"Deployment"} <= {doc["kind"] for doc in manifest} - {doc["kind"] for doc in hooks}
+    job = component(hooks, "Job", "migrations")["metadata"]["name"]
+    assert f"kubectl -n app logs job/{job}" in parts["NOTES"]
+    assert "FIRST_SUPERUSER_PASSWORD" in parts["NOTES"]
 
 
 def test_metrics_are_never_routed_from_outside(docs: list[Manifest]) -> None:
