@@ -14,6 +14,7 @@ import yaml
 from app.core.config import PROJECT_ROOT
 from tests.k8s.chart import (
     CHART,
+    RELEASE,
     VARIANTS,
     Manifest,
     component,
@@ -270,8 +271,17 @@ def test_the_service_monitor_scrapes_the_backends_metrics() -> None:
     )
     (endpoint,) = monitor["spec"]["endpoints"]
     assert (endpoint["port"], endpoint["path"]) == ("http", "/api/metrics")
-    assert endpoint["authorization"]["credentials"]["key"] == "METRICS_TOKEN"
+    # The chart's own Secret (secrets.metricsToken is set in the external values).
+    secret = f"{RELEASE}-full-stack-reflex"
+    assert endpoint["authorization"]["credentials"] == {"name": secret, "key": "METRICS_TOKEN"}
+    (production,) = of_kind(render_variant("production"), "ServiceMonitor")
+    assert production["spec"]["endpoints"][0]["authorization"]["credentials"]["name"] == (
+        "full-stack-reflex-secrets"
+    )
     assert not of_kind(render_variant("evaluation"), "ServiceMonitor")
+    unauthorised = render_variant("external", "--set", "secrets.metricsToken=")
+    (open_scrape,) = of_kind(unauthorised, "ServiceMonitor")
+    assert "authorization" not in open_scrape["spec"]["endpoints"][0]
 
 
 def test_only_the_backends_reach_the_in_cluster_redis() -> None:
