@@ -240,6 +240,18 @@ def test_cloudnativepg_services_are_the_primary_and_replica_urls() -> None:
     assert f"@{cluster}-ro:5432/app" in env["DATABASE_REPLICA_URL"]["value"]
 
 
+def test_env_references_name_variables_defined_before_them(docs: list[Manifest]) -> None:
+    """Kubernetes expands $(NAME) in an env value only for a NAME defined earlier in the
+    same list; anything else stays literal (the replica URL's user and password)."""
+    for doc in workloads(docs):
+        for container in containers(doc):
+            defined: set[str] = set()
+            for entry in container.get("env", []):
+                for name in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", entry.get("value", "")):
+                    assert name in defined, f"{container['name']}: {entry['name']} uses $({name})"
+                defined.add(entry["name"])
+
+
 def test_backups_go_to_object_storage_on_a_schedule() -> None:
     docs = render_variant("production")
     cluster = component(docs, "Cluster", "db")
