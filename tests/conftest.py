@@ -16,8 +16,13 @@ from tests.database import create_test_database, drop_test_database
 pytest_plugins = ["tests.skip_policy"]
 
 # tests/containers builds images and runs containers (scripts/containers/test.sh, its own
-# CI step): the ordinary suite leaves it out unless CONTAINER_TESTS=1.
-collect_ignore = [] if os.environ.get("CONTAINER_TESTS") == "1" else ["containers"]
+# CI step): the ordinary suite leaves it out unless CONTAINER_TESTS=1. tests/k8s (the Helm
+# chart, scripts/k8s/test.sh, its own step too) likewise unless K8S_TESTS=1.
+collect_ignore = [
+    folder
+    for folder, variable in (("containers", "CONTAINER_TESTS"), ("k8s", "K8S_TESTS"))
+    if os.environ.get(variable) != "1"
+]
 
 # What app/services/rate_limits.py counts (RATE_LIMIT_<name> settings).
 RATE_LIMITED = (
