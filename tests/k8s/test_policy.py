@@ -305,13 +305,18 @@ def test_only_the_backends_reach_the_in_cluster_redis() -> None:
     assert peer["podSelector"]["matchLabels"] == backend["spec"]["selector"]["matchLabels"]
 
 
-SECRETS = ("--set", "secrets.secretKey=a-real-key", "--set", "secrets.firstSuperuserPassword=pw")
+SECRETS = (
+    "--set", "secrets.secretKey=a-real-key-of-32-bytes-at-the-least",
+    "--set", "secrets.firstSuperuserPassword=pw",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         ((), "secrets.secretKey is empty"),
+        (("--set", "secrets.secretKey=short", *SECRETS[2:]),
+         "secrets.secretKey is shorter than 32 bytes"),
         (("--set", "secrets.secretKey=changethis", *SECRETS[2:]),
          "secrets.secretKey is `changethis`"),
         ((*SECRETS[:2], "--set", "secrets.firstSuperuserPassword=changethis"),
@@ -329,6 +334,14 @@ SECRETS = ("--set", "secrets.secretKey=a-real-key", "--set", "secrets.firstSuper
 )  # fmt: skip
 def test_values_that_must_not_install_fail_to_render(args: tuple[str, ...], message: str) -> None:
     assert message in render_error(*args)
+
+
+def test_the_backend_trusts_the_ingress_controller_as_one_proxy_hop() -> None:
+    # The image trusts none (a backend reached directly); behind the Ingress there is one.
+    for variant in ("evaluation", "production", "external"):
+        backend = component(render_variant(variant), "Deployment", "backend")
+        (container,) = backend["spec"]["template"]["spec"]["containers"]
+        assert env_of(container)["REFLEX_TRUSTED_PROXY_HOPS"].get("value") == "1", variant
 
 
 def test_the_defaults_install_nothing_without_secrets() -> None:

@@ -72,7 +72,7 @@ An empty tag means the chart's appVersion; `latest` (or no tag at all) never ren
 {{/*
 A secret value given in values: refuses the template's `changethis` (and empty, where
 required), so that no default secret ever reaches a running pod.
-(dict "value" .Values.secrets.secretKey "key" "secrets.secretKey" "required" true)
+(dict "value" .Values.secrets.secretKey "key" "secrets.secretKey" "required" true "minBytes" 32)
 */}}
 {{- define "fsr.checkedSecret" -}}
 {{- $value := .value | default "" | toString }}
@@ -81,6 +81,9 @@ required), so that no default secret ever reaches a running pod.
 {{- end }}
 {{- if and .required (eq $value "") }}
 {{- fail (printf "%s is empty: set it, or name a Secret of yours in secrets.existingSecret (docs/kubernetes.md)" .key) }}
+{{- end }}
+{{- if and .minBytes (lt (len $value) (int .minBytes)) }}
+{{- fail (printf "%s is shorter than %d bytes: the app refuses it outside local (python -c \"import secrets; print(secrets.token_urlsafe(48))\")" .key (int .minBytes)) }}
 {{- end }}
 {{- $value }}
 {{- end }}
@@ -91,7 +94,7 @@ secrets, and the URLs of an external database or Redis given as values.
 */}}
 {{- define "fsr.secretData" -}}
 {{- $s := .Values.secrets }}
-SECRET_KEY: {{ include "fsr.checkedSecret" (dict "value" $s.secretKey "key" "secrets.secretKey" "required" true) | b64enc | quote }}
+SECRET_KEY: {{ include "fsr.checkedSecret" (dict "value" $s.secretKey "key" "secrets.secretKey" "required" true "minBytes" 32) | b64enc | quote }}
 FIRST_SUPERUSER_PASSWORD: {{ include "fsr.checkedSecret" (dict "value" $s.firstSuperuserPassword "key" "secrets.firstSuperuserPassword" "required" true) | b64enc | quote }}
 {{- range $key, $name := dict "smtpPassword" "SMTP_PASSWORD" "resendApiKey" "RESEND_API_KEY" "sentryDsn" "SENTRY_DSN" "metricsToken" "METRICS_TOKEN" }}
 {{- $value := include "fsr.checkedSecret" (dict "value" (get $s $key) "key" (printf "secrets.%s" $key) "required" false) }}
@@ -145,6 +148,8 @@ Settings as values, secrets by reference: nothing secret is written into a pod s
   value: {{ $app.logFormat | quote }}
 - name: DB_POOL_SIZE
   value: {{ $app.dbPoolSize | quote }}
+- name: REFLEX_TRUSTED_PROXY_HOPS
+  value: {{ $app.trustedProxyHops | quote }}
 - name: EMAIL_BACKEND
   value: {{ $app.emailBackend | quote }}
 - name: EMAILS_FROM_EMAIL
