@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,10 +37,13 @@ os.environ.update(
 for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY"):
     os.environ.pop(name, None)
 
+from sqlalchemy import update  # noqa: E402
+from sqlmodel import col  # noqa: E402
+
 from app.core.db import dispose_engines, session_scope  # noqa: E402
-from app.models import ItemCreate, UserCreate, UserUpdateMe  # noqa: E402
+from app.models import ItemCreate, UserCreate, UserSession, UserUpdateMe, utcnow  # noqa: E402
 from app.prestart import migrate  # noqa: E402
-from app.services import items, sessions, users  # noqa: E402
+from app.services import auth, items, sessions, users  # noqa: E402
 from devtools.servers import (  # noqa: E402
     ServerNotReady,
     free_port,
@@ -109,18 +113,21 @@ async def seed_demo(extra_items: int = 0) -> tuple[int, int]:
     return admin_id, normal_id
 
 
-# Where the demo superuser is signed in besides the browser taking the pictures.
+# Where the demo superuser is signed in besides the browser taking the pictures, and how
+# many minutes ago each was last used.
 DEMO_DEVICES = [
     (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
         "203.0.113.24",
+        12,
     ),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
         "198.51.100.7",
-    ),  # fmt: skip
-    ("curl/8.5.0", "192.0.2.10"),
+        3 * 60,
+    ),
+    ("curl/8.5.0", "192.0.2.10", 2 * 24 * 60),
 ]
 BROWSER = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -133,8 +140,16 @@ async def demo_sessions(user_id: int) -> str:
     async with session_scope() as session:
         user = await users.get_user(session, user_id)
         assert user is not None
-        for user_agent, address in DEMO_DEVICES:
-            await sessions.start(session, user, user_agent=user_agent, ip_address=address)
+        for user_agent, address, minutes in DEMO_DEVICES:
+            tokens = await sessions.start(session, user, user_agent=user_agent, ip_address=address)
+            used = utcnow() - timedelta(minutes=minutes)
+            session_id = (await auth.caller_from_access_token(tokens.access_token)).session_id
+            await session.exec(
+                update(UserSession)
+                .where(col(UserSession.id) == session_id)
+                .values(created_at=used, last_used_at=used)
+            )
+            await session.commit()
         tokens = await sessions.start(session, user, user_agent=BROWSER, ip_address="127.0.0.1")
     await dispose_engines()
     return tokens.access_token
