@@ -3,14 +3,13 @@
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
-
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
-from alembic import op
 ${imports if imports else ""}
+from alembic import op
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
