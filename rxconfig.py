@@ -1,9 +1,23 @@
 """Reflex configuration, derived from the application's settings."""
 
+import os
+from pathlib import Path
+
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
 from app.core.config import settings
+
+# `reflex run` (dev mode) reloads the backend when a watched file changes, and by default
+# it watches every file of the project root: the SQLite database's -wal and -shm files
+# and its lock files change at each start, so a fresh dev backend restarted itself twice
+# ("Killing worker-1 after it refused to gracefully stop"). Only the code reloads it.
+# Set before Reflex reads it (its `run` loads this file first); a value of yours wins.
+ROOT = Path(__file__).resolve().parent
+os.environ.setdefault(
+    "REFLEX_HOT_RELOAD_OVERRIDE_PATHS",
+    ":".join(str(ROOT / name) for name in ("app", "assets", "rxconfig.py")),
+)
 
 config = rx.Config(
     app_name="app",
