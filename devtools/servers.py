@@ -47,6 +47,7 @@ def tool_path() -> str:
     extra = [
         str(ROOT / ".tools/reflex/bun/bin"),
         str(ROOT / ".tools/node_modules/.bin"),
+        str(ROOT / ".tools/node/bin"),
         str(Path(sys.executable).parent),
     ]
     return os.pathsep.join([*extra, os.environ.get("PATH", "")])

@@ -8,7 +8,10 @@
 #      (default 60; it gives up at once when GitHub cannot be resolved or reached); else, as a
 #      fallback for machines that cannot reach GitHub, the bun package from the npm registry
 #      into .tools/node_modules
-# Needs: python3 (3.11+) with venv; node + npm only for the fallback.
+#   4. Node.js for Reflex: the one on PATH if it is as recent as Reflex asks
+#      (reflex_base.constants.Node.MIN_VERSION); else the official build from the npm
+#      registry (node-<os>-<arch>@NODE_VERSION) into .tools/node, with npm
+# Needs: python3 (3.11+) with venv; npm for the fallbacks.
 # Runs from any folder. Env: PYTHON (default python3) picks the interpreter for a new .venv.
 set -euo pipefail
 
@@ -156,9 +159,44 @@ else
     fi
 fi
 
-if command -v node >/dev/null 2>&1; then
-    log "node: $(node --version)"
+# ---------------------------------------------------------------------------- Node.js
+# Reflex builds with bun, but checks Node.js at every start and warns below its minimum.
+# The 22 line, as the frontend image's node:22; at least what Reflex asks for.
+NODE_VERSION="22.23.5"
+LOCAL_NODE="$ROOT/.tools/node/bin/node"
+NODE_MIN_VERSION="$("$VENV/bin/python" -c 'from reflex_base.constants import Node; print(Node.MIN_VERSION)')"
+
+node_version() { "$1" --version 2>/dev/null | sed 's/^v//'; }
+usable_node() { [ -x "$1" ] && version_ge "$(node_version "$1")" "$NODE_MIN_VERSION"; }
+
+npm_install_node() {
+    local os arch package
+    case "$(uname -s)" in
+    Linux) os=linux ;;
+    Darwin) os=darwin ;;
+    *) return 1 ;;
+    esac
+    case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) return 1 ;;
+    esac
+    package="node-$os-$arch"
+    log "node: npm install --no-audit --no-fund --save-exact --prefix .tools $package@$NODE_VERSION"
+    timeout 600 npm install --no-audit --no-fund --save-exact --prefix .tools \
+        "$package@$NODE_VERSION" </dev/null || return 1
+    mkdir -p "$ROOT/.tools/node/bin"
+    ln -sf "$ROOT/.tools/node_modules/$package/bin/node" "$LOCAL_NODE"
+    usable_node "$LOCAL_NODE"
+}
+
+# The same PATH order as scripts/env.sh: the project-local node wins.
+current_node="$(PATH="$ROOT/.tools/node/bin:$PATH" command -v node || true)"
+if [ -n "$current_node" ] && usable_node "$current_node"; then
+    log "node: $(node_version "$current_node") at $current_node ok (>= $NODE_MIN_VERSION)"
+elif command -v npm >/dev/null 2>&1 && npm_install_node; then
+    log "node: $(node_version "$LOCAL_NODE") installed at .tools/node/bin/node (Reflex asks for >= $NODE_MIN_VERSION)"
 else
-    log "warning: node not found; Reflex builds the frontend with bun, but Node.js 20+ is recommended"
+    log "warning: no Node.js >= $NODE_MIN_VERSION (found: ${current_node:-none}) and it could not be installed from the npm registry; Reflex builds with bun and only warns"
 fi
 log "done"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
-from reflex_base.constants import Bun
+from reflex_base.constants import Bun, Node
 
 from app.core.config import PROJECT_ROOT
 from tests.skip_policy import unavailable
@@ -58,12 +58,13 @@ def test_bun_comes_from_reflex_or_falls_back_to_npm_quickly(tmp_path: Path) -> N
         # A recent enough bun of the system's is used as it is; nothing is downloaded.
         assert f"at {system_bun} ok" in done.stdout or "is not usable" in done.stdout
         if f"at {system_bun} ok" in done.stdout:
-            assert not (tmp_path / ".tools").exists()
+            assert not (tmp_path / ".tools/reflex").exists()
+            assert not (tmp_path / ".tools/node_modules/bun").exists()
             return
     if github_answers():
         reflex_bun = tmp_path / ".tools/reflex/bun/bin/bun"
         assert "installed at .tools/reflex/bun/bin/bun" in done.stdout
-        assert not (tmp_path / ".tools/node_modules").exists()
+        assert not (tmp_path / ".tools/node_modules/bun").exists()
         assert subprocess.run([reflex_bun, "--version"], check=True, capture_output=True)
     else:
         assert "Reflex's own download failed; falling back to the npm registry" in done.stdout
@@ -72,3 +73,20 @@ def test_bun_comes_from_reflex_or_falls_back_to_npm_quickly(tmp_path: Path) -> N
         assert version.stdout.decode().strip() == Bun.VERSION
         # The probe gives up at once: the fallback costs the npm install, not a timeout.
         assert time.monotonic() - started < 60
+
+
+def test_node_is_at_least_what_reflex_asks_for(tmp_path: Path) -> None:
+    # Reflex warns at every start below its minimum; setup.sh takes the system's Node.js
+    # when it is recent enough, else the official build from the npm registry.
+    if not shutil.which("npm", path=SYSTEM_PATH):
+        unavailable("npm (Node.js), to install Node.js from the npm registry")
+    scratch_checkout(tmp_path)
+    done = run_setup(tmp_path)
+    local = tmp_path / ".tools/node/bin/node"
+    node = str(local) if local.exists() else shutil.which("node", path=SYSTEM_PATH)
+    assert node, done.stdout
+    found = subprocess.run([node, "--version"], check=True, capture_output=True, text=True)
+    version = tuple(int(part) for part in found.stdout.strip().lstrip("v").split("."))
+    minimum = tuple(int(part) for part in Node.MIN_VERSION.split("."))
+    assert version >= minimum, done.stdout
+    assert f"(>= {Node.MIN_VERSION})" in done.stdout or "Reflex asks for" in done.stdout
