@@ -22,8 +22,11 @@
 #   DATABASE_URL          libpq multi-host, target_session_attrs=read-write: whichever member
 #                         leads (the app's settings accept it, app/core/config.py)
 #   DATABASE_REPLICA_URL  the same members with target_session_attrs=prefer-standby
-# With HA_PGBACKREST_CONFIG set to a pgBackRest configuration (scripts/deploy/pitr.sh),
-# the leader archives its WAL there (archive_timeout 60 s), under stanza HA_STANZA (app).
+#   PGBACKREST_CONFIG     with HA_BACKUP_REPO set (a folder): the pgBackRest configuration
+#                         ha.sh writes, HA_ROOT/pgbackrest.conf, for scripts/deploy/pitr.sh.
+#                         Whichever member leads archives its WAL into that repository
+#                         (archive_timeout 60 s) under stanza HA_STANZA (app); backups are
+#                         taken from the leader, whichever it is.
 # Needs PostgreSQL's server tools, patroni and etcd (installed with apt-get when missing,
 # as root); PostgreSQL runs as the postgres OS user when started by root.
 set -euo pipefail
@@ -52,7 +55,7 @@ install_tools() {
     command -v patroni >/dev/null 2>&1 || missing+=(patroni python3-etcd)
     command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
     command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
-    if [ -n "${HA_PGBACKREST_CONFIG:-}" ] && ! command -v pgbackrest >/dev/null 2>&1; then
+    if [ -n "${HA_BACKUP_REPO:-}" ] && ! command -v pgbackrest >/dev/null 2>&1; then
         missing+=(pgbackrest)
     fi
     [ "${#missing[@]}" -eq 0 ] && return 0
@@ -124,12 +127,33 @@ etcd_endpoints() {
     echo "${list[*]}"
 }
 
+# The repository and the three members, for pgBackRest (archive-push, backups, restores).
+write_pgbackrest_config() {
+    local n
+    mkdir -p "$HA_BACKUP_REPO" "$HA_ROOT/pgbackrest-log" "$HA_ROOT/pgbackrest-lock"
+    [ "$(id -u)" -ne 0 ] ||
+        chown postgres:postgres "$HA_BACKUP_REPO" "$HA_ROOT/pgbackrest-log" "$HA_ROOT/pgbackrest-lock"
+    {
+        printf '[global]\nrepo1-path=%s\nrepo1-retention-full=2\nstart-fast=y\n' "$HA_BACKUP_REPO"
+        printf 'log-path=%s\nlock-path=%s\nlog-level-console=warn\n\n[%s]\n' \
+            "$HA_ROOT/pgbackrest-log" "$HA_ROOT/pgbackrest-lock" "$HA_STANZA"
+        for n in "${MEMBERS[@]}"; do
+            printf 'pg%s-path=%s\npg%s-port=%s\npg%s-socket-path=%s\n' \
+                "$n" "$HA_ROOT/pg$n" "$n" "$(pg_port "$n")" "$n" "$HA_ROOT/sock$n"
+        done
+    } >"$HA_ROOT/pgbackrest.conf"
+    chmod 644 "$HA_ROOT/pgbackrest.conf"
+}
+
 urls() {
     local n hosts=()
     for n in "${MEMBERS[@]}"; do hosts+=("127.0.0.1:$(pg_port "$n")"); done
     local IFS=,
     echo "DATABASE_URL=postgresql://postgres@${hosts[*]}/$HA_DATABASE?target_session_attrs=read-write"
     echo "DATABASE_REPLICA_URL=postgresql://postgres@${hosts[*]}/$HA_DATABASE?target_session_attrs=prefer-standby"
+    if [ -f "$HA_ROOT/pgbackrest.conf" ]; then
+        echo "PGBACKREST_CONFIG=$HA_ROOT/pgbackrest.conf"
+    fi
 }
 
 # ---------------------------------------------------------------------------- processes
@@ -173,11 +197,11 @@ etcd_healthy() { ETCDCTL_API=3 etcdctl --endpoints "$(etcd_endpoints)" endpoint 
 
 write_patroni_config() {
     local n=$1 archive_lines=""
-    if [ -n "${HA_PGBACKREST_CONFIG:-}" ]; then
+    if [ -f "$HA_ROOT/pgbackrest.conf" ]; then
         # Each member names its own data folder: pgBackRest reads the WAL file from there.
         archive_lines="    archive_mode: 'on'
     archive_timeout: 60
-    archive_command: 'pgbackrest --config=$HA_PGBACKREST_CONFIG --stanza=$HA_STANZA --pg1-path=$HA_ROOT/pg$n archive-push %p'"
+    archive_command: 'pgbackrest --config=$HA_ROOT/pgbackrest.conf --stanza=$HA_STANZA --pg1-path=$HA_ROOT/pg$n archive-push %p'"
     fi
     as_owner tee "$HA_ROOT/patroni$n.yml" >/dev/null <<EOF
 scope: full-stack-reflex-ha-$BASE
@@ -299,7 +323,15 @@ ensure_database() {
     if [ "$(psql_member "$n" "SELECT count(*) FROM pg_database WHERE datname = '$HA_DATABASE'")" = 0 ]; then
         psql_member "$n" "CREATE DATABASE \"$HA_DATABASE\"" >/dev/null
     fi
+    # Replayed by every standby before the URLs are handed out: a standby that lacks the
+    # database would send prefer-standby connections to the leader.
+    for n in "${MEMBERS[@]}"; do
+        wait_until "$WAIT_SECONDS" has_database "$n" ||
+            die "member pg$n did not replay CREATE DATABASE $HA_DATABASE in $WAIT_SECONDS s"
+    done
 }
+
+has_database() { [ "$(psql_member "$1" "SELECT count(*) FROM pg_database WHERE datname = '$HA_DATABASE'")" = 1 ]; }
 
 stop_member_processes() {
     local n=$1 signal=$2 pid
@@ -351,6 +383,9 @@ start)
         mkdir -p "$HA_ROOT"
         chmod 1777 "$HA_ROOT"
         echo "$BASE" >"$HA_ROOT/base_port"
+        if [ -n "${HA_BACKUP_REPO:-}" ]; then
+            write_pgbackrest_config
+        fi
     fi
     for n in "${MEMBERS[@]}"; do start_etcd "$n"; done
     wait_until "$WAIT_SECONDS" etcd_healthy ||
