@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
 from app.core.config import settings
+from app.core.rows import RowQuery
 from tests.conftest import TEST_DATABASE_URL, Account, make_account
 
 pytestmark = pytest.mark.postgres
@@ -46,6 +47,17 @@ async def pooled_pids(engine: AsyncEngine) -> set[int]:
         return {(await first.execute(PID)).scalar_one(), (await second.execute(PID)).scalar_one()}
 
 
+async def terminate(pids: set[int]) -> None:
+    """End these sessions as a fast shutdown, Patroni's demotion or the death of their
+    postmaster does (57P01, admin shutdown)."""
+    admin = db.create_async_engine(TEST_DATABASE_URL)
+    async with admin.connect() as connection:
+        await connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid"), {"pids": list(pids)}
+        )
+    await admin.dispose()
+
+
 async def as_standby(engine: AsyncEngine) -> set[int]:
     """Every pooled connection made read-only, as connections to a demoted primary are."""
     async with engine.connect() as first, engine.connect() as second:
@@ -74,13 +86,7 @@ async def test_connections_shut_down_by_the_server_are_all_replaced(
     small_pool: AsyncEngine,
 ) -> None:
     stale = await pooled_pids(small_pool)
-    async with db.create_async_engine(TEST_DATABASE_URL).connect() as admin:
-        # What a fast shutdown or Patroni's demotion sends each session (57P01).
-        await admin.execute(
-            text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) AS pid"),
-            {"pids": list(stale)},
-        )
-        await admin.commit()
+    await terminate(stale)
     with pytest.raises(OperationalError) as shut_down:
         async with small_pool.connect() as connection:
             await connection.execute(PID)
@@ -102,3 +108,28 @@ async def test_the_api_answers_503_then_serves_the_next_request_on_a_new_connect
         f"{settings.API_V1_STR}/items/", json={"title": "after"}, headers=account.headers
     )
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_the_caller_lookup_ages_the_pool_out_on_a_shutdown_error_too(
+    small_pool: AsyncEngine,
+) -> None:
+    # app.core.rows runs below SQLAlchemy's error handling. A connection whose server
+    # died with its postmaster reports 57P01 before the socket is seen closed: the
+    # error alone must age the whole pool out, as the sessions' path does.
+    async with small_pool.begin() as connection:
+        await connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION failover_probe_shutdown() RETURNS int AS "
+                "$$ BEGIN RAISE EXCEPTION 'shutting down' USING ERRCODE = '57P01'; END $$ "
+                "LANGUAGE plpgsql"
+            )
+        )
+    stale = await pooled_pids(small_pool)
+    try:
+        with pytest.raises(OperationalError) as shut_down:
+            await RowQuery(select(func.failover_probe_shutdown())).fetch()
+        assert shut_down.value.connection_invalidated
+        assert not (await pooled_pids(small_pool)) & stale
+    finally:
+        async with small_pool.begin() as connection:
+            await connection.execute(text("DROP FUNCTION failover_probe_shutdown()"))
