@@ -402,6 +402,11 @@ start)
             die "member pg$n does not answer on port $(pg_port "$n") (see $HA_ROOT/patroni$n.log)"
     done
     ensure_database
+    if [ -f "$HA_ROOT/pgbackrest.conf" ]; then
+        # The repository's stanza, before the first WAL file is archived (idempotent).
+        as_owner pgbackrest --config="$HA_ROOT/pgbackrest.conf" --stanza="$HA_STANZA" stanza-create >/dev/null ||
+            die "pgbackrest stanza-create failed (see $HA_ROOT/pgbackrest-log)"
+    fi
     log "three members under Patroni, leader pg$(leader), in $HA_ROOT"
     urls
     ;;
