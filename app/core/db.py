@@ -9,7 +9,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from psycopg import errors as pg_errors
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, InvalidatePoolError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -58,6 +58,34 @@ def _on_failover_error(context: ExceptionContext) -> BaseException | None:
     return None
 
 
+# A pooled connection unused this long is pinged before it is handed out (one round
+# trip), so that after a failover a worker that served nothing meanwhile does not answer
+# its next request 503 from a connection to the dead primary: a failed ping ages the whole
+# pool out and this checkout connects anew. Under load connections come back within
+# milliseconds and are never pinged: no round trip per request (bench/caller_lookup.py).
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    dialect = engine.dialect
+
+    def returned(_: Any, entry: ConnectionPoolEntry) -> None:
+        entry.info["returned_at"] = time.monotonic()
+
+    def taken(dbapi_connection: Any, entry: ConnectionPoolEntry, _: Any) -> None:
+        returned_at = entry.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the ping met, this connection is done
+            raise InvalidatePoolError(str(error)) from error
+
+    event.listen(engine.sync_engine.pool, "checkin", returned)
+    # First, so that the pool's own checkout bookkeeping only counts a connection handed out.
+    event.listen(engine.sync_engine.pool, "checkout", taken, insert=True)
+
+
 def create_async_engine(url: str, **connect_args: Any) -> AsyncEngine:
     """An engine tuned for its backend: pooled PostgreSQL, or SQLite with FKs on."""
     if make_url(url).get_backend_name() == "sqlite":
@@ -75,6 +103,7 @@ def create_async_engine(url: str, **connect_args: Any) -> AsyncEngine:
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "handle_error", _on_failover_error)
+    _ping_idle_connections(engine)
     return engine
 
 

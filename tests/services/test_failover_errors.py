@@ -26,6 +26,8 @@ async def small_pool(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AsyncEngi
     """The app on an engine of its own with two pooled connections, both open."""
     monkeypatch.setattr(settings, "DB_POOL_SIZE", 2)
     monkeypatch.setattr(settings, "DB_MAX_OVERFLOW", 0)
+    # No ping of idle connections unless a test asks for it: the errors are the subject.
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
     engine = db.create_async_engine(settings.async_database_url)
     monkeypatch.setattr(db, "engine", engine)
     monkeypatch.setattr(
@@ -133,3 +135,15 @@ async def test_the_caller_lookup_ages_the_pool_out_on_a_shutdown_error_too(
     finally:
         async with small_pool.begin() as connection:
             await connection.execute(text("DROP FUNCTION failover_probe_shutdown()"))
+
+
+async def test_connections_idle_since_before_a_failover_are_pinged_and_replaced_unseen(
+    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that served nothing during the failover: its first request after it
+    # must not meet the dead primary's connections.
+    stale = await pooled_pids(small_pool)
+    await terminate(stale)
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    assert not (await pooled_pids(small_pool)) & stale
+    assert await RowQuery(select(func.pg_backend_pid())).fetch() is not None
