@@ -10,7 +10,9 @@ repository of its own) with the production backend on it:
 2. PITR: after a full backup, batch A is written, the time T noted, batch B written; a
    restore to T into a new cluster (`pitr.sh restore --time T`) must hold all of A and
    none of B.
-3. restore to the latest point: the newest full backup plus all archived WAL into another
+3. RPO: with no other writes, how long a commit waits before its WAL file is in the
+   repository (archive_timeout 60 s: no more than that, plus 5 s).
+4. restore to the latest point: the newest full backup plus all archived WAL into another
    new cluster, where the app's own prestart (`python -m app.prestart`) must pass and the
    item and user counts must be the live cluster's.
 
@@ -55,6 +57,8 @@ WARM_UP_SECONDS = 5.0
 STEADY_SECONDS = 5.0
 FAILOVER_LIMIT = 60.0
 BATCH_A, BATCH_B = 50, 30
+# ha.sh's archive_timeout: an idle leader's WAL file is archived after this long at most.
+ARCHIVE_TIMEOUT = 60
 
 
 class DrillFailed(RuntimeError):
@@ -289,6 +293,30 @@ def point_in_time(cluster: Cluster, base: str, writer: dict[str, str]) -> bool:
     return found == BATCH_A and later == 0
 
 
+def recovery_point(cluster: Cluster) -> bool:
+    """Part 4: how long a commit waits, with no other writes, before the WAL file that
+    holds it is in the repository: what a loss of every member would cost (the RPO)."""
+    with psycopg.connect(cluster.urls["DATABASE_URL"], autocommit=True) as connection:
+        connection.execute(b"CREATE TABLE IF NOT EXISTS drill_rpo (at timestamptz)")
+        connection.execute(b"INSERT INTO drill_rpo VALUES (clock_timestamp())")
+        committed = time.monotonic()
+        segment = connection.execute(b"SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()
+        deadline = committed + ARCHIVE_TIMEOUT + 30
+        archived = None
+        while archived is None and time.monotonic() < deadline:
+            last = connection.execute(b"SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+            if segment and last and last[0] and str(last[0]) >= str(segment[0]):
+                archived = time.monotonic()
+            time.sleep(0.5)
+    waited = f"{archived - committed:.0f}" if archived else "never"
+    print(
+        f"rpo: a commit reached the repository after {waited} s "
+        f"(archive_timeout {ARCHIVE_TIMEOUT} s)",
+        flush=True,
+    )
+    return archived is not None and archived - committed <= ARCHIVE_TIMEOUT + 5
+
+
 COUNTS = (
     "SELECT (SELECT count(*) FROM item) || ' items, '"
     " || (SELECT count(*) FROM \"user\") || ' users'"
@@ -351,6 +379,7 @@ def main() -> int:
             results.append(point_in_time(cluster, backend.url, writer))
         finally:
             stop(backend)
+        results.append(recovery_point(cluster))
         results.append(latest(cluster, env))
     except (DrillFailed, subprocess.SubprocessError, httpx.HTTPError) as error:
         print(f"drill: could not run: {error}", file=sys.stderr)
