@@ -107,8 +107,10 @@ install_pgbackrest() {
     command -v pgbackrest >/dev/null 2>&1 && return 0
     [ "$(id -u)" -eq 0 ] || die "pgbackrest is not installed: apt-get install pgbackrest (as root)"
     log "apt-get install pgbackrest"
-    DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120 install -y \
-        --no-install-recommends pgbackrest </dev/null >/dev/null ||
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120)
+    "${apt[@]}" install -y --no-install-recommends pgbackrest </dev/null >/dev/null ||
+        { "${apt[@]}" update </dev/null >/dev/null &&
+            "${apt[@]}" install -y --no-install-recommends pgbackrest </dev/null >/dev/null; } ||
         die "apt-get install pgbackrest failed"
 }
 

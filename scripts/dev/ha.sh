@@ -61,15 +61,24 @@ install_tools() {
     [ "${#missing[@]}" -eq 0 ] && return 0
     [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}: apt-get install ${missing[*]} (as root)"
     log "apt-get install ${missing[*]}"
-    # Debian starts an etcd on 2379 after installing it, unless policy-rc.d says no; the
-    # cluster here runs its own members on its own ports.
-    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get -q -o DPkg::Lock::Timeout=120 install -y \
-        --no-install-recommends "${missing[@]}" </dev/null >/dev/null ||
-        {
-            DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120 update </dev/null >/dev/null &&
-                DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get -q -o DPkg::Lock::Timeout=120 install -y \
-                    --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-        } || die "apt-get install ${missing[*]} failed"
+    # Debian would start an etcd on 2379 (and a Patroni) right after installing them; the
+    # cluster here runs its own members on its own ports. policy-rc.d says no to that, for
+    # the time of the install, where no policy was in place already (as in containers).
+    local policy=/usr/sbin/policy-rc.d added=false rc=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# scripts/dev/ha.sh: no service starts while it installs packages.\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        added=true
+    fi
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120)
+    "${apt[@]}" install -y --no-install-recommends "${missing[@]}" </dev/null >/dev/null ||
+        { "${apt[@]}" update </dev/null >/dev/null &&
+            "${apt[@]}" install -y --no-install-recommends "${missing[@]}" </dev/null >/dev/null; } ||
+        rc=$?
+    if $added; then
+        rm -f "$policy"
+    fi
+    [ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed"
 }
 
 # The server binaries of the newest PostgreSQL installed (Debian installs each version apart).
