@@ -90,12 +90,42 @@ async def test_the_urls_reach_the_leader_and_a_standby(
     assert await is_standby(replica)
 
 
+async def port_of(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT inet_server_port()"))).scalar_one())
+
+
+async def replica_on_the_synchronous_standby(
+    cluster: Cluster, primary: AsyncEngine
+) -> tuple[AsyncEngine, int]:
+    """A replica engine whose URL names first the standby Patroni will promote, so that
+    it reads there until the leader dies."""
+    async with primary.connect() as connection:
+        name = (
+            await connection.execute(
+                text("SELECT application_name FROM pg_stat_replication WHERE sync_state = 'sync'")
+            )
+        ).scalar_one()
+    url = cluster.urls["DATABASE_REPLICA_URL"]
+    hosts = url.split("@", 1)[1].split("/", 1)[0].split(",")
+    promoted = hosts[int(str(name).removeprefix("pg")) - 1]
+    ordered = ",".join([promoted, *(host for host in hosts if host != promoted)])
+    settings = Settings(
+        _env_file=None, DATABASE_URL=url, DATABASE_REPLICA_URL=url.replace(",".join(hosts), ordered)
+    )
+    assert settings.async_replica_url is not None
+    replica = db.create_async_engine(settings.async_replica_url, connect_timeout=2)
+    return replica, int(promoted.rsplit(":", 1)[1])
+
+
 async def test_no_acknowledged_write_is_lost_when_the_leader_dies(
-    cluster: Cluster, engines: tuple[AsyncEngine, AsyncEngine]
+    cluster: Cluster, engines: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     primary, _ = engines
     async with primary.begin() as connection:
         await connection.execute(text("CREATE TABLE IF NOT EXISTS failover_probe (n int)"))
+    replica, promoted = await replica_on_the_synchronous_standby(cluster, primary)
+    assert await port_of(replica) == promoted
     acknowledged: list[int] = []
     refused: list[BaseException] = []
     killed_at = resumed_at = 0.0
@@ -126,3 +156,15 @@ async def test_no_acknowledged_write_is_lost_when_the_leader_dies(
     async with primary.connect() as connection:
         stored = set((await connection.execute(text("SELECT n FROM failover_probe"))).scalars())
     assert set(acknowledged) <= stored
+
+    # The replica policy's probe finds its standby promoted, and the replica pool moves
+    # to the standby that is left.
+    monkeypatch.setattr(db, "engine", primary)
+    monkeypatch.setattr(db, "replica_engine", replica)
+    try:
+        assert (await db.replica_positions())[1] is None
+        assert (await db.replica_positions())[1] is not None
+        assert await is_standby(replica)
+        assert await port_of(replica) != promoted
+    finally:
+        await replica.dispose()
