@@ -101,9 +101,13 @@ as_owner() {
 # ---------------------------------------------------------------------------- ports
 listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 
+# The first block of twelve free ports, from a random block on (wrapping around), so that
+# two clusters started at once (a test run and the drill) seldom reach for the same one.
 free_block() {
-    local base port taken
-    for ((base = PORT_RANGE[0]; base + 11 <= PORT_RANGE[1]; base += 12)); do
+    local blocks=$(((PORT_RANGE[1] - PORT_RANGE[0] + 1) / 12)) first i base port taken
+    first=$((RANDOM % blocks))
+    for ((i = 0; i < blocks; i++)); do
+        base=$((PORT_RANGE[0] + ((first + i) % blocks) * 12))
         taken=0
         for ((port = base; port < base + 12; port++)); do
             if listening "$port"; then
