@@ -10,10 +10,10 @@
 #   latest: newest full backup + WAL restored, prestart passed, the live cluster's counts
 # Exit 1 when a target is missed (a write lost, writes back after 30 s or more, a 5xx other
 # than 503, reads that do not come back, a restore that holds other rows, a commit not
-# archived within archive_timeout). Everything it starts
-# listens on 16000-16999 and lives in a temporary folder; the main PostgreSQL and Redis are
-# not touched. Needs root (apt-get installs patroni, etcd and pgbackrest when missing) and
-# the project's .venv (scripts/setup.sh, run first). Takes two to three minutes.
+# archived within archive_timeout). Everything it starts listens on 16000-16999 and lives
+# in a temporary folder; the main PostgreSQL and Redis are not touched. Needs root (apt-get
+# installs patroni, etcd and pgbackrest when missing) and the project's .venv
+# (scripts/setup.sh, run first). Takes two to three minutes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
