@@ -328,7 +328,7 @@ class Settings(BaseSettings):
         self._check_default_secret("POSTGRES_PASSWORD", self.POSTGRES_PASSWORD)
         if self.DATABASE_URL:
             self._check_default_secret(
-                "DATABASE_URL password", make_url(self.DATABASE_URL).password
+                "DATABASE_URL password", make_url(self.database_url).password
             )
         self._check_default_secret("FIRST_SUPERUSER_PASSWORD", self.FIRST_SUPERUSER_PASSWORD)
         if self.EMAILS_FROM_NAME is None:
@@ -337,11 +337,29 @@ class Settings(BaseSettings):
 
 
 def normalize_database_url(url: str) -> str:
-    """`postgres://` and bare `postgresql://` mean psycopg 3, which does sync and async."""
+    """`postgres://` and bare `postgresql://` mean psycopg 3, which does sync and async.
+
+    A libpq multi-host URL (`postgresql://user@h1:5432,h2:5432/app?target_session_attrs=
+    read-write`, as Patroni clusters and scripts/dev/ha.sh hand out) becomes SQLAlchemy's
+    spelling of it, one `host=h:port` query parameter per member: psycopg then tries them
+    in order for every new connection, keeping the one target_session_attrs accepts.
+    """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+            break
+    return _multi_host_as_query(url)
+
+
+def _multi_host_as_query(url: str) -> str:
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    if not separator or "," not in hosts:
+        return url
+    database, question, query = path.partition("?")
+    members = "&".join(f"host={quote(host, safe='[]:')}" for host in hosts.split(","))
+    return f"{scheme}://{credentials}{at}/{database}?{members}{'&' if query else ''}{query}"
 
 
 def load_settings() -> Settings:

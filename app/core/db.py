@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from psycopg import errors as pg_errors
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import InterfaceError, InvalidatePoolError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -30,13 +31,68 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -
     cursor.close()
 
 
+# What a server that stopped being the primary answers: shut down (Patroni stopping or
+# demoting it, a fast shutdown), crashed, still starting, or now a read-only standby.
+FAILOVER_ERRORS = (
+    pg_errors.AdminShutdown,
+    pg_errors.CrashShutdown,
+    pg_errors.CannotConnectNow,
+    pg_errors.ReadOnlySqlTransaction,
+)
+
+
+def _on_failover_error(context: ExceptionContext) -> BaseException | None:
+    """Count a failover's errors as lost connections: SQLAlchemy then drops this
+    connection and every other one the pool opened before it, so the next checkout
+    connects anew and a multi-host URL finds the new primary. No pre-ping, so no round
+    trip per checkout. A write refused by a standby answers 503, like a lost connection,
+    instead of a 500."""
+    error = context.original_exception
+    if not isinstance(error, FAILOVER_ERRORS):
+        return None
+    context.is_disconnect = True
+    if isinstance(error, pg_errors.ReadOnlySqlTransaction):
+        return OperationalError(
+            context.statement, context.parameters, error, connection_invalidated=True
+        )
+    return None
+
+
+# A pooled connection unused this long is pinged before it is handed out (one round
+# trip), so that after a failover a worker that served nothing meanwhile does not answer
+# its next request 503 from a connection to the dead primary: a failed ping ages the whole
+# pool out and this checkout connects anew. Under load connections come back within
+# milliseconds and are never pinged: no round trip per request (bench/caller_lookup.py).
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    dialect = engine.dialect
+
+    def returned(_: Any, entry: ConnectionPoolEntry) -> None:
+        entry.info["returned_at"] = time.monotonic()
+
+    def taken(dbapi_connection: Any, entry: ConnectionPoolEntry, _: Any) -> None:
+        returned_at = entry.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the ping met, this connection is done
+            raise InvalidatePoolError(str(error)) from error
+
+    event.listen(engine.sync_engine.pool, "checkin", returned)
+    # First, so that the pool's own checkout bookkeeping only counts a connection handed out.
+    event.listen(engine.sync_engine.pool, "checkout", taken, insert=True)
+
+
 def create_async_engine(url: str, **connect_args: Any) -> AsyncEngine:
     """An engine tuned for its backend: pooled PostgreSQL, or SQLite with FKs on."""
     if make_url(url).get_backend_name() == "sqlite":
         engine = _create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    return _create_async_engine(
+    engine = _create_async_engine(
         url,
         poolclass=FairAsyncQueuePool,
         pool_size=settings.DB_POOL_SIZE,
@@ -46,6 +102,9 @@ def create_async_engine(url: str, **connect_args: Any) -> AsyncEngine:
         pool_recycle=1800,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "handle_error", _on_failover_error)
+    _ping_idle_connections(engine)
+    return engine
 
 
 engine = create_async_engine(settings.async_database_url)
@@ -140,7 +199,13 @@ async def replica_positions() -> tuple[int, int | None]:
         written = int((await primary.execute(_PRIMARY_POSITION)).scalar_one())
     async with replica_engine.connect() as replica:
         replayed = (await replica.execute(_REPLAY_POSITION)).scalar_one()
-    return written, None if replayed is None else int(replayed)
+    if replayed is None:
+        # A primary behind the replica URL: after a failover, the standby it named was
+        # promoted. Reads there stay right; new connections look for a standby again
+        # (target_session_attrs=prefer-standby), so the primary is not left with them.
+        await replica_engine.dispose()
+        return written, None
+    return written, int(replayed)
 
 
 async def primary_reason(caller: int | None) -> str | None:

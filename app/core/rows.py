@@ -75,16 +75,18 @@ async def _fetch_on_pooled_connection(
     except psycopg.Error as error:
         raise _as_sqlalchemy_error(engine, error) from error
     connection = cast(AsyncConnection[Any], proxied.driver_connection)
-    clean = False
+    clean = lost = False
     try:
         row = await _fetch_autocommit(connection, sql, params)
         clean = True
         return row
     except psycopg.Error as error:
-        raise _as_sqlalchemy_error(engine, error, sql, params, _lost(connection)) from error
+        lost = _lost(connection, error)
+        raise _as_sqlalchemy_error(engine, error, sql, params, lost) from error
     finally:
         if not clean:
-            await greenlet_spawn(_discard, engine.sync_engine.pool, proxied, _lost(connection))
+            lost = lost or _lost(connection)
+            await greenlet_spawn(_discard, engine.sync_engine.pool, proxied, lost)
         await greenlet_spawn(proxied.close)
 
 
@@ -101,8 +103,9 @@ def _as_sqlalchemy_error(
     )
 
 
-def _lost(connection: AsyncConnection[Any]) -> bool:
-    return connection.broken or connection.closed
+def _lost(connection: AsyncConnection[Any], error: psycopg.Error | None = None) -> bool:
+    """The server is gone, or is no longer the primary (a failover: app.core.db)."""
+    return connection.broken or connection.closed or isinstance(error, db.FAILOVER_ERRORS)
 
 
 def _discard(pool: Pool, proxied: PoolProxiedConnection, server_lost: bool) -> None:

