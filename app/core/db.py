@@ -20,7 +20,7 @@ from app.core import recent_writes
 from app.core.config import settings
 from app.core.metrics import REPLICA_READS
 from app.core.pool import FairAsyncQueuePool
-from app.core.replica_health import ReplicaHealth
+from app.core.replica_health import PrimaryUnreachable, ReplicaHealth
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
@@ -195,8 +195,11 @@ _REPLAY_POSITION = text(
 async def replica_positions() -> tuple[int, int | None]:
     """The primary's WAL end, then how far the replica has replayed (ReplicaHealth's
     probe): two one-row queries, in this order."""
-    async with engine.connect() as primary:
-        written = int((await primary.execute(_PRIMARY_POSITION)).scalar_one())
+    try:
+        async with engine.connect() as primary:
+            written = int((await primary.execute(_PRIMARY_POSITION)).scalar_one())
+    except DATABASE_UNAVAILABLE_ERRORS as error:
+        raise PrimaryUnreachable(str(error).splitlines()[0] if str(error) else "") from error
     async with replica_engine.connect() as replica:
         replayed = (await replica.execute(_REPLAY_POSITION)).scalar_one()
     if replayed is None:

@@ -32,6 +32,11 @@ KEPT_SAMPLES = 64
 Clock = Callable[[], float]
 
 
+class PrimaryUnreachable(Exception):
+    """The probe could not ask the primary (it died, or a failover is under way): nothing
+    is known of the replica's health, and nothing against it either."""
+
+
 class ReplicaHealth:
     def __init__(
         self,
@@ -74,7 +79,13 @@ class ReplicaHealth:
             self._checked_at = now
             try:
                 primary, replayed = await probe()
-            except Exception as error:  # whatever stops the probe stops the reads too
+            except PrimaryUnreachable as error:
+                # While the primary is gone (a failover), the replica keeps serving at
+                # the lag last measured: with synchronous replication it holds every
+                # acknowledged write, and reads must not stop with the writes.
+                logger.info("Replica lag not probed, the primary does not answer: %s", error)
+                return self.lag <= self.max_lag
+            except Exception as error:  # whatever else stops the probe stops the reads too
                 self.failed(error)
                 return False
             self._note_lag(self._lag_at(now, primary, replayed))

@@ -58,7 +58,10 @@ class RowQuery:
 
     async def fetch(self, **params: Any) -> dict[str, Any] | None:
         # Looked up per call, not bound at import: tests point it at a dead server.
-        engine = db.engine
+        return await self.fetch_on(db.engine, params)
+
+    async def fetch_on(self, engine: AsyncEngine, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The row from `engine`'s database (the primary's, or a replica's)."""
         if engine.dialect.driver != "psycopg":
             async with engine.connect() as connection:
                 row = (await connection.execute(self.statement, params)).first()

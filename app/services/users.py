@@ -8,6 +8,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import db
 from app.core.config import settings
 from app.core.rows import RowQuery
 from app.core.security import create_reset_token, hash_password, verify_password
@@ -72,13 +73,23 @@ async def get_caller(user_id: int, session_id: int) -> tuple[User, SessionTimes 
     """The user behind a request and the times of the token's session (None: no such
     session of theirs), in one query read without a session (see app.core.rows).
 
-    Always from the primary, never a replica: an ended session must stop at once. The
-    user comes back detached, as if loaded and then expunged, so a route's session can
-    take it over to update or delete it.
+    From the primary, so that an ended session stops at once; from the replica only while
+    the primary does not answer (see docs/operations.md, failover). The user comes back
+    detached, as if loaded and then expunged, so a route's session can take it over to
+    update or delete it.
     """
     if not is_storable_id(user_id):
         return None
-    row = await _CALLER.fetch(user_id=user_id, session_id=session_id)
+    params = {"user_id": user_id, "session_id": session_id}
+    try:
+        row = await _CALLER.fetch(**params)
+    except db.DATABASE_UNAVAILABLE_ERRORS:
+        # Looked up per call, as the primary's engine is: tests swap them.
+        if not db.has_replica() or db.replica_health.is_down():
+            raise
+        # The primary is gone (a failover under way): the synchronous standby holds
+        # every acknowledged write, a session's end included, so callers keep reading.
+        row = await _CALLER.fetch_on(db.replica_engine, params)
     if row is None:
         return None
     user = User(**{name: row[name] for name in _USER_COLUMNS})

@@ -242,7 +242,9 @@ def failover(cluster: Cluster, base: str, writer: dict[str, str], reader: dict[s
         and back - killed_at < RESUME_TARGET
         and other_5xx == 0
         and statuses[0] == 0
-        and reads_back is not None
+        # Reads never stop: the replica serves them, and the caller lookup, while the
+        # primary is gone.
+        and not refused_reads
     )
 
 

@@ -255,3 +255,30 @@ async def test_replica_positions_tell_how_far_the_replica_has_replayed(
     await write_on_primary(Item(title="not replayed", owner_id=normal_user.id))
     later, still = await db.replica_positions()
     assert later > written and still is not None and still < later
+
+
+async def test_the_caller_is_read_from_the_replica_while_the_primary_is_gone(
+    replica: ReplicaSetup,
+    client: httpx.AsyncClient,
+    normal_user: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failover, in one process: the primary answers nothing (nothing listens on port
+    1), the standby is up. A signed-in caller still reads; a write gets the 503."""
+    await replica.server.caught_up()
+    dead = db.create_async_engine("postgresql://postgres@127.0.0.1:1/app", connect_timeout=2)
+    monkeypatch.setattr(db, "engine", dead)
+    monkeypatch.setattr(db, "ReadOnlySessionMaker", db.read_sessions(dead))
+    monkeypatch.setattr(db, "SessionMaker", db.async_sessionmaker(dead, class_=db.WriteSession))
+    try:
+        me = await client.get(f"{settings.API_V1_STR}/users/me", headers=normal_user.headers)
+        assert me.status_code == 200, me.text
+        assert me.json()["email"] == normal_user.email
+        listed = await client.get(f"{settings.API_V1_STR}/items/", headers=normal_user.headers)
+        assert listed.status_code == 200, listed.text
+        write = await client.post(
+            f"{settings.API_V1_STR}/items/", headers=normal_user.headers, json={"title": "x"}
+        )
+        assert write.status_code == 503
+    finally:
+        await dead.dispose()

@@ -12,7 +12,7 @@ import pytest
 
 from app.core import db, recent_writes
 from app.core.recent_writes import RecentWriters, act_for
-from app.core.replica_health import PositionProbe, ReplicaHealth
+from app.core.replica_health import PositionProbe, PrimaryUnreachable, ReplicaHealth
 from devtools.servers import free_port
 from tests.conftest import TEST_REDIS_URL
 
@@ -154,6 +154,26 @@ async def test_a_failed_replica_is_left_alone_for_the_retry_delay() -> None:
     clock.advance(0.011)
     assert await health.usable(probe)
     assert not health.is_down()
+
+
+async def test_while_the_primary_is_gone_the_replica_serves_at_its_last_lag() -> None:
+    # A failover: the probe cannot ask the primary. That says nothing against the
+    # replica, which keeps serving (reads must not stop with the writes) at the lag last
+    # measured, and is probed again at the next interval.
+    clock = FakeClock()
+    health = ReplicaHealth(retry_seconds=5, max_lag=1.0, check_seconds=0.1, clock=clock)
+    calls, probe = positions((100, 100), PrimaryUnreachable("refused"), (200, 200))
+    assert await health.usable(probe)
+    clock.advance(0.2)
+    assert await health.usable(probe) and not health.is_down()
+    clock.advance(0.2)
+    assert await health.usable(probe)
+    assert len(calls) == 3
+    # Last known to lag too far: the primary's absence does not make it usable.
+    lagging = ReplicaHealth(retry_seconds=5, max_lag=1.0, check_seconds=0, clock=clock)
+    _, behind = positions((100, 50), PrimaryUnreachable("refused"))
+    assert not await lagging.usable(behind)
+    assert not await lagging.usable(behind) and not lagging.is_down()
 
 
 async def test_a_commit_marks_the_caller_only_when_there_is_a_replica(
