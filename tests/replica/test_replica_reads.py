@@ -10,6 +10,7 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core import db
@@ -269,7 +270,7 @@ async def test_the_caller_is_read_from_the_replica_while_the_primary_is_gone(
     dead = db.create_async_engine("postgresql://postgres@127.0.0.1:1/app", connect_timeout=2)
     monkeypatch.setattr(db, "engine", dead)
     monkeypatch.setattr(db, "ReadOnlySessionMaker", db.read_sessions(dead))
-    monkeypatch.setattr(db, "SessionMaker", db.async_sessionmaker(dead, class_=db.WriteSession))
+    monkeypatch.setattr(db, "SessionMaker", async_sessionmaker(dead, class_=db.WriteSession))
     try:
         me = await client.get(f"{settings.API_V1_STR}/users/me", headers=normal_user.headers)
         assert me.status_code == 200, me.text
