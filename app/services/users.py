@@ -3,7 +3,7 @@
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,8 +83,9 @@ async def get_caller(user_id: int, session_id: int) -> tuple[User, SessionTimes 
     params = {"user_id": user_id, "session_id": session_id}
     try:
         row = await _CALLER.fetch(**params)
-    except db.DATABASE_UNAVAILABLE_ERRORS:
-        # Looked up per call, as the primary's engine is: tests swap them.
+    except (OperationalError, InterfaceError):
+        # Not a pool timeout: a busy primary is no reason to read elsewhere. Looked up
+        # per call, as the primary's engine is: tests swap them.
         if not db.has_replica() or db.replica_health.is_down():
             raise
         # The primary is gone (a failover under way): the synchronous standby holds

@@ -35,6 +35,9 @@ async def dead_database(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
     for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
         monkeypatch.setattr(db, name, dead)
     monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
+    # No replica configured means the replica is the primary (db.has_replica); with one,
+    # the caller lookup would fall back to it (tests/replica).
+    monkeypatch.setattr(db, "replica_engine", engine)
     yield
     await engine.dispose()
 

@@ -37,6 +37,7 @@ async def one_connection_pool(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         maker = async_sessionmaker(bound, class_=AsyncSession, expire_on_commit=False)
         monkeypatch.setattr(db, name, maker)
     monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
+    monkeypatch.setattr(db, "replica_engine", engine)  # no replica: it is the primary
     yield engine
     await engine.dispose()
 

@@ -30,6 +30,7 @@ async def small_pool(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AsyncEngi
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
     engine = db.create_async_engine(settings.async_database_url)
     monkeypatch.setattr(db, "engine", engine)
+    monkeypatch.setattr(db, "replica_engine", engine)  # no replica: it is the primary
     monkeypatch.setattr(
         db,
         "SessionMaker",

@@ -493,6 +493,7 @@ async def test_unreachable_database_for_the_caller_lookup_is_a_toast(
 ) -> None:
     dead = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/app")
     monkeypatch.setattr(db, "engine", dead)  # what app.core.rows reads the caller through
+    monkeypatch.setattr(db, "replica_engine", dead)  # no replica: it is the primary
     state = signed_in(ItemsState, normal_user)
     try:
         assert DATABASE_UNAVAILABLE in await run(ItemsState.open_page, state)
