@@ -1,11 +1,12 @@
 """The Reflex application: pages, plus the FastAPI app mounted in front of Reflex."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import reflex as rx
-from reflex.app import default_backend_exception_handler
 from reflex.event import EventSpec
+from reflex.utils.exec import is_prod_mode
 from starlette.types import ASGIApp
 
 from app.api.main import api
@@ -19,10 +20,12 @@ from app.ui import (
     pages,  # noqa: F401  (importing it registers every @rx.page)
 )
 from app.ui.components.error_page import error_boundary
+from app.ui.guards import short
 from app.ui.socket_limits import EventSocketLimits
 from app.ui.state import live
 
 configure_logging()
+logger = logging.getLogger("app.ui.events")
 
 
 @asynccontextmanager
@@ -42,9 +45,31 @@ def limit_event_socket(asgi: ASGIApp) -> ASGIApp:
 
 
 def report_backend_exception(exception: Exception) -> EventSpec:
+    """A UI event that failed with a bug: reported, and one log record through the app's
+    handler (with LOG_FORMAT=json, one JSON line, the traceback in its `exception`
+    field), where Reflex's own handler would print the traceback as plain text, with
+    whatever strings a client put in the exception's message, between the JSON lines.
+    The tab gets Reflex's own toast."""
     # Reflex checks this signature: one argument, named `exception`.
     report_ui_error(exception)
-    return default_backend_exception_handler(exception)
+    logger.error(
+        "A UI event failed: %s",
+        short(f"{type(exception).__name__}: {exception}", 200),
+        exc_info=exception,
+    )
+    return rx.toast(
+        "An error occurred.",
+        level="error",
+        fallback_to_alert=True,
+        description=(
+            "Contact the website administrator."
+            if is_prod_mode()
+            else f"{type(exception).__name__}: {exception}\nSee logs for details."
+        ),
+        position="top-center",
+        id="backend_error",
+        style={"width": "500px", "white-space": "pre-wrap"},
+    )
 
 
 app = rx.App(

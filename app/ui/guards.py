@@ -11,8 +11,11 @@
 """
 
 import contextlib
+import dataclasses
+import inspect
 import logging
-from collections.abc import AsyncIterator
+import typing
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from reflex.app import App, EventNamespace
@@ -91,6 +94,57 @@ class SessionGuard(Middleware):
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Parameters:
+    """What one of the app's handlers takes: its argument names, those it needs, and the
+    plain type (str, int, float, bool, dict, list) each is declared with, if any."""
+
+    names: frozenset[str]
+    required: frozenset[str]
+    types: dict[str, type]
+
+    @classmethod
+    def of(cls, handler: Callable[..., Any]) -> "Parameters":
+        function = inspect.unwrap(handler)
+        signature = inspect.signature(function)
+        # The first parameter is the state itself.
+        parameters = list(signature.parameters.values())[1:]
+        hints = typing.get_type_hints(function)
+        types: dict[str, type] = {}
+        for parameter in parameters:
+            hint = hints.get(parameter.name)
+            plain = typing.get_origin(hint) or hint
+            if plain in PLAIN_TYPES:
+                types[parameter.name] = float if plain is float else plain
+        return cls(
+            names=frozenset(parameter.name for parameter in parameters),
+            required=frozenset(
+                parameter.name for parameter in parameters if parameter.default is parameter.empty
+            ),
+            types=types,
+        )
+
+    def problem(self, payload: dict[str, Any]) -> str | None:
+        """Why `payload` cannot be this handler's arguments, or None."""
+        if unknown := payload.keys() - self.names:
+            return f"takes no {short(sorted(unknown)[0])}"
+        if missing := self.required - payload.keys():
+            return f"needs {sorted(missing)[0]}"
+        for name, value in payload.items():
+            expected = self.types.get(name)
+            if expected is None or isinstance(value, expected):
+                continue
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                continue
+            return f"{name} is no {expected.__name__}"
+        return None
+
+
+# Types a handler's argument can be checked against before the handler runs; JSON gives
+# nothing else. (A bool is an int to Python, as a handler taking int would accept it.)
+PLAIN_TYPES = (str, int, float, bool, dict, list)
+
+
 def short(value: Any, length: int = 80) -> str:
     text = value if isinstance(value, str) else type(value).__name__
     return repr(text[:length]) + ("…" if len(text) > length else "")
@@ -103,20 +157,43 @@ class CheckedEventNamespace(EventNamespace):
         super().__init__(namespace, app)
         # Connections already told about: one line each, however many they send.
         self._refusals_logged: set[str] = set()
+        # The app's handlers' parameters, by event name, read once each.
+        self._parameters: dict[str, Parameters | None] = {}
+
+    def _parameters_of(self, name: str, registered: Any) -> Parameters | None:
+        """What the handler takes; None for Reflex's own handlers (hydrate, setvar...),
+        which check their arguments themselves."""
+        if name not in self._parameters:
+            function = registered.handler.fn
+            own = inspect.unwrap(function).__module__.startswith("app.")
+            self._parameters[name] = Parameters.of(function) if own else None
+        return self._parameters[name]
 
     async def on_event(self, sid: str, data: Any) -> None:
         name = data.get("name") if isinstance(data, dict) else None
         payload = data.get("payload", {}) if isinstance(data, dict) else None
         handlers = RegistrationContext.get().event_handlers
-        if isinstance(name, str) and name in handlers and isinstance(payload, dict):
-            await super().on_event(sid, data)
+        if not (isinstance(name, str) and name in handlers and isinstance(payload, dict)):
+            self._refuse(sid, f"naming no handler ({short(name)})")
             return
+        parameters = self._parameters_of(name, handlers[name])
+        problem = parameters.problem(payload) if parameters is not None else None
+        if problem is not None:
+            # Refused here rather than failing in the handler: a client's mistake (or
+            # probe) is one short line, not a traceback with its strings in it.
+            self._refuse(
+                sid, f"its handler cannot take ({short(name.rpartition('.')[2])} {problem})"
+            )
+            return
+        await super().on_event(sid, data)
+
+    def _refuse(self, sid: str, why: str) -> None:
         if sid not in self._refusals_logged:
             self._refusals_logged.add(sid)
             logger.warning(
-                "Dropped an event naming no handler (%s) from UI session %s; "
-                "any more from it are dropped silently",
-                short(name),
+                "Dropped an event %s from UI session %s; any more refused events from it "
+                "are dropped silently",
+                why,
                 sid,
             )
 

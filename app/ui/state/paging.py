@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import reflex as rx
 from reflex.event import EventSpec
 
+from app.models import TEXT_MAX_LENGTH, unstorable_text_error
+from app.services.errors import BadRequest
 from app.services.paging import PageKey
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures
+
+# As the API's `q`: what a search can ask of a text column of that length.
+SEARCH_MAX_LENGTH = TEXT_MAX_LENGTH
 
 # A list's row as the services return it: a record with its created_at and id.
 Row = TypeVar("Row", bound=Mapping[str, Any])
@@ -187,7 +192,10 @@ class PagedTable(rx.State, mixin=True):
     @event
     @reports_failures(busy="loading")
     async def search_rows(self, text: str) -> EventSpec:
-        self.search, self.page = text, 1
+        # The API's rule for `q`, with its message (a NUL would reach the database).
+        if unstorable := unstorable_text_error(text):
+            raise BadRequest(unstorable)
+        self.search, self.page = text[:SEARCH_MAX_LENGTH], 1
         await self._reload()
         return self._show_page_in_url()
 
