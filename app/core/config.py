@@ -104,8 +104,10 @@ class Settings(BaseSettings):
     # whatever its use; refreshing never extends the second.
     SESSION_IDLE_TIMEOUT_MINUTES: int = Field(default=60 * 24 * 14, ge=5)
     SESSION_ABSOLUTE_TIMEOUT_DAYS: int = Field(default=30, ge=1)
-    # Open sessions per user; a login past it ends the one unused longest.
-    MAX_SESSIONS_PER_USER: int = Field(default=100, ge=1, le=10000)
+    # Open sessions per user; a login past it ends the one unused longest. High enough
+    # that no burst of logins (a test suite's, a fleet of scripts') reaches a session in
+    # use, whose last use is written once a minute; low enough to bound the rows.
+    MAX_SESSIONS_PER_USER: int = Field(default=1000, ge=1, le=100000)
     # How long a browser or client that logged in stays a known device (exempt from
     # the account's lockout, see RATE_LIMIT_LOGIN_FAILURES_PER_DEVICE).
     DEVICE_TOKEN_EXPIRE_DAYS: int = Field(default=365, ge=1)

@@ -472,3 +472,24 @@ async def test_two_superusers_demoting_each_other_at_once_leave_one(
         if (await me(client, account.token)).json()["is_superuser"]
     ]
     assert len(remaining) == 1
+
+
+async def test_a_login_past_the_cap_ends_the_session_unused_longest(
+    client: httpx.AsyncClient, normal_user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "MAX_SESSIONS_PER_USER", 3)
+    # normal_user.token is the oldest; using it makes another one the oldest in use.
+    second = await log_in(client, normal_user)
+    third = await log_in(client, normal_user)
+    async with session_scope() as db:
+        await db.exec(
+            update(UserSession)
+            .where(col(UserSession.user_id) == normal_user.id)
+            .values(last_used_at=UserSession.created_at)
+        )
+        await db.commit()
+    await log_in(client, normal_user)
+    assert (await me(client, normal_user.token)).json() == INVALID_CREDENTIALS
+    for body in (second, third):
+        assert (await me(client, body["access_token"])).status_code == 200
+    assert len(await sessions_of(client, second["access_token"])) == 3

@@ -33,6 +33,7 @@ from app.services import auth, messages, users
 from app.services.errors import InvalidCredentials, NotFound
 from app.services.sessions import Caller
 from app.ui.state import items as items_state
+from app.ui.state import sessions as sessions_state
 from app.ui.state import validation
 from app.ui.state.admin import AdminState, ticked
 from app.ui.state.auth import AuthState, SignedInUser, initials
@@ -778,3 +779,14 @@ async def test_only_superusers_end_sessions_from_the_admin_page(
     state = signed_in(AdminState, normal_user)
     await run(AdminState.end_sessions, state, other_user.id)
     assert await auth.user_from_access_token(other_user.token)
+
+
+async def test_sessions_tab_shows_the_ones_used_last_and_counts_the_rest(
+    client: httpx.AsyncClient, normal_user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sessions_state, "SHOWN", 2)
+    for _ in range(2):
+        await second_session(client, normal_user)
+    state = signed_in(SessionsState, normal_user)
+    await run(SessionsState.open_tab, state, "sessions")
+    assert (len(state.sessions), state.more) == (2, 1)

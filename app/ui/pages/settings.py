@@ -263,6 +263,17 @@ def sessions_tab() -> rx.Component:
             width="100%",
             max_width="48rem",
         ),
+        rx.cond(
+            SessionsState.more > 0,
+            rx.text(
+                "And ",
+                rx.Var.create(SessionsState.more).to_string(),
+                " more, used longer ago: signing out of all other sessions ends them too.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.fragment(),
+        ),
         rx.button(
             "Sign out of all other sessions",
             variant="outline",

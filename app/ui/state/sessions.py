@@ -12,6 +12,8 @@ from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
 
 TAB = "sessions"
+# Rows the tab shows, the ones used last; the API lists them all.
+SHOWN = 50
 
 
 @dataclasses.dataclass
@@ -51,6 +53,8 @@ def ago(moment: datetime, now: datetime) -> str:
 
 class SessionsState(AuthState):
     sessions: list[SessionRow] = []
+    # Live sessions beyond those shown.
+    more: int = 0
     loading: bool = False
     ending: bool = False
 
@@ -67,7 +71,8 @@ class SessionsState(AuthState):
         async with read_session() as session:
             found = await sessions.list_sessions(session, caller.user.id, caller.session_id)
         now = utcnow()
-        self.sessions = [SessionRow.of(data, now) for data in found.data]
+        self.sessions = [SessionRow.of(data, now) for data in found.data[:SHOWN]]
+        self.more = found.count - len(self.sessions)
 
     @event
     @reports_failures(busy="ending")
