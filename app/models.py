@@ -135,6 +135,12 @@ class NewPassword(SQLModel):
     new_password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
+class VerifyEmail(SQLModel):
+    """The token of a link mailed to an address (`POST /verify-email/`)."""
+
+    token: Text = Field(max_length=4096)
+
+
 # Users -----------------------------------------------------------------------
 
 
@@ -197,6 +203,9 @@ class User(UserBase, table=True):
     updated_at: datetime = _updated_at()
     # Access and reset tokens issued before this instant are refused.
     password_changed_at: datetime = Field(default_factory=utcnow, nullable=False)
+    # Whether the owner of `email` proved it by following a link mailed to it. New
+    # accounts start unverified; those from before migration 0004 count as verified.
+    email_verified: bool = Field(default=False, nullable=False)
 
 
 class UserPublic(UserBase):
@@ -206,6 +215,7 @@ class UserPublic(UserBase):
     id: int
     created_at: datetime
     updated_at: datetime
+    email_verified: bool
 
 
 class UsersPublic(SQLModel):
@@ -223,6 +233,7 @@ class UserRecord(TypedDict):
     id: int
     created_at: datetime
     updated_at: datetime
+    email_verified: bool
 
 
 class UsersPage(TypedDict):

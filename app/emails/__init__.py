@@ -1,10 +1,11 @@
-"""Outgoing mail: the three messages and a non-blocking, never-raising sender."""
+"""Outgoing mail: the messages and a non-blocking, never-raising sender."""
 
 from app.emails.messages import (
     EmailMessage,
     build_new_account_email,
     build_reset_password_email,
     build_test_email,
+    build_verify_email,
 )
 from app.emails.sending import schedule_email, send_email
 
@@ -13,6 +14,7 @@ __all__ = [
     "build_new_account_email",
     "build_reset_password_email",
     "build_test_email",
+    "build_verify_email",
     "schedule_email",
     "send_email",
 ]

@@ -63,5 +63,20 @@ def build_new_account_email(email: str, token: str) -> EmailMessage:
     )
 
 
+def verify_link(token: str) -> str:
+    return f"{settings.FRONTEND_HOST.rstrip('/')}/verify-email?token={token}"
+
+
+def build_verify_email(email: str, token: str) -> EmailMessage:
+    """A link proving the address is the account's (sign-up, or asked for again)."""
+    return _render(
+        "verify_email",
+        f"{settings.PROJECT_NAME} - Verify your email address",
+        email=email,
+        valid_hours=settings.EMAIL_VERIFY_TOKEN_EXPIRE_HOURS,
+        link=verify_link(token),
+    )
+
+
 def build_test_email(email: str) -> EmailMessage:
     return _render("test_email", f"{settings.PROJECT_NAME} - Test email", email=email)

@@ -31,6 +31,8 @@ PUBLIC_FIELDS = {
     "full_name",
     "created_at",
     "updated_at",
+    # Issue #25: whether the owner followed a link mailed to the address.
+    "email_verified",
 }
 
 # 321 characters, each part within its own limit, so only the total is too long.

@@ -175,3 +175,29 @@ def test_counts_are_backfilled_and_the_migration_reverses(fresh_database: str) -
                 connection.execute(text("DELETE FROM item WHERE title = 'gone'"))
     finally:
         engine.dispose()
+
+
+def test_accounts_from_before_0004_count_as_verified(fresh_database: str) -> None:
+    """Issue #25: nobody is locked out by REQUIRE_EMAIL_VERIFICATION for an address made
+    before anyone was asked to verify one; a row inserted afterwards starts unverified."""
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0003")
+    engine = create_engine(fresh_database)
+    insert = text(
+        'INSERT INTO "user" (email, is_active, is_superuser, hashed_password, created_at,'
+        " updated_at, password_changed_at) VALUES (:email, true, false, 'x',"
+        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    verified = text('SELECT email, email_verified FROM "user" ORDER BY email')
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert, {"email": "old@example.com"})
+        command.upgrade(config, "0004")
+        with engine.begin() as connection:
+            connection.execute(insert, {"email": "new@example.com"})
+            rows = [(email, bool(flag)) for email, flag in connection.execute(verified)]
+        assert rows == [("new@example.com", False), ("old@example.com", True)]
+        command.downgrade(config, "0003")
+        assert "email_verified" not in {c["name"] for c in inspect(engine).get_columns("user")}
+    finally:
+        engine.dispose()

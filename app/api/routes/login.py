@@ -7,13 +7,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
-    CallerDep,
     ClientAddress,
-    CurrentUser,
     DeviceToken,
     PasswordForm,
     ReadOnlySessionDep,
     SessionDep,
+    UnverifiedCallerDep,
+    UnverifiedUser,
     UserAgent,
     get_current_active_superuser,
 )
@@ -35,8 +35,9 @@ from app.models import (
     Token,
     TokenPair,
     UserPublic,
+    VerifyEmail,
 )
-from app.services import auth, messages, users
+from app.services import auth, messages, users, verification
 from app.services.errors import NotFound
 
 router = APIRouter(tags=["login"])
@@ -72,7 +73,7 @@ async def refresh_access_token(session: SessionDep, body: RefreshRequest) -> Tok
 
 
 @router.post("/logout", responses=responses(*AUTHENTICATED, *USES_DATABASE))
-async def logout(session: SessionDep, caller: CallerDep) -> Message:
+async def logout(session: SessionDep, caller: UnverifiedCallerDep) -> Message:
     """End the caller's session: its access and refresh tokens stop working."""
     await auth.logout(session, caller)
     return Message(message=messages.LOGGED_OUT)
@@ -83,7 +84,7 @@ async def logout(session: SessionDep, caller: CallerDep) -> Message:
     response_model=UserPublic,
     responses=responses(*AUTHENTICATED, *USES_DATABASE),
 )
-async def test_token(current_user: CurrentUser) -> UserPublic:
+async def test_token(current_user: UnverifiedUser) -> UserPublic:
     return UserPublic.model_validate(current_user)
 
 
@@ -100,6 +101,14 @@ async def recover_password(
 async def reset_password(session: SessionDep, body: NewPassword) -> Message:
     await auth.reset_password(session, body.token, body.new_password)
     return Message(message=messages.PASSWORD_UPDATED)
+
+
+@router.post("/verify-email/", responses=responses(*WITH_BODY, *USES_DATABASE))
+async def verify_email(session: SessionDep, body: VerifyEmail) -> Message:
+    """Use the token of a verification link: the address it was mailed to is verified.
+    Once only: `400 Email address already verified` the next time."""
+    await verification.verify_email(session, body.token)
+    return Message(message=messages.EMAIL_VERIFIED)
 
 
 @router.post(

@@ -11,6 +11,7 @@ from app.api.deps import (
     SessionDep,
     Skip,
     SuperUser,
+    UnverifiedUser,
     get_current_active_superuser,
 )
 from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, WITH_BODY, responses
@@ -26,7 +27,7 @@ from app.models import (
     UserUpdate,
     UserUpdateMe,
 )
-from app.services import messages, users
+from app.services import messages, users, verification
 
 router = APIRouter(prefix="/users", tags=["users"], responses=responses(*USES_DATABASE))
 # Every route but signup resolves the caller first.
@@ -77,14 +78,22 @@ async def update_password_me(
 
 
 @router.get("/me", response_model=UserPublic, responses=AUTH)
-async def read_user_me(current_user: CurrentUser) -> UserPublic:
+async def read_user_me(current_user: UnverifiedUser) -> UserPublic:
     return UserPublic.model_validate(current_user)
 
 
 @router.delete("/me", responses=AUTH)
-async def delete_user_me(session: SessionDep, current_user: CurrentUser) -> Message:
+async def delete_user_me(session: SessionDep, current_user: UnverifiedUser) -> Message:
     await users.delete_me(session, current_user)
     return Message(message=messages.USER_DELETED)
+
+
+@router.post("/me/verification-email", responses={**AUTH, **responses(*RATE_LIMITED)})
+async def send_verification_email(current_user: UnverifiedUser) -> Message:
+    """Mail the caller a new verification link (`400 Email address already verified`
+    if there is nothing to verify)."""
+    await verification.resend_verification_email(current_user)
+    return Message(message=messages.VERIFICATION_SENT)
 
 
 @router.post("/signup", response_model=UserPublic, responses=responses(*WITH_BODY, *RATE_LIMITED))

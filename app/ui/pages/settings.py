@@ -6,7 +6,12 @@ from reflex.style import set_color_mode
 from app.services import messages
 from app.ui.components.dialogs import confirm_dialog
 from app.ui.components.forms import labelled, password_input, submit_button, text_input
-from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.components.layout import (
+    app_shell,
+    page_heading,
+    page_title,
+    send_verification_button,
+)
 from app.ui.components.table import ACTIONS_COLUMN, column_header
 from app.ui.state.auth import AuthState
 from app.ui.state.sessions import TAB as SESSIONS_TAB
@@ -58,7 +63,23 @@ def profile_tab() -> rx.Component:
                 rx.text("N/A", size="2", color_scheme="gray"),
             ),
         ),
-        read_only("Email", rx.text(user.email, size="2")),
+        read_only(
+            "Email",
+            rx.hstack(
+                rx.text(user.email, size="2"),
+                rx.cond(
+                    user.email_verified,
+                    rx.badge("Verified", color_scheme="green", variant="soft"),
+                    rx.fragment(
+                        rx.badge("Not verified", color_scheme="amber", variant="soft"),
+                        send_verification_button("Send verification email", "ghost"),
+                    ),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+        ),
         rx.button("Edit", variant="outline", on_click=ProfileState.start_editing),
         spacing="4",
         align="start",
