@@ -1,0 +1,79 @@
+"""Email verification in Chromium: the mail from a sign-up (real SMTP), its link, and
+the profile's "Send verification email"."""
+
+import asyncio
+import re
+
+from playwright.async_api import Page, expect
+
+from app.core.security import create_reset_token
+from tests.conftest import Account
+from tests.factories import random_email
+from tests.ui.browser import at_path, expect_toast, log_in_with_form, needs_chromium
+from tests.ui.conftest import UiApp
+from tests.ui.test_signup import fill_form
+
+pytestmark = needs_chromium
+
+LINK = re.compile(r"https?://[^\s\"'<>]+/verify-email\?token=[A-Za-z0-9._\-]+")
+
+
+async def verify_link(app: UiApp, email: str, after: int = 0) -> str:
+    """The link of the first verification mail to `email` past the first `after` mails."""
+    for _ in range(150):
+        for message in app.mail.messages[after:]:
+            if message["To"] == email and "Verify your email" in str(message["Subject"]):
+                body = message.get_body(preferencelist=("plain",))
+                assert body is not None
+                found = LINK.search(body.get_content())
+                assert found, body.get_content()
+                return found.group(0)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no verification email to {email}")
+
+
+async def test_the_link_from_the_sign_up_mail_verifies_once(page: Page, ui_app: UiApp) -> None:
+    email = random_email()
+    await fill_form(page, "Verified Person", email, "changethis", "changethis")
+    await expect(page).to_have_url(at_path("/login"))
+    link = await verify_link(ui_app, email)
+    assert link.startswith(ui_app.url)
+
+    await page.goto(link)
+    await expect(page).to_have_title("Verify Email - Full Stack Reflex")
+    await expect(page.get_by_test_id("verify-email-done")).to_have_text("Email address verified")
+    await page.get_by_role("button", name="Log In").click()
+    await log_in_with_form(page, email, "changethis")
+    await page.goto("/settings")
+    await expect(page.get_by_text("Verified", exact=True)).to_be_visible()
+
+    await page.goto(link)
+    await expect(page.get_by_test_id("verify-email-failed")).to_have_text(
+        "Email address already verified"
+    )
+    # Signed in here: the way on is the dashboard.
+    await expect(page.get_by_role("button", name="Go to the dashboard")).to_be_visible()
+
+
+async def test_forged_and_wrong_kind_of_tokens_are_refused(
+    page: Page, normal_user: Account
+) -> None:
+    for token in ("forged.token.value", create_reset_token(normal_user.id)):
+        await page.goto(f"/verify-email?token={token}")
+        await expect(page.get_by_test_id("verify-email-failed")).to_have_text("Invalid token")
+
+
+async def test_a_new_link_from_the_profile(
+    page: Page, ui_app: UiApp, normal_user: Account
+) -> None:
+    sent = len(ui_app.mail.messages)
+    await log_in_with_form(page, normal_user.email, normal_user.password)
+    await page.goto("/settings")
+    await expect(page.get_by_text("Not verified", exact=True)).to_be_visible()
+    await page.get_by_role("button", name="Send verification email").click()
+    await expect_toast(page, "Verification email sent")
+    link = await verify_link(ui_app, normal_user.email, after=sent)
+    await page.goto(link)
+    await expect(page.get_by_test_id("verify-email-done")).to_be_visible()
+    await page.goto("/settings")
+    await expect(page.get_by_text("Verified", exact=True)).to_be_visible()
