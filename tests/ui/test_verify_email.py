@@ -1,7 +1,6 @@
 """Email verification in Chromium: the mail from a sign-up (real SMTP), its link, and
 the profile's "Send verification email"."""
 
-import asyncio
 import re
 
 from playwright.async_api import Page, expect
@@ -11,6 +10,7 @@ from tests.conftest import Account
 from tests.factories import random_email
 from tests.ui.browser import at_path, expect_toast, log_in_with_form, needs_chromium
 from tests.ui.conftest import UiApp
+from tests.ui.test_reset_password import mailed_link
 from tests.ui.test_signup import fill_form
 
 pytestmark = needs_chromium
@@ -20,16 +20,7 @@ LINK = re.compile(r"https?://[^\s\"'<>]+/verify-email\?token=[A-Za-z0-9._\-]+")
 
 async def verify_link(app: UiApp, email: str, after: int = 0) -> str:
     """The link of the first verification mail to `email` past the first `after` mails."""
-    for _ in range(150):
-        for message in app.mail.messages[after:]:
-            if message["To"] == email and "Verify your email" in str(message["Subject"]):
-                body = message.get_body(preferencelist=("plain",))
-                assert body is not None
-                found = LINK.search(body.get_content())
-                assert found, body.get_content()
-                return found.group(0)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no verification email to {email}")
+    return await mailed_link(app, email, LINK, subject="Verify your email", after=after)
 
 
 async def test_the_link_from_the_sign_up_mail_verifies_once(page: Page, ui_app: UiApp) -> None:
@@ -63,9 +54,7 @@ async def test_forged_and_wrong_kind_of_tokens_are_refused(
         await expect(page.get_by_test_id("verify-email-failed")).to_have_text("Invalid token")
 
 
-async def test_a_new_link_from_the_profile(
-    page: Page, ui_app: UiApp, normal_user: Account
-) -> None:
+async def test_a_new_link_from_the_profile(page: Page, ui_app: UiApp, normal_user: Account) -> None:
     sent = len(ui_app.mail.messages)
     await log_in_with_form(page, normal_user.email, normal_user.password)
     await page.goto("/settings")
