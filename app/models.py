@@ -206,6 +206,9 @@ class User(UserBase, table=True):
     # Whether the owner of `email` proved it by following a link mailed to it. New
     # accounts start unverified; those from before migration 0004 count as verified.
     email_verified: bool = Field(default=False, nullable=False)
+    # The address the user asked to move to (CONFIRM_EMAIL_CHANGES), until they follow
+    # the link mailed there; not unique: the first to confirm an address gets it.
+    pending_email: str | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
 
 
 class UserPublic(UserBase):
@@ -216,6 +219,7 @@ class UserPublic(UserBase):
     created_at: datetime
     updated_at: datetime
     email_verified: bool
+    pending_email: str | None
 
 
 class UsersPublic(SQLModel):
@@ -234,6 +238,7 @@ class UserRecord(TypedDict):
     created_at: datetime
     updated_at: datetime
     email_verified: bool
+    pending_email: str | None
 
 
 class UsersPage(TypedDict):

@@ -60,6 +60,7 @@ for name in (
     "SENTRY_DSN",
     "RATE_LIMITS_ENABLED",
     "REQUIRE_EMAIL_VERIFICATION",
+    "CONFIRM_EMAIL_CHANGES",
     "REFLEX_TRUSTED_PROXY_HOPS",
 ):
     os.environ.pop(name, None)

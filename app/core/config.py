@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     # than verify it, ask for a new link, log out and delete itself. False (the
     # template's behaviour): `email_verified` is only reported.
     REQUIRE_EMAIL_VERIFICATION: bool = False
+    # True: a user's new address (PATCH /users/me, the profile) waits as `pending_email`
+    # until the link mailed there is followed. False (the template's behaviour): it
+    # changes at once, unverified, and a verification link is mailed there. The old
+    # address is told either way.
+    CONFIRM_EMAIL_CHANGES: bool = False
     BCRYPT_ROUNDS: int = 12
     FRONTEND_HOST: str = "http://localhost:3000"
     BACKEND_CORS_ORIGINS: Annotated[list[AnyUrl], NoDecode, BeforeValidator(parse_origins)] = []

@@ -2,6 +2,8 @@
 
 from app.emails.messages import (
     EmailMessage,
+    build_confirm_email_change_email,
+    build_email_changed_email,
     build_new_account_email,
     build_reset_password_email,
     build_test_email,
@@ -11,6 +13,8 @@ from app.emails.sending import schedule_email, send_email
 
 __all__ = [
     "EmailMessage",
+    "build_confirm_email_change_email",
+    "build_email_changed_email",
     "build_new_account_email",
     "build_reset_password_email",
     "build_test_email",

@@ -78,5 +78,29 @@ def build_verify_email(email: str, token: str) -> EmailMessage:
     )
 
 
+def build_confirm_email_change_email(email: str, old_email: str, token: str) -> EmailMessage:
+    """To the address a user asked to move to: the change is made by its link."""
+    return _render(
+        "confirm_email_change",
+        f"{settings.PROJECT_NAME} - Confirm your new email address",
+        email=email,
+        old_email=old_email,
+        valid_hours=settings.EMAIL_VERIFY_TOKEN_EXPIRE_HOURS,
+        link=verify_link(token),
+    )
+
+
+def build_email_changed_email(email: str, new_email: str, *, pending: bool) -> EmailMessage:
+    """To the address an account leaves: the change is asked for (`pending`) or made."""
+    title = "is being changed" if pending else "was changed"
+    return _render(
+        "email_changed",
+        f"{settings.PROJECT_NAME} - Your email address {title}",
+        email=email,
+        new_email=new_email,
+        pending=pending,
+    )
+
+
 def build_test_email(email: str) -> EmailMessage:
     return _render("test_email", f"{settings.PROJECT_NAME} - Test email", email=email)

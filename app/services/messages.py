@@ -30,6 +30,7 @@ RECOVERY_SENT = "If that email is registered, we sent a password recovery link"
 TEST_EMAIL_SENT = "Test email sent"
 LOGGED_OUT = "Logged out successfully"
 EMAIL_VERIFIED = "Email address verified"
+EMAIL_CHANGED = "Email address changed"
 VERIFICATION_SENT = "Verification email sent"
 SESSION_ENDED = "Session ended"
 # {count}: how many sessions ended.

@@ -297,15 +297,26 @@ async def update_user(
 
 
 async def update_me(session: AsyncSession, user: User, data: UserUpdateMe) -> User:
+    """The caller's own name and address. A new address waits as `pending_email` for
+    the link mailed to it with CONFIRM_EMAIL_CHANGES, else changes at once, unverified;
+    the old address is told either way (verification.send_email_change_emails)."""
     changes = data.model_dump(exclude_unset=True)
     conflict = Conflict(messages.EMAIL_TAKEN_UPDATE)
-    if changes.get("email") is None:
-        changes.pop("email", None)
-    elif await _email_owned_by_other(session, changes["email"], user.id):
+    new_email = changes.pop("email", None)
+    if new_email == user.email:
+        new_email = None
+    if new_email is not None and await _email_owned_by_other(session, new_email, user.id):
         raise conflict
+    old_email, pending = user.email, settings.CONFIRM_EMAIL_CHANGES
+    if new_email is not None and pending:
+        changes["pending_email"] = new_email
+    elif new_email is not None:
+        changes.update(email=new_email, email_verified=False, pending_email=None)
     user.sqlmodel_update(changes)
     session.add(user)
     await _commit_unique_email(session, conflict)
+    if new_email is not None:
+        verification.send_email_change_emails(user, old_email, new_email, pending=pending)
     return user
 
 

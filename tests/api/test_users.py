@@ -33,6 +33,8 @@ PUBLIC_FIELDS = {
     "updated_at",
     # Issue #25: whether the owner followed a link mailed to the address.
     "email_verified",
+    # ... and the address they asked to move to, until they confirm it.
+    "pending_email",
 }
 
 # 321 characters, each part within its own limit, so only the total is too long.

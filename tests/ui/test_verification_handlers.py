@@ -13,6 +13,7 @@ from app.ui.state.sessions import SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
 from app.ui.state.verification import ResendVerificationState, VerifyEmailState
 from tests.conftest import Account
+from tests.factories import random_email
 from tests.ui.test_handlers import at_address, make_state, run, signed_in
 
 
@@ -100,3 +101,24 @@ async def test_an_unverified_user_is_sent_back_to_the_banner(
     assert messages.EMAIL_NOT_VERIFIED not in await run(ProfileState.open_page, profile)
     delete = signed_in(DeleteAccountState, normal_user)
     assert "successfully deleted" in await run(DeleteAccountState.delete_account, delete)
+
+
+async def test_a_new_address_waits_in_the_profile_until_confirmed(
+    normal_user: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "CONFIRM_EMAIL_CHANGES", True)
+    profile = signed_in(ProfileState, normal_user)
+    await run(ProfileState.open_page, profile)
+    new_email = random_email()
+    await run(ProfileState.save, profile, {"full_name": "", "email": new_email})
+    assert (profile.user.email, profile.user.pending_email) == (normal_user.email, new_email)
+
+    page = signed_in(VerifyEmailState, normal_user)
+    at_address(page, f"/verify-email?token={create_verify_token(normal_user.id, new_email)}")
+    await run(VerifyEmailState.open_page, page)
+    assert (page.status, page.detail) == ("verified", messages.EMAIL_CHANGED)
+    assert (page.user.email, page.user.pending_email, page.user.email_verified) == (
+        new_email,
+        "",
+        True,
+    )

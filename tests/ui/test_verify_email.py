@@ -66,3 +66,29 @@ async def test_a_new_link_from_the_profile(page: Page, ui_app: UiApp, normal_use
     await expect(page.get_by_test_id("verify-email-done")).to_be_visible()
     await page.goto("/settings")
     await expect(page.get_by_text("Verified", exact=True)).to_be_visible()
+
+
+async def test_a_changed_address_is_verified_from_its_own_mail(
+    page: Page, ui_app: UiApp, normal_user: Account
+) -> None:
+    """With the defaults the address changes at once (the template's behaviour),
+    unverified; the new address gets a link, the old one a notice."""
+    sent = len(ui_app.mail.messages)
+    new_email = random_email()
+    await log_in_with_form(page, normal_user.email, normal_user.password)
+    await page.goto("/settings")
+    await page.get_by_role("button", name="Edit").click()
+    await page.get_by_label("Email").fill(new_email)
+    await page.get_by_role("button", name="Save").click()
+    await expect_toast(page, "User updated successfully")
+    await expect(page.get_by_text("Not verified", exact=True)).to_be_visible()
+
+    notice = await mailed_link(
+        ui_app, normal_user.email, re.compile(re.escape(new_email)), after=sent
+    )
+    assert notice == new_email
+    await page.goto(await verify_link(ui_app, new_email, after=sent))
+    await expect(page.get_by_test_id("verify-email-done")).to_have_text("Email address verified")
+    await page.goto("/settings")
+    await expect(page.get_by_role("tabpanel")).to_contain_text(new_email)
+    await expect(page.get_by_text("Verified", exact=True)).to_be_visible()

@@ -103,12 +103,12 @@ async def reset_password(session: SessionDep, body: NewPassword) -> Message:
     return Message(message=messages.PASSWORD_UPDATED)
 
 
-@router.post("/verify-email/", responses=responses(*WITH_BODY, *USES_DATABASE))
+@router.post("/verify-email/", responses=responses(*WITH_BODY, *USES_DATABASE, 409))
 async def verify_email(session: SessionDep, body: VerifyEmail) -> Message:
-    """Use the token of a verification link: the address it was mailed to is verified.
-    Once only: `400 Email address already verified` the next time."""
-    await verification.verify_email(session, body.token)
-    return Message(message=messages.EMAIL_VERIFIED)
+    """Use the token of a mailed link: the address it was mailed to is verified, or,
+    when it is the caller's pending new address, becomes the account's (`Email address
+    changed`; `409` if another account has it by now). Once only."""
+    return Message(message=await verification.verify_email(session, body.token))
 
 
 @router.post(

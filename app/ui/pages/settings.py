@@ -80,6 +80,20 @@ def profile_tab() -> rx.Component:
                 wrap="wrap",
             ),
         ),
+        rx.cond(
+            user.pending_email != "",
+            rx.callout(
+                rx.text(
+                    "Changing to ",
+                    rx.text.strong(user.pending_email),
+                    ": follow the link we sent there to confirm it.",
+                ),
+                icon="mail",
+                size="1",
+                custom_attrs={"data-testid": "pending-email"},
+            ),
+            rx.fragment(),
+        ),
         rx.button("Edit", variant="outline", on_click=ProfileState.start_editing),
         spacing="4",
         align="start",

@@ -34,6 +34,8 @@ class SignedInUser:
     display_name: str = ""
     initials: str = ""
     email_verified: bool = False
+    # The address the user asked to move to, until they follow the link mailed there.
+    pending_email: str = ""
     # Held to verifying the address before anything else (REQUIRE_EMAIL_VERIFICATION):
     # the layout then shows the banner.
     must_verify: bool = False
@@ -50,6 +52,7 @@ class SignedInUser:
             display_name=full_name or user.email,
             initials=initials(full_name),
             email_verified=user.email_verified,
+            pending_email=user.pending_email or "",
             must_verify=verification.must_verify(user),
         )
 

@@ -29,11 +29,11 @@ class VerifyEmailState(AuthState):
             return rx.redirect(LOGIN_ROUTE, replace=True)
         try:
             async with session_scope() as session:
-                await verification.verify_email(session, token)
+                done = await verification.verify_email(session, token)
         except DomainError as error:
             self.status, self.detail = "failed", error.detail
         else:
-            self.status, self.detail = "verified", messages.EMAIL_VERIFIED
+            self.status, self.detail = "verified", done
         # A signed-in tab reads its user again (the banner goes); a dead token is dropped.
         _, events = await self._visitor_session()
         return events
