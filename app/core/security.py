@@ -15,7 +15,9 @@ import jwt
 from app.core.config import settings
 
 ALGORITHM = "HS256"
-TokenType = Literal["access", "refresh", "reset", "device", "verify"]
+TokenType = Literal["access", "refresh", "reset", "device", "verify", "2fa"]
+# How long the second step of a login may wait for its code.
+TWO_FACTOR_CHALLENGE_MINUTES = 5
 # Ids are int4: a larger claim names no row.
 MAX_CLAIM = 2**31 - 1
 
@@ -127,6 +129,13 @@ def create_reset_token(user_id: int) -> str:
     return create_token(user_id, "reset", expires_at)
 
 
+def create_two_factor_challenge(user_id: int) -> str:
+    """What a login of an account with two-factor on answers instead of tokens: proof
+    that the password was right, for the code step (POST /login/2fa) only."""
+    expires_at = datetime.now(UTC) + timedelta(minutes=TWO_FACTOR_CHALLENGE_MINUTES)
+    return create_token(user_id, "2fa", expires_at)
+
+
 def create_device_token(account: str) -> str:
     expires_at = datetime.now(UTC) + timedelta(days=settings.DEVICE_TOKEN_EXPIRE_DAYS)
     return _encode({"acc": account, "dev": secrets.token_urlsafe(16)}, "device", expires_at)
@@ -171,8 +180,9 @@ def _count(value: Any) -> int:
 
 
 def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
-    """The claims of an access, refresh or reset token; InvalidTokenError if it is not one."""
-    session_claims = ["sid"] if expected_type != "reset" else []
+    """The claims of an access, refresh, reset or 2fa token; InvalidTokenError if it is not
+    one."""
+    session_claims = ["sid"] if expected_type in ("access", "refresh") else []
     if expected_type == "refresh":
         session_claims.append("gen")
     payload = _decode(token, expected_type, ["sub", *session_claims])

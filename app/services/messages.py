@@ -22,6 +22,12 @@ EMAIL_NOT_VERIFIED = (
     "Email address not verified. Follow the link in the verification email, or ask for a new one."
 )
 EMAIL_ALREADY_VERIFIED = "Email address already verified"
+TWO_FACTOR_REQUIRED = "Two-factor code required"
+INVALID_TWO_FACTOR_CODE = "Invalid two-factor code"
+INVALID_TWO_FACTOR_CHALLENGE = "Invalid or expired two-factor challenge: log in again"
+TWO_FACTOR_ALREADY_ON = "Two-factor authentication is already on"
+TWO_FACTOR_OFF = "Two-factor authentication is off"
+TWO_FACTOR_NOT_STARTED = "Start the two-factor setup first"
 
 PASSWORD_UPDATED = "Password updated successfully"
 USER_DELETED = "User deleted successfully"
@@ -31,6 +37,7 @@ TEST_EMAIL_SENT = "Test email sent"
 LOGGED_OUT = "Logged out successfully"
 EMAIL_VERIFIED = "Email address verified"
 EMAIL_CHANGED = "Email address changed"
+TWO_FACTOR_DISABLED = "Two-factor authentication turned off"
 VERIFICATION_SENT = "Verification email sent"
 SESSION_ENDED = "Session ended"
 # {count}: how many sessions ended.

@@ -35,6 +35,8 @@ PUBLIC_FIELDS = {
     "email_verified",
     # ... and the address they asked to move to, until they confirm it.
     "pending_email",
+    # ... and whether logging in asks for a second factor.
+    "two_factor_enabled",
 }
 
 # 321 characters, each part within its own limit, so only the total is too long.

@@ -1,7 +1,7 @@
 """Tokens and password recovery (tag `login`)."""
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
@@ -34,6 +34,8 @@ from app.models import (
     Text,
     Token,
     TokenPair,
+    TwoFactorChallenge,
+    TwoFactorLogin,
     UserPublic,
     VerifyEmail,
 )
@@ -43,7 +45,16 @@ from app.services.errors import NotFound
 router = APIRouter(tags=["login"])
 
 
-@router.post("/login/access-token", responses=responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE))
+# A login of an account with two-factor on.
+TWO_FACTOR_CHALLENGE: dict[int | str, dict[str, Any]] = {
+    401: {"model": TwoFactorChallenge, "description": "Two-factor code required"}
+}
+
+
+@router.post(
+    "/login/access-token",
+    responses={**responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE), **TWO_FACTOR_CHALLENGE},
+)
 async def login_access_token(
     session: SessionDep,
     form_data: Annotated[PasswordForm, Depends()],
@@ -53,11 +64,35 @@ async def login_access_token(
 ) -> Token:
     """OAuth2 password flow: the email goes in `username`. Starts a session; its
     `refresh_token` renews it (`/login/refresh`), and `device_token`, sent back as
-    `X-Device-Token` on later logins, keeps them out of the account's lockout."""
+    `X-Device-Token` on later logins, keeps them out of the account's lockout. With
+    two-factor on: `401 {"detail": "Two-factor code required", "challenge": ...}`, and
+    the login goes on at `/login/2fa`."""
     result = await auth.login(
         session,
         form_data.username,
         form_data.password,
+        client=client,
+        user_agent=user_agent,
+        device_token=device_token,
+    )
+    return Token(**asdict(result.tokens), device_token=result.device_token)
+
+
+@router.post("/login/2fa", responses=responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE))
+async def login_two_factor(
+    session: SessionDep,
+    body: TwoFactorLogin,
+    client: ClientAddress,
+    user_agent: UserAgent,
+    device_token: DeviceToken = None,
+) -> Token:
+    """The second step of a login: the challenge and a TOTP code (or a recovery code,
+    which is then used up). Answers what `/login/access-token` answers; a wrong code
+    counts against the login limits."""
+    result = await auth.login_two_factor(
+        session,
+        body.challenge,
+        body.code,
         client=client,
         user_agent=user_agent,
         device_token=device_token,
