@@ -36,6 +36,7 @@ class SignedInUser:
     email_verified: bool = False
     # The address the user asked to move to, until they follow the link mailed there.
     pending_email: str = ""
+    two_factor_enabled: bool = False
     # Held to verifying the address before anything else (REQUIRE_EMAIL_VERIFICATION):
     # the layout then shows the banner.
     must_verify: bool = False
@@ -53,6 +54,7 @@ class SignedInUser:
             initials=initials(full_name),
             email_verified=user.email_verified,
             pending_email=user.pending_email or "",
+            two_factor_enabled=user.two_factor_enabled,
             must_verify=verification.must_verify(user),
         )
 
