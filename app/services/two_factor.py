@@ -10,6 +10,7 @@ seen over a shoulder (or sent twice at once) works for nobody else.
 import base64
 import hashlib
 import hmac
+import io
 import secrets
 import struct
 import time
@@ -85,8 +86,13 @@ def otpauth_uri(secret: str, email: str) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The URI as a QR code, an SVG document drawn here (no third party sees the secret)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    """The URI as a QR code, an SVG document drawn here (no third party sees the secret).
+    A whole document, with its namespace: shown as an image, SVG needs it."""
+    document = io.BytesIO()
+    segno.make(uri, error="m").save(
+        document, kind="svg", xmldecl=False, scale=5, dark="#000", light="#fff"
+    )
+    return document.getvalue().decode("utf-8")
 
 
 def _hash_recovery_code(code: str) -> str:

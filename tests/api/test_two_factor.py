@@ -87,7 +87,8 @@ async def test_setup_answers_a_secret_its_uri_and_a_qr_code(
     assert len(base64.b32decode(body["secret"])) == 20
     assert body["otpauth_uri"].startswith("otpauth://totp/Full%20Stack%20Reflex%3A")
     assert f"secret={body['secret']}" in body["otpauth_uri"]
-    assert body["qr_svg"].startswith("<svg") and "<path" in body["qr_svg"]
+    assert body["qr_svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert "<path" in body["qr_svg"]
     # Not on until a code confirms it: the login is as before.
     assert (await password_step(client, normal_user)).status_code == 200
 
