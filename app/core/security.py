@@ -1,4 +1,5 @@
-"""Password hashing (bcrypt, off the event loop) and typed JWTs (access, reset)."""
+"""Password hashing (bcrypt, off the event loop) and typed JWTs (access, refresh, reset,
+device, verify, 2fa)."""
 
 import asyncio
 import os
