@@ -135,6 +135,12 @@ class NewPassword(SQLModel):
     new_password: Text = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
+class VerifyEmail(SQLModel):
+    """The token of a link mailed to an address (`POST /verify-email/`)."""
+
+    token: Text = Field(max_length=4096)
+
+
 # Users -----------------------------------------------------------------------
 
 
@@ -197,6 +203,18 @@ class User(UserBase, table=True):
     updated_at: datetime = _updated_at()
     # Access and reset tokens issued before this instant are refused.
     password_changed_at: datetime = Field(default_factory=utcnow, nullable=False)
+    # Whether the owner of `email` proved it by following a link mailed to it. New
+    # accounts start unverified; those from before migration 0004 count as verified.
+    email_verified: bool = Field(default=False, nullable=False)
+    # The address the user asked to move to (CONFIRM_EMAIL_CHANGES), until they follow
+    # the link mailed there; not unique: the first to confirm an address gets it.
+    pending_email: str | None = Field(default=None, max_length=TEXT_MAX_LENGTH)
+    # TOTP (RFC 6238): the shared secret (base32), set at setup and kept once a code
+    # confirmed it; on only then. The last time step a code was accepted for: a code is
+    # taken once, and never one of an earlier step (no replay).
+    two_factor_secret: str | None = Field(default=None, max_length=64)
+    two_factor_enabled: bool = Field(default=False, nullable=False)
+    two_factor_last_step: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
 
 
 class UserPublic(UserBase):
@@ -206,6 +224,9 @@ class UserPublic(UserBase):
     id: int
     created_at: datetime
     updated_at: datetime
+    email_verified: bool
+    pending_email: str | None
+    two_factor_enabled: bool
 
 
 class UsersPublic(SQLModel):
@@ -223,6 +244,9 @@ class UserRecord(TypedDict):
     id: int
     created_at: datetime
     updated_at: datetime
+    email_verified: bool
+    pending_email: str | None
+    two_factor_enabled: bool
 
 
 class UsersPage(TypedDict):
@@ -334,6 +358,63 @@ class SessionPublic(SQLModel):
 class SessionsPublic(SQLModel):
     data: list[SessionPublic]
     count: int
+
+
+# Two-factor -------------------------------------------------------------------
+
+TWO_FACTOR_CODE_MAX_LENGTH = 64
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One single-use recovery code of a user with two-factor on, as its SHA-256: the
+    codes are random (80 bits), so a fast hash is as good as bcrypt and can be looked up."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (sa.UniqueConstraint("user_id", "code_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    code_hash: str = Field(max_length=64)
+
+
+class TwoFactorSetup(SQLModel):
+    """A new secret, to be confirmed with a code (`POST /users/me/2fa/confirm`)."""
+
+    secret: str
+    otpauth_uri: str
+    # The URI as a QR code: an SVG document to show as is.
+    qr_svg: str
+
+
+class TwoFactorCode(SQLModel):
+    code: Text = Field(min_length=1, max_length=TWO_FACTOR_CODE_MAX_LENGTH)
+
+
+class TwoFactorDisable(TwoFactorCode):
+    password: Text = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+
+
+class TwoFactorLogin(TwoFactorCode):
+    """The second step of a login: the 401's `challenge`, and a TOTP or recovery code."""
+
+    challenge: Text = Field(max_length=4096)
+
+
+class RecoveryCodes(SQLModel):
+    """Shown once: only their hashes are kept."""
+
+    recovery_codes: list[str]
+
+
+class TwoFactorChallenge(SQLModel):
+    """A login's 401 when the account has two-factor on."""
+
+    detail: str
+    challenge: str
 
 
 # Counters ----------------------------------------------------------------------

@@ -32,6 +32,7 @@ RATE_LIMITED = (
     "RECOVERY_PER_EMAIL",
     "SIGNUPS_PER_ADDRESS",
     "TEST_EMAILS_PER_ADDRESS",
+    "VERIFICATION_EMAILS_PER_ACCOUNT",
 )
 
 TEST_DATABASE_URL = create_test_database(os.environ.get("TEST_DATABASE_URL"))
@@ -58,6 +59,8 @@ for name in (
     "RESEND_API_KEY",
     "SENTRY_DSN",
     "RATE_LIMITS_ENABLED",
+    "REQUIRE_EMAIL_VERIFICATION",
+    "CONFIRM_EMAIL_CHANGES",
     "REFLEX_TRUSTED_PROXY_HOPS",
 ):
     os.environ.pop(name, None)

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import settings
 from app.core.db import ReplicaReads, read_session, session_scope
 from app.models import Text, User
-from app.services import auth
+from app.services import auth, verification
 from app.services.paging import MAX_SKIP
 from app.services.sessions import Caller
 
@@ -67,11 +67,30 @@ class PasswordForm(OAuth2PasswordRequestForm):
         )
 
 
-async def get_caller(token: TokenDep) -> Caller:
+async def get_unverified_caller(token: TokenDep) -> Caller:
+    """The caller, whether or not their address is verified: only the routes an
+    unverified account may use under REQUIRE_EMAIL_VERIFICATION take this one."""
     return await auth.caller_from_access_token(token)
 
 
+UnverifiedCallerDep = Annotated[Caller, Depends(get_unverified_caller)]
+
+
+async def get_caller(caller: UnverifiedCallerDep) -> Caller:
+    """The caller of every other route: 403 for an unverified address when verification
+    is required."""
+    verification.require_verified(caller.user)
+    return caller
+
+
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_unverified_user(caller: UnverifiedCallerDep) -> User:
+    return caller.user
+
+
+UnverifiedUser = Annotated[User, Depends(get_unverified_user)]
 
 
 async def get_current_user(caller: CallerDep) -> User:

@@ -20,6 +20,7 @@ from app.services.errors import (
     InvalidCredentials,
     NotFound,
     TooManyRequests,
+    TwoFactorRequired,
 )
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     TooManyRequests: 429,
+    TwoFactorRequired: 401,
 }
 
 
@@ -101,10 +103,14 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 
 async def domain_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    body: dict[str, str] = {"detail": exc.detail}
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
-    return JSONResponse(
-        {"detail": exc.detail}, status_code=STATUS_BY_ERROR[type(exc)], headers=headers
-    )
+    if isinstance(exc, TwoFactorRequired):
+        # The one answer with more than `detail`: clients that know two-factor read the
+        # challenge; the template's, which never meet it (two-factor off), are unchanged.
+        body["challenge"] = exc.challenge
+        headers = {"WWW-Authenticate": "Bearer"}
+    return JSONResponse(body, status_code=STATUS_BY_ERROR[type(exc)], headers=headers)
 
 
 async def database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
     # the account's lockout, see RATE_LIMIT_LOGIN_FAILURES_PER_DEVICE).
     DEVICE_TOKEN_EXPIRE_DAYS: int = Field(default=365, ge=1)
     EMAIL_RESET_TOKEN_EXPIRE_HOURS: int = 48
+    # How long a link mailed to confirm an address works.
+    EMAIL_VERIFY_TOKEN_EXPIRE_HOURS: int = Field(default=48, ge=1)
+    # True: an account whose address is not verified can log in, but do nothing else
+    # than verify it, ask for a new link, log out and delete itself. False (the
+    # template's behaviour): `email_verified` is only reported.
+    REQUIRE_EMAIL_VERIFICATION: bool = False
+    # True: a user's new address (PATCH /users/me, the profile) waits as `pending_email`
+    # until the link mailed there is followed. False (the template's behaviour): it
+    # changes at once, unverified, and a verification link is mailed there. The old
+    # address is told either way.
+    CONFIRM_EMAIL_CHANGES: bool = False
     BCRYPT_ROUNDS: int = 12
     FRONTEND_HOST: str = "http://localhost:3000"
     BACKEND_CORS_ORIGINS: Annotated[list[AnyUrl], NoDecode, BeforeValidator(parse_origins)] = []
@@ -183,6 +194,8 @@ class Settings(BaseSettings):
     RATE_LIMIT_RECOVERY_PER_EMAIL: Rate = "3/hour"
     RATE_LIMIT_SIGNUPS_PER_ADDRESS: Rate = "10/hour"
     RATE_LIMIT_TEST_EMAILS_PER_ADDRESS: Rate = "10/hour"
+    # Verification mails an account asks for again (the one at sign-up is not counted).
+    RATE_LIMIT_VERIFICATION_EMAILS_PER_ACCOUNT: Rate = "5/hour"
 
     EMAIL_BACKEND: Literal["resend", "smtp", "console"] | None = None
     RESEND_API_KEY: str | None = None

@@ -80,7 +80,7 @@ RATE_LIMIT_REJECTIONS = Counter(
 LOGINS = Counter(
     "logins_total",
     "Login attempts from the API and the UI, by outcome "
-    "(success, invalid: wrong email or password, inactive).",
+    "(success, invalid: wrong email or password or two-factor code, inactive).",
     ["outcome"],
 )
 

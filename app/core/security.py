@@ -1,4 +1,5 @@
-"""Password hashing (bcrypt, off the event loop) and typed JWTs (access, reset)."""
+"""Password hashing (bcrypt, off the event loop) and typed JWTs (access, refresh, reset,
+device, verify, 2fa)."""
 
 import asyncio
 import os
@@ -15,7 +16,9 @@ import jwt
 from app.core.config import settings
 
 ALGORITHM = "HS256"
-TokenType = Literal["access", "refresh", "reset", "device"]
+TokenType = Literal["access", "refresh", "reset", "device", "verify", "2fa"]
+# How long the second step of a login may wait for its code.
+TWO_FACTOR_CHALLENGE_MINUTES = 5
 # Ids are int4: a larger claim names no row.
 MAX_CLAIM = 2**31 - 1
 
@@ -83,6 +86,14 @@ class DeviceClaims:
     device_id: str
 
 
+@dataclass(frozen=True)
+class EmailClaims:
+    """A link mailed to `email`: whoever follows it reads that mailbox."""
+
+    user_id: int
+    email: str
+
+
 class InvalidTokenError(Exception):
     """The token is malformed, expired, of the wrong type or badly signed."""
 
@@ -119,9 +130,22 @@ def create_reset_token(user_id: int) -> str:
     return create_token(user_id, "reset", expires_at)
 
 
+def create_two_factor_challenge(user_id: int) -> str:
+    """What a login of an account with two-factor on answers instead of tokens: proof
+    that the password was right, for the code step (POST /login/2fa) only."""
+    expires_at = datetime.now(UTC) + timedelta(minutes=TWO_FACTOR_CHALLENGE_MINUTES)
+    return create_token(user_id, "2fa", expires_at)
+
+
 def create_device_token(account: str) -> str:
     expires_at = datetime.now(UTC) + timedelta(days=settings.DEVICE_TOKEN_EXPIRE_DAYS)
     return _encode({"acc": account, "dev": secrets.token_urlsafe(16)}, "device", expires_at)
+
+
+def create_verify_token(user_id: int, email: str) -> str:
+    """The token of a link that proves `email` is the user's (it was mailed there)."""
+    expires_at = datetime.now(UTC) + timedelta(hours=settings.EMAIL_VERIFY_TOKEN_EXPIRE_HOURS)
+    return _encode({"sub": str(user_id), "email": email}, "verify", expires_at)
 
 
 def _decode(token: str, expected_type: TokenType, required: list[str]) -> dict[str, Any]:
@@ -157,8 +181,9 @@ def _count(value: Any) -> int:
 
 
 def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
-    """The claims of an access, refresh or reset token; InvalidTokenError if it is not one."""
-    session_claims = ["sid"] if expected_type != "reset" else []
+    """The claims of an access, refresh, reset or 2fa token; InvalidTokenError if it is not
+    one."""
+    session_claims = ["sid"] if expected_type in ("access", "refresh") else []
     if expected_type == "refresh":
         session_claims.append("gen")
     payload = _decode(token, expected_type, ["sub", *session_claims])
@@ -176,6 +201,14 @@ def decode_device_token(token: str) -> DeviceClaims:
     if not isinstance(account, str) or not isinstance(device_id, str) or len(device_id) > 64:
         raise InvalidTokenError("malformed claims")
     return DeviceClaims(account=account, device_id=device_id)
+
+
+def decode_verify_token(token: str) -> EmailClaims:
+    payload = _decode(token, "verify", ["sub", "email"])
+    email = payload["email"]
+    if not isinstance(email, str):
+        raise InvalidTokenError("malformed claims")
+    return EmailClaims(user_id=_user_id(payload["sub"]), email=email)
 
 
 def issued_before_password_change(claims: TokenClaims, password_changed_at: datetime) -> bool:

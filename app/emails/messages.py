@@ -63,5 +63,44 @@ def build_new_account_email(email: str, token: str) -> EmailMessage:
     )
 
 
+def verify_link(token: str) -> str:
+    return f"{settings.FRONTEND_HOST.rstrip('/')}/verify-email?token={token}"
+
+
+def build_verify_email(email: str, token: str) -> EmailMessage:
+    """A link proving the address is the account's (sign-up, or asked for again)."""
+    return _render(
+        "verify_email",
+        f"{settings.PROJECT_NAME} - Verify your email address",
+        email=email,
+        valid_hours=settings.EMAIL_VERIFY_TOKEN_EXPIRE_HOURS,
+        link=verify_link(token),
+    )
+
+
+def build_confirm_email_change_email(email: str, old_email: str, token: str) -> EmailMessage:
+    """To the address a user asked to move to: the change is made by its link."""
+    return _render(
+        "confirm_email_change",
+        f"{settings.PROJECT_NAME} - Confirm your new email address",
+        email=email,
+        old_email=old_email,
+        valid_hours=settings.EMAIL_VERIFY_TOKEN_EXPIRE_HOURS,
+        link=verify_link(token),
+    )
+
+
+def build_email_changed_email(email: str, new_email: str, *, pending: bool) -> EmailMessage:
+    """To the address an account leaves: the change is asked for (`pending`) or made."""
+    title = "is being changed" if pending else "was changed"
+    return _render(
+        "email_changed",
+        f"{settings.PROJECT_NAME} - Your email address {title}",
+        email=email,
+        new_email=new_email,
+        pending=pending,
+    )
+
+
 def build_test_email(email: str) -> EmailMessage:
     return _render("test_email", f"{settings.PROJECT_NAME} - Test email", email=email)

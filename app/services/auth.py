@@ -13,6 +13,7 @@ from app.core.security import (
     burn_password_check,
     create_device_token,
     create_reset_token,
+    create_two_factor_challenge,
     decode_device_token,
     decode_token,
     issued_before_password_change,
@@ -20,8 +21,14 @@ from app.core.security import (
 )
 from app.emails import build_reset_password_email, schedule_email
 from app.models import User, utcnow
-from app.services import messages, rate_limits, sessions, users
-from app.services.errors import BadRequest, Forbidden, InvalidCredentials, NotFound
+from app.services import messages, rate_limits, sessions, two_factor, users
+from app.services.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidCredentials,
+    NotFound,
+    TwoFactorRequired,
+)
 from app.services.rate_limits import Limit
 
 logger = logging.getLogger(__name__)
@@ -96,14 +103,61 @@ async def login(
     user_agent: str,
     device_token: str | None = None,
 ) -> Login:
-    """Check the credentials and start a session (REST and UI logins alike)."""
+    """Check the credentials and start a session (REST and UI logins alike); with
+    two-factor on, TwoFactorRequired instead, whose challenge goes on at login_two_factor."""
     user = await authenticate(session, email, password, client=client, device_token=device_token)
+    if user.two_factor_enabled:
+        assert user.id is not None
+        raise TwoFactorRequired(messages.TWO_FACTOR_REQUIRED, create_two_factor_challenge(user.id))
+    return await _start_session(session, user, client, user_agent, device_token)
+
+
+async def _start_session(
+    session: AsyncSession, user: User, client: str, user_agent: str, device_token: str | None
+) -> Login:
     tokens = await sessions.start(session, user, user_agent=user_agent, ip_address=client)
     # A known device keeps its token; any other gets one of its own.
-    if known_device(device_token, email) is None:
-        device_token = create_device_token(rate_limits.identifier(email))
+    if known_device(device_token, user.email) is None:
+        device_token = create_device_token(rate_limits.identifier(user.email))
     assert device_token is not None
     return Login(tokens, device_token)
+
+
+async def login_two_factor(
+    session: AsyncSession,
+    challenge: str,
+    code: str,
+    *,
+    client: str,
+    user_agent: str,
+    device_token: str | None = None,
+) -> Login:
+    """The second step of a login: the challenge of a right password, and a TOTP or
+    recovery code, taken once. A wrong code counts against the login limits as a wrong
+    password does (the account's and the address's, or the known device's)."""
+    try:
+        claims = decode_token(challenge, "2fa")
+    except InvalidTokenError:
+        raise BadRequest(messages.INVALID_TWO_FACTOR_CHALLENGE) from None
+    user = await users.get_user(session, claims.user_id)
+    # A password changed (or two-factor turned off) since the challenge voids it.
+    if (
+        user is None
+        or not user.two_factor_enabled
+        or issued_before_password_change(claims, user.password_changed_at)
+    ):
+        raise BadRequest(messages.INVALID_TWO_FACTOR_CHALLENGE)
+    if not user.is_active:
+        raise BadRequest(messages.INACTIVE_USER)
+    device = known_device(device_token, user.email)
+    async with rate_limits.limiter.login_attempt(user.email, client, device) as attempt:
+        if not await two_factor.take_code(session, user, code):
+            attempt.failed()
+            LOGINS.labels("invalid").inc()
+            raise BadRequest(messages.INVALID_TWO_FACTOR_CODE)
+    # Counted a success already at the password step.
+    set_user(user.id)
+    return await _start_session(session, user, client, user_agent, device_token)
 
 
 async def caller_from_access_token(token: str) -> sessions.Caller:

@@ -32,6 +32,14 @@ class Conflict(DomainError):
     pass
 
 
+class TwoFactorRequired(DomainError):
+    """The password was right; the login goes on at POST /login/2fa with `challenge`."""
+
+    def __init__(self, detail: str, challenge: str) -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+
+
 class TooManyRequests(DomainError):
     """A rate limit was reached; `retry_after` seconds until the window resets."""
 

@@ -48,6 +48,7 @@ class Limit(StrEnum):
     RECOVERY_PER_EMAIL = "recovery-email"
     SIGNUPS_PER_ADDRESS = "signups-address"
     TEST_EMAILS_PER_ADDRESS = "test-emails-address"
+    VERIFICATION_EMAILS_PER_ACCOUNT = "verification-emails-account"
 
 
 DETAILS: dict[Limit, str] = {
@@ -58,6 +59,7 @@ DETAILS: dict[Limit, str] = {
     Limit.RECOVERY_PER_EMAIL: messages.TOO_MANY_RECOVERY_REQUESTS,
     Limit.SIGNUPS_PER_ADDRESS: messages.TOO_MANY_SIGNUPS,
     Limit.TEST_EMAILS_PER_ADDRESS: messages.TOO_MANY_TEST_EMAILS,
+    Limit.VERIFICATION_EMAILS_PER_ACCOUNT: messages.TOO_MANY_VERIFICATION_EMAILS,
 }
 
 

@@ -24,7 +24,7 @@ from app.models import (
     UserUpdateMe,
     utcnow,
 )
-from app.services import counts, messages, rate_limits, sessions
+from app.services import counts, messages, rate_limits, sessions, verification
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.rate_limits import Limit
@@ -138,11 +138,14 @@ async def _insert_user(
     return user
 
 
-async def create_user(session: AsyncSession, data: UserCreate) -> User:
-    """A superuser creates an account with any flags."""
+async def create_user(
+    session: AsyncSession, data: UserCreate, *, email_verified: bool = False
+) -> User:
+    """A superuser creates an account with any flags; its address is unverified unless
+    whoever configured it vouches for it (`email_verified`, the first superuser)."""
     return await _insert_user(
         session,
-        data.model_dump(exclude={"password"}),
+        {**data.model_dump(exclude={"password"}), "email_verified": email_verified},
         data.password,
         BadRequest(messages.EMAIL_TAKEN_ADMIN),
     )
@@ -169,18 +172,22 @@ async def register_user(session: AsyncSession, data: UserRegister, *, client: st
     sign-up must not become a way to test which emails have accounts.
     """
     await rate_limits.limiter.charge((Limit.SIGNUPS_PER_ADDRESS, client))
-    return await _insert_user(
+    user = await _insert_user(
         session,
         {"email": data.email, "full_name": data.full_name},
         data.password,
         BadRequest(messages.EMAIL_TAKEN_SIGNUP),
     )
+    verification.send_verification_email(user)
+    return user
 
 
 async def create_private_user(session: AsyncSession, data: PrivateUserCreate) -> User:
+    """Development seeding; `is_verified` (the template's field, which it ignores) says
+    whether the address counts as verified."""
     return await _insert_user(
         session,
-        {"email": data.email, "full_name": data.full_name},
+        {"email": data.email, "full_name": data.full_name, "email_verified": data.is_verified},
         data.password,
         BadRequest(messages.EMAIL_TAKEN_SIGNUP),
     )
@@ -302,15 +309,26 @@ async def update_user(
 
 
 async def update_me(session: AsyncSession, user: User, data: UserUpdateMe) -> User:
+    """The caller's own name and address. A new address waits as `pending_email` for
+    the link mailed to it with CONFIRM_EMAIL_CHANGES, else changes at once, unverified;
+    the old address is told either way (verification.send_email_change_emails)."""
     changes = data.model_dump(exclude_unset=True)
     conflict = Conflict(messages.EMAIL_TAKEN_UPDATE)
-    if changes.get("email") is None:
-        changes.pop("email", None)
-    elif await _email_owned_by_other(session, changes["email"], user.id):
+    new_email = changes.pop("email", None)
+    if new_email == user.email:
+        new_email = None
+    if new_email is not None and await _email_owned_by_other(session, new_email, user.id):
         raise conflict
+    old_email, pending = user.email, settings.CONFIRM_EMAIL_CHANGES
+    if new_email is not None and pending:
+        changes["pending_email"] = new_email
+    elif new_email is not None:
+        changes.update(email=new_email, email_verified=False, pending_email=None)
     user.sqlmodel_update(changes)
     session.add(user)
     await _commit_unique_email(session, conflict)
+    if new_email is not None:
+        verification.send_email_change_emails(user, old_email, new_email, pending=pending)
     return user
 
 
@@ -375,7 +393,8 @@ async def ensure_first_superuser(session: AsyncSession) -> User:
         is_superuser=True,
     )
     try:
-        return await create_user(session, data)
+        # The deployment's own address: nobody is there to follow a link yet.
+        return await create_user(session, data, email_verified=True)
     except BadRequest:
         # Another process created it between the check and the insert.
         existing = await get_user_by_email(session, settings.FIRST_SUPERUSER)

@@ -1,4 +1,4 @@
-"""Render the three emails with sample data and screenshot them in Chromium.
+"""Render the emails with sample data and screenshot them in Chromium.
 
 .venv/bin/python scripts/docs/render_emails.py   # writes docs/images/email-*.png
 """
@@ -15,11 +15,12 @@ os.environ.setdefault("FIRST_SUPERUSER_PASSWORD", "screenshot-only")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from app.core.security import create_reset_token  # noqa: E402
+from app.core.security import create_reset_token, create_verify_token  # noqa: E402
 from app.emails import (  # noqa: E402
     build_new_account_email,
     build_reset_password_email,
     build_test_email,
+    build_verify_email,
 )
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -30,6 +31,9 @@ def main() -> int:
         "email-reset-password": build_reset_password_email("jane@example.com", token),
         "email-new-account": build_new_account_email("jane@example.com", token),
         "email-test": build_test_email("jane@example.com"),
+        "email-verify": build_verify_email(
+            "jane@example.com", create_verify_token(1, "jane@example.com")
+        ),
     }
     out = ROOT / "docs" / "images"
     out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,12 @@ PUBLIC_FIELDS = {
     "full_name",
     "created_at",
     "updated_at",
+    # Issue #25: whether the owner followed a link mailed to the address.
+    "email_verified",
+    # ... and the address they asked to move to, until they confirm it.
+    "pending_email",
+    # ... and whether logging in asks for a second factor.
+    "two_factor_enabled",
 }
 
 # 321 characters, each part within its own limit, so only the total is too long.

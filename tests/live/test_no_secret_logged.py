@@ -86,6 +86,7 @@ def body(message: EmailMessage) -> str:
 
 
 def reset_token(message: EmailMessage) -> str:
+    """The token of the message's link (a reset or a verification link)."""
     found = re.search(r"token=([\w.-]+)", body(message))
     assert found, body(message)
     return found.group(1)
@@ -128,14 +129,17 @@ async def test_a_whole_flow_at_debug_logs_no_secret(
         assert made.status_code == 200, made.text
         recovery = await client.post(f"{API}/password-recovery/{EMAIL}")
         assert recovery.status_code == 200, recovery.text
-        await wait_for_messages(mailbox, 2)
-        [recovery_mail] = [m for m in mailbox.messages if m["To"] == EMAIL]
+        # The sign-up's verification mail, the new account's, the recovery mail.
+        await wait_for_messages(mailbox, 3)
+        [verification_mail] = [m for m in mailbox.messages if "Verify" in str(m["Subject"])]
+        [recovery_mail] = [m for m in mailbox.messages if "recovery" in str(m["Subject"])]
         token = reset_token(recovery_mail)
+        verify_token = reset_token(verification_mail)
         reset = await client.post(
             f"{API}/reset-password/", json={"token": token, "new_password": PASSWORDS["reset"]}
         )
         assert reset.status_code == 200, reset.text
-        secrets += [first, second, token, superuser.headers["Authorization"][7:]]
+        secrets += [first, second, token, verify_token, superuser.headers["Authorization"][7:]]
 
     tab = Tab(debug_backend.url)
     await tab.open("/login")
@@ -148,7 +152,7 @@ async def test_a_whole_flow_at_debug_logs_no_secret(
     await tab.close()
     secrets += [ui_token, tab.client_token]
     # Each mail's lines long enough to be its own (links, the new account's details).
-    assert len(mailbox.messages) == 2
+    assert len(mailbox.messages) == 3
     for message in mailbox.messages:
         secrets += [line for line in body(message).splitlines() if len(line.strip()) > 30]
         secrets.append(reset_token(message))

@@ -226,8 +226,8 @@ async def test_copy_and_truncate_are_counted() -> None:
         await connection.commit()
     await assert_counts_exact()
     async with engine.begin() as connection:
-        # Every table that references "user" goes with it (sessions too).
-        await connection.execute(text('TRUNCATE item, user_session, "user"'))
+        # Every table that references "user" goes with it (sessions, recovery codes too).
+        await connection.execute(text('TRUNCATE item, user_session, recovery_code, "user"'))
     await assert_counts_exact()
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM item_count"))).scalar_one() == 0

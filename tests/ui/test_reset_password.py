@@ -17,16 +17,31 @@ LINK = re.compile(r"https?://[^\s\"'<>]+/reset-password\?token=[A-Za-z0-9._\-]+"
 
 async def reset_link(app: UiApp, email: str) -> str:
     """The link of the newest recovery mail to `email`, waiting for it to arrive."""
-    for _ in range(100):
-        for message in reversed(app.mail.messages):
-            if message["To"] == email:
+    return await mailed_link(app, email, LINK, newest_first=True)
+
+
+async def mailed_link(
+    app: UiApp,
+    email: str,
+    link: re.Pattern[str],
+    *,
+    subject: str = "",
+    after: int = 0,
+    newest_first: bool = False,
+) -> str:
+    """The `link` in a mail to `email` (whose subject has `subject`), among those that
+    arrived past the first `after`, waiting for it to arrive."""
+    for _ in range(150):
+        arrived = app.mail.messages[after:]
+        for message in reversed(arrived) if newest_first else arrived:
+            if message["To"] == email and subject in str(message["Subject"]):
                 body = message.get_body(preferencelist=("plain",))
                 assert body is not None
-                found = LINK.search(body.get_content())
+                found = link.search(body.get_content())
                 assert found, body.get_content()
                 return found.group(0)
         await asyncio.sleep(0.1)
-    raise AssertionError(f"no recovery email to {email}")
+    raise AssertionError(f"no mail to {email} with a link like {link.pattern}")
 
 
 async def test_recovery_page(page: Page) -> None:

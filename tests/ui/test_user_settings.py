@@ -34,7 +34,7 @@ async def test_my_profile_is_the_default_tab(page: Page, normal_user: Account) -
 
 async def test_all_tabs_are_visible(page: Page, normal_user: Account) -> None:
     await sign_in_as(page, normal_user.id, "/settings")
-    for name in ("My profile", "Password", "Sessions", "Appearance", "Danger zone"):
+    for name in ("My profile", "Password", "Two-factor", "Sessions", "Appearance", "Danger zone"):
         await expect(page.get_by_role("tab", name=name)).to_be_visible()
 
 

@@ -11,12 +11,17 @@ from app.api.deps import (
     SessionDep,
     Skip,
     SuperUser,
+    UnverifiedUser,
     get_current_active_superuser,
 )
 from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, WITH_BODY, responses
 from app.api.pages import USERS_PAGE, json_response
 from app.models import (
     Message,
+    RecoveryCodes,
+    TwoFactorCode,
+    TwoFactorDisable,
+    TwoFactorSetup,
     UpdatePassword,
     UserCreate,
     UserPublic,
@@ -26,7 +31,7 @@ from app.models import (
     UserUpdate,
     UserUpdateMe,
 )
-from app.services import messages, users
+from app.services import messages, two_factor, users, verification
 
 router = APIRouter(prefix="/users", tags=["users"], responses=responses(*USES_DATABASE))
 # Every route but signup resolves the caller first.
@@ -77,14 +82,49 @@ async def update_password_me(
 
 
 @router.get("/me", response_model=UserPublic, responses=AUTH)
-async def read_user_me(current_user: CurrentUser) -> UserPublic:
+async def read_user_me(current_user: UnverifiedUser) -> UserPublic:
     return UserPublic.model_validate(current_user)
 
 
 @router.delete("/me", responses=AUTH)
-async def delete_user_me(session: SessionDep, current_user: CurrentUser) -> Message:
+async def delete_user_me(session: SessionDep, current_user: UnverifiedUser) -> Message:
     await users.delete_me(session, current_user)
     return Message(message=messages.USER_DELETED)
+
+
+@router.post("/me/verification-email", responses={**AUTH, **responses(*RATE_LIMITED)})
+async def send_verification_email(current_user: UnverifiedUser) -> Message:
+    """Mail the caller a new verification link (`400 Email address already verified`
+    if there is nothing to verify)."""
+    await verification.resend_verification_email(current_user)
+    return Message(message=messages.VERIFICATION_SENT)
+
+
+@router.post("/me/2fa", responses=AUTH)
+async def begin_two_factor(session: SessionDep, current_user: CurrentUser) -> TwoFactorSetup:
+    """A new TOTP secret, its `otpauth://` URI and the URI as an SVG QR code; two-factor
+    is on only once a code confirms it (`/me/2fa/confirm`)."""
+    setup = await two_factor.begin_setup(session, current_user)
+    return TwoFactorSetup(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg)
+
+
+@router.post("/me/2fa/confirm", responses={**AUTH, **responses(*WITH_BODY)})
+async def confirm_two_factor(
+    session: SessionDep, body: TwoFactorCode, current_user: CurrentUser
+) -> RecoveryCodes:
+    """Turn two-factor on with a code of the new secret; answers ten single-use recovery
+    codes, shown this once."""
+    codes = await two_factor.confirm_setup(session, current_user, body.code)
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.delete("/me/2fa", responses={**AUTH, **responses(*WITH_BODY)})
+async def disable_two_factor(
+    session: SessionDep, body: TwoFactorDisable, current_user: CurrentUser
+) -> Message:
+    """Turn two-factor off: the password and a TOTP or recovery code."""
+    await two_factor.disable(session, current_user, body.password, body.code)
+    return Message(message=messages.TWO_FACTOR_DISABLED)
 
 
 @router.post("/signup", response_model=UserPublic, responses=responses(*WITH_BODY, *RATE_LIMITED))

@@ -6,7 +6,7 @@ from typing import Any, Literal
 import reflex as rx
 from reflex.event import EventType
 
-from app.models import PASSWORD_MAX_LENGTH, TEXT_MAX_LENGTH
+from app.models import PASSWORD_MAX_LENGTH, TEXT_MAX_LENGTH, TWO_FACTOR_CODE_MAX_LENGTH
 from app.ui.state.visibility import PASSWORD_FIELD_IDS, PasswordVisibilityState
 
 InputType = Literal["text", "email", "password", "search"]
@@ -188,6 +188,27 @@ def confirm_password_field(
         error,
         on_blur=lambda value: check(value, field_value(password_field_id)),
         placeholder="Confirm Password",
+    )
+
+
+def two_factor_code_field(
+    field_id: str, error: str | rx.Var[str], testid: str = "", **props: Any
+) -> rx.Component:
+    """A code from an authenticator app (or a recovery code): the login's code step, and
+    setting two-factor up or off."""
+    return labelled(
+        "Authentication code",
+        text_input(
+            name="code",
+            field_id=field_id,
+            placeholder="123456",
+            testid=testid or f"{field_id}-input",
+            auto_complete="one-time-code",
+            max_length=TWO_FACTOR_CODE_MAX_LENGTH,
+            **props,
+        ),
+        field_id,
+        error,
     )
 
 

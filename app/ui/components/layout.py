@@ -8,6 +8,7 @@ from app.core.config import settings
 from app.ui.components.menus import appearance_icon_menu, appearance_menu, user_menu
 from app.ui.state.auth import AuthState
 from app.ui.state.layout import LayoutState
+from app.ui.state.verification import ResendVerificationState
 
 SIDEBAR_WIDTH = "16rem"
 SIDEBAR_COLLAPSED_WIDTH = "3.75rem"
@@ -283,6 +284,42 @@ def page_heading(title: str, subtitle: str, *actions: rx.Component) -> rx.Compon
     )
 
 
+def send_verification_button(label: str, variant: str) -> rx.Component:
+    """Mails the signed-in user a new verification link (the banner's, the profile's)."""
+    return rx.button(
+        label,
+        size="1",
+        variant=variant,
+        loading=ResendVerificationState.sending,
+        on_click=ResendVerificationState.resend,
+    )
+
+
+def verification_banner() -> rx.Component:
+    """Above every signed-in page while REQUIRE_EMAIL_VERIFICATION holds the user back."""
+    return rx.cond(
+        AuthState.user.must_verify,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("mail-warning")),
+            rx.flex(
+                rx.callout.text(
+                    "Verify your email address to use the app: follow the link we sent to ",
+                    rx.text.strong(AuthState.user.email),
+                    ".",
+                ),
+                send_verification_button("Send a new link", "outline"),
+                gap="3",
+                align="center",
+                wrap="wrap",
+            ),
+            color_scheme="amber",
+            width="100%",
+            custom_attrs={"data-testid": "verify-email-banner"},
+        ),
+        rx.fragment(),
+    )
+
+
 def app_shell(*content: rx.Component) -> rx.Component:
     """The signed-in layout; nothing of the page shows before the user is known."""
     return rx.cond(
@@ -292,7 +329,13 @@ def app_shell(*content: rx.Component) -> rx.Component:
             rx.flex(
                 header(),
                 rx.el.main(
-                    rx.vstack(*content, spacing="5", width="100%", max_width="72rem"),
+                    rx.vstack(
+                        verification_banner(),
+                        *content,
+                        spacing="5",
+                        width="100%",
+                        max_width="72rem",
+                    ),
                     padding=rx.breakpoints(initial="20px 16px", sm="28px 32px"),
                     flex="1",
                     width="100%",

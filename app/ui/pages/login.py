@@ -1,20 +1,47 @@
-"""`/login`: email and password, a link to recover the password and one to sign up."""
+"""`/login`: email and password (then a two-factor code if the account has it on), a
+link to recover the password and one to sign up."""
 
 import reflex as rx
 
-from app.ui.components.forms import email_field, password_field, public_form, switch_prompt
+from app.ui.components.forms import (
+    email_field,
+    password_field,
+    public_form,
+    switch_prompt,
+    two_factor_code_field,
+)
 from app.ui.components.layout import form_heading, page_title, public_shell
 from app.ui.state.auth import AuthState
 from app.ui.state.public import LoginState
 
 
-@rx.page(
-    route="/login",
-    title=page_title("Log In"),
-    on_load=[LoginState.clear_errors, AuthState.redirect_if_signed_in],
-)
-def login() -> rx.Component:
-    return public_shell(
+def code_step() -> rx.Component:
+    """After a right password, when the account has two-factor on."""
+    return rx.fragment(
+        form_heading(
+            "Two-factor authentication",
+            "Enter the code from your authenticator app, or one of your recovery codes.",
+        ),
+        public_form(
+            two_factor_code_field(
+                "two-factor-code", LoginState.code_error, "code-input", auto_focus=True
+            ),
+            submit_label="Verify",
+            busy=LoginState.submitting,
+            on_submit=LoginState.submit_code,
+        ),
+        rx.button(
+            "Back to login",
+            type="button",
+            variant="ghost",
+            on_click=LoginState.clear_errors,
+            size="2",
+        ),
+    )
+
+
+def password_step() -> rx.Component:
+    return rx.fragment(
         form_heading("Login to your account"),
         public_form(
             email_field(LoginState.email_error, on_blur=LoginState.check_email),
@@ -32,3 +59,12 @@ def login() -> rx.Component:
         ),
         switch_prompt("Don't have an account yet?", "Sign up", "/signup"),
     )
+
+
+@rx.page(
+    route="/login",
+    title=page_title("Log In"),
+    on_load=[LoginState.clear_errors, AuthState.redirect_if_signed_in],
+)
+def login() -> rx.Component:
+    return public_shell(rx.cond(LoginState.two_factor_step, code_step(), password_step()))

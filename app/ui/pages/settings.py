@@ -1,21 +1,35 @@
-"""`/settings`: My profile, Password, Sessions, Appearance and Danger zone tabs."""
+"""`/settings`: My profile, Password, Two-factor, Sessions, Appearance and Danger zone tabs."""
 
 import reflex as rx
 from reflex.style import set_color_mode
 
 from app.services import messages
 from app.ui.components.dialogs import confirm_dialog
-from app.ui.components.forms import labelled, password_input, submit_button, text_input
-from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.components.forms import (
+    labelled,
+    password_input,
+    submit_button,
+    text_input,
+    two_factor_code_field,
+)
+from app.ui.components.layout import (
+    app_shell,
+    page_heading,
+    page_title,
+    send_verification_button,
+)
 from app.ui.components.table import ACTIONS_COLUMN, column_header
 from app.ui.state.auth import AuthState
 from app.ui.state.sessions import TAB as SESSIONS_TAB
 from app.ui.state.sessions import SessionRow, SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+from app.ui.state.two_factor import TAB as TWO_FACTOR_TAB
+from app.ui.state.two_factor import TwoFactorState
 
 TABS = (
     ("profile", "My profile"),
     ("password", "Password"),
+    (TWO_FACTOR_TAB, "Two-factor"),
     (SESSIONS_TAB, "Sessions"),
     ("appearance", "Appearance"),
     ("danger", "Danger zone"),
@@ -58,7 +72,37 @@ def profile_tab() -> rx.Component:
                 rx.text("N/A", size="2", color_scheme="gray"),
             ),
         ),
-        read_only("Email", rx.text(user.email, size="2")),
+        read_only(
+            "Email",
+            rx.hstack(
+                rx.text(user.email, size="2"),
+                rx.cond(
+                    user.email_verified,
+                    rx.badge("Verified", color_scheme="green", variant="soft"),
+                    rx.fragment(
+                        rx.badge("Not verified", color_scheme="amber", variant="soft"),
+                        send_verification_button("Send verification email", "ghost"),
+                    ),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+        ),
+        rx.cond(
+            user.pending_email != "",
+            rx.callout(
+                rx.text(
+                    "Changing to ",
+                    rx.text.strong(user.pending_email),
+                    ": follow the link we sent there to confirm it.",
+                ),
+                icon="mail",
+                size="1",
+                custom_attrs={"data-testid": "pending-email"},
+            ),
+            rx.fragment(),
+        ),
         rx.button("Edit", variant="outline", on_click=ProfileState.start_editing),
         spacing="4",
         align="start",
@@ -154,6 +198,131 @@ def password_tab() -> rx.Component:
             on_submit=PasswordState.change_password,
             width="100%",
         ),
+    )
+
+
+def recovery_codes_view() -> rx.Component:
+    """Right after turning two-factor on: the codes, this once."""
+    return rx.vstack(
+        rx.callout(
+            "Save these recovery codes somewhere safe. Each logs you in once if you lose "
+            "your authenticator; they are not shown again.",
+            icon="key-round",
+            color_scheme="amber",
+            size="1",
+        ),
+        rx.code(
+            rx.foreach(TwoFactorState.recovery_codes, lambda code: rx.text(code, as_="div")),
+            custom_attrs={"data-testid": "recovery-codes"},
+            style={"display": "block", "padding": "12px 16px", "line_height": "1.8"},
+        ),
+        rx.hstack(
+            rx.button(
+                rx.icon("copy", size=16),
+                "Copy codes",
+                variant="outline",
+                on_click=[
+                    rx.set_clipboard(TwoFactorState.recovery_text),
+                    rx.toast.success("Recovery codes copied"),
+                ],
+            ),
+            rx.button("Done", on_click=TwoFactorState.hide_recovery_codes),
+            spacing="3",
+        ),
+        spacing="4",
+        align="start",
+        width="100%",
+    )
+
+
+def two_factor_setup_view() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text(
+                "Scan this QR code with an authenticator app (or type the key in), then "
+                "enter the code it shows.",
+                size="2",
+            ),
+            rx.image(
+                src=TwoFactorState.qr_src,
+                alt="QR code of the two-factor key",
+                width="200px",
+                height="200px",
+            ),
+            read_only(
+                "Key",
+                rx.code(TwoFactorState.secret, custom_attrs={"data-testid": "two-factor-secret"}),
+            ),
+            two_factor_code_field("two-factor-code", TwoFactorState.code_error),
+            rx.hstack(
+                submit_button("Turn on", TwoFactorState.busy, size="2"),
+                rx.button(
+                    "Cancel",
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=TwoFactorState.cancel_setup,
+                ),
+                spacing="3",
+            ),
+            spacing="4",
+            align="start",
+            width="100%",
+        ),
+        on_submit=TwoFactorState.confirm_setup,
+        width="100%",
+    )
+
+
+def two_factor_off_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.badge("On", color_scheme="green", variant="soft"),
+            rx.text("To turn it off, enter your password and a code.", size="2"),
+            labelled(
+                "Password",
+                password_input(
+                    name="password",
+                    field_id="two-factor-off-password",
+                    testid="two-factor-off-password-input",
+                    toggle=False,
+                ),
+                "two-factor-off-password",
+                TwoFactorState.password_error,
+            ),
+            two_factor_code_field("two-factor-off-code", TwoFactorState.code_error),
+            submit_button("Turn off", TwoFactorState.busy, size="2", color_scheme="red"),
+            spacing="4",
+            align="start",
+            width="100%",
+        ),
+        on_submit=TwoFactorState.disable,
+        width="100%",
+    )
+
+
+def two_factor_tab() -> rx.Component:
+    return section(
+        "Two-Factor Authentication",
+        rx.cond(
+            TwoFactorState.showing_codes,
+            recovery_codes_view(),
+            rx.cond(
+                AuthState.user.two_factor_enabled,
+                two_factor_off_form(),
+                rx.cond(
+                    TwoFactorState.secret != "",
+                    two_factor_setup_view(),
+                    rx.button(
+                        "Set up two-factor authentication",
+                        variant="outline",
+                        loading=TwoFactorState.busy,
+                        on_click=TwoFactorState.begin_setup,
+                    ),
+                ),
+            ),
+        ),
+        subtitle="Ask for a code from an authenticator app at each login, after the password.",
     )
 
 
@@ -333,6 +502,7 @@ def settings_page() -> rx.Component:
             rx.tabs.list(*(rx.tabs.trigger(label, value=value) for value, label in TABS)),
             rx.tabs.content(profile_tab(), value="profile"),
             rx.tabs.content(password_tab(), value="password"),
+            rx.tabs.content(two_factor_tab(), value=TWO_FACTOR_TAB),
             rx.tabs.content(sessions_tab(), value=SESSIONS_TAB),
             rx.tabs.content(appearance_tab(), value="appearance"),
             rx.tabs.content(danger_tab(), value="danger"),

@@ -8,7 +8,7 @@ from reflex.event import EventSpec
 
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, session_scope
 from app.models import User
-from app.services import auth
+from app.services import auth, verification
 from app.services.errors import DomainError, Forbidden
 from app.services.sessions import Caller
 from app.ui.session_watch import session_tabs
@@ -33,6 +33,13 @@ class SignedInUser:
     is_superuser: bool = False
     display_name: str = ""
     initials: str = ""
+    email_verified: bool = False
+    # The address the user asked to move to, until they follow the link mailed there.
+    pending_email: str = ""
+    two_factor_enabled: bool = False
+    # Held to verifying the address before anything else (REQUIRE_EMAIL_VERIFICATION):
+    # the layout then shows the banner.
+    must_verify: bool = False
 
     @classmethod
     def of(cls, user: User) -> "SignedInUser":
@@ -45,6 +52,10 @@ class SignedInUser:
             is_superuser=user.is_superuser,
             display_name=full_name or user.email,
             initials=initials(full_name),
+            email_verified=user.email_verified,
+            pending_email=user.pending_email or "",
+            two_factor_enabled=user.two_factor_enabled,
+            must_verify=verification.must_verify(user),
         )
 
 
@@ -76,9 +87,14 @@ class AuthState(rx.State):
     def signed_in(self) -> bool:
         return self.user.id > 0
 
-    async def _current_caller(self) -> Caller:
+    async def _current_caller(self, *, unverified: bool = False) -> Caller:
         """The user the stored token speaks for, and its session, through the API's own
-        code path. The tab is then told at once when that session ends anywhere."""
+        code path. The tab is then told at once when that session ends anywhere.
+
+        Under REQUIRE_EMAIL_VERIFICATION an unverified user is refused (back to the
+        dashboard and its banner) unless the handler passes `unverified`: those that
+        show the account, verify, resend, log out or delete it, as the API's routes do.
+        """
         if not self.access_token:
             raise SessionExpired()
         try:
@@ -87,10 +103,15 @@ class AuthState(rx.State):
             raise SessionExpired() from None
         self.user = SignedInUser.of(caller.user)
         session_tabs.watch(self.router.session.client_token, self.user.id)
+        if not unverified:
+            try:
+                verification.require_verified(caller.user)
+            except Forbidden as error:
+                raise AccessDenied(error.detail) from None
         return caller
 
-    async def _current_user(self) -> User:
-        return (await self._current_caller()).user
+    async def _current_user(self, *, unverified: bool = False) -> User:
+        return (await self._current_caller(unverified=unverified)).user
 
     async def _current_superuser(self) -> User:
         user = await self._current_user()
@@ -158,14 +179,14 @@ class AuthState(rx.State):
     @reports_failures()
     async def check_login(self) -> None:
         """on_load of the signed-in pages that load nothing else (the dashboard)."""
-        await self._current_user()
+        await self._current_user(unverified=True)
 
     async def _visitor_session(self) -> tuple[bool, list[EventSpec]]:
         """On a public page: whether the stored token works, and events dropping a dead one."""
         if not self.access_token:
             return False, []
         try:
-            await self._current_user()
+            await self._current_user(unverified=True)
         except SessionExpired:
             return False, await self._forget_session()
         return True, []
@@ -183,7 +204,7 @@ class AuthState(rx.State):
         """Queued by the server when one of the user's sessions ended somewhere: if it
         was this tab's, the tab forgets everything and goes to the login page."""
         if self.user.id:
-            await self._current_user()
+            await self._current_user(unverified=True)
 
     @event
     async def log_out(self) -> list[EventSpec]:

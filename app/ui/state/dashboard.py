@@ -11,9 +11,11 @@ class DashboardState(LiveTable, AuthState):
     @reports_failures()
     async def open_dashboard(self) -> None:
         """on_load: check the session, and follow the user's own account."""
-        user = await self._current_user()
+        # The dashboard is where an unverified user lands, with the banner.
+        user = await self._current_user(unverified=True)
         self._watch(user, me_topics(user), [], search=False)
 
     async def _refresh_live(self) -> Events:
-        await self._current_user()
+        # A verification made elsewhere takes the banner away.
+        await self._current_user(unverified=True)
         return None

@@ -5,6 +5,8 @@ import reflex as rx
 from app.core.db import read_session, session_scope
 from app.models import UserRegister
 from app.services import auth, messages, users
+from app.services.auth import Login
+from app.services.errors import TwoFactorRequired
 from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
@@ -18,6 +20,7 @@ from app.ui.state.failures import (
 
 # The template's toast; the API's own reply (messages.RECOVERY_SENT) is worded for clients.
 RECOVERY_SENT = "Password recovery email sent successfully"
+CODE_REQUIRED = "Code is required"
 
 
 class ConfirmedPassword(rx.State, mixin=True):
@@ -53,9 +56,16 @@ class Credentials(rx.State, mixin=True):
 
 
 class LoginState(Credentials, AuthState):
+    # After a right password of an account with two-factor on: the code step, whose
+    # challenge stays on the server (backend-only var), never in the browser.
+    two_factor_step: bool = False
+    code_error: str = ""
+    _challenge: str = ""
+
     @event
     def clear_errors(self) -> None:
-        self.email_error = self.password_error = ""
+        self.email_error = self.password_error = self.code_error = ""
+        self.two_factor_step, self._challenge = False, ""
 
     @event
     @reports_failures(busy="submitting")
@@ -65,15 +75,41 @@ class LoginState(Credentials, AuthState):
         self.password_error = validation.password_error(password)
         if self.email_error or self.password_error:
             return None
+        try:
+            async with session_scope() as session:
+                result = await auth.login(
+                    session,
+                    email,
+                    password,
+                    client=self._client_address(),
+                    user_agent=self.router.headers.user_agent,
+                    device_token=self.device_token,
+                )
+        except TwoFactorRequired as required:
+            self._challenge, self.two_factor_step, self.code_error = required.challenge, True, ""
+            return None
+        return await self._signed_in(result)
+
+    @event
+    @reports_failures(busy="submitting")
+    async def submit_code(self, form: dict[str, str]) -> Events:
+        """The code step: a code from the authenticator app, or a recovery code."""
+        code = form.get("code", "").strip()
+        self.code_error = "" if code else CODE_REQUIRED
+        if not code:
+            return None
         async with session_scope() as session:
-            result = await auth.login(
+            result = await auth.login_two_factor(
                 session,
-                email,
-                password,
+                self._challenge,
+                code,
                 client=self._client_address(),
                 user_agent=self.router.headers.user_agent,
                 device_token=self.device_token,
             )
+        return await self._signed_in(result)
+
+    async def _signed_in(self, result: Login) -> Events:
         # A new session starts from nothing, whoever used the tab before.
         await self._forget_user_data()
         self._start_session(result.tokens.access_token)

@@ -32,8 +32,9 @@ class ProfileState(AuthState):
     @event
     @reports_failures()
     async def open_page(self) -> None:
-        """on_load of /settings: a fresh read of the user, out of edit mode."""
-        await self._current_user()
+        """on_load of /settings: a fresh read of the user, out of edit mode (an unverified
+        user may come here to delete the account)."""
+        await self._current_user(unverified=True)
         self.editing, self.email_error = False, ""
 
     @event
@@ -124,7 +125,7 @@ class DeleteAccountState(AuthState):
     @event
     @reports_failures(busy="deleting")
     async def delete_account(self) -> Events:
-        user = await self._current_user()
+        user = await self._current_user(unverified=True)
         async with session_scope() as session:
             await users.delete_me(session, user)
         self.confirm_open = False
