@@ -25,7 +25,7 @@ from app.ui.socket_limits import EventSocketLimits
 from app.ui.state import live
 
 configure_logging()
-logger = logging.getLogger("app.ui.events")
+logger = logging.getLogger("app.ui.errors")
 
 
 @asynccontextmanager

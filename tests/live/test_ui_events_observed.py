@@ -54,13 +54,16 @@ async def test_each_handler_run_is_logged_timed_and_a_bug_reported(
     tab = Tab(observed_backend.url)
     await tab.open("/items", token)
     await tab.wait_for(ITEMS, "loaded", lambda loaded: loaded is True)
-    # Not text: the handler's own code fails on it (a bug, not an expected failure).
-    await tab.send(f"{ITEMS}.search_rows", {"text": 5}, "/items")
-    await tab.wait_for(ITEMS, "loading", lambda busy: busy is True)
-    # Reflex also logs the wrong type at ERROR (a message event of its own); the bug is
-    # the one event with an exception.
-    await ingest.wait_for_events(2)
-    [event] = [found for found in ingest.events() if "exception" in found]
+    # A form holding a number where text goes: the handler's own code fails on it (a
+    # bug, not an expected failure; a wrong type at the top level never reaches it).
+    await tab.send(f"{ITEMS}.create", {"form": {"title": 5}}, "/items")
+    await tab.wait_for(ITEMS, "saving", lambda busy: busy is True)
+    await ingest.wait_for_events(1)
+    [event] = [
+        found
+        for found in ingest.events()
+        if "exception" in found and found.get("tags", {}).get("handler") == "ItemsState.create"
+    ]
     await tab.close()
 
     lines = event_lines(observed_backend)
@@ -69,16 +72,16 @@ async def test_each_handler_run_is_logged_timed_and_a_bug_reported(
     assert opened["user_id"] == normal_user.id
     assert opened["level"] == "INFO"
     assert opened["duration_ms"] > 0
-    [failed] = [line for line in lines if line["handler"] == "ItemsState.search_rows"]
+    [failed] = [line for line in lines if line["handler"] == "ItemsState.create"]
     assert failed["outcome"] == "error"
     assert failed["level"] == "WARNING"
     assert failed["request_id"] != opened["request_id"]
 
     assert event["tags"]["request_id"] == failed["request_id"]
-    assert event["tags"]["handler"] == "ItemsState.search_rows"
+    assert event["tags"]["handler"] == "ItemsState.create"
     # The handler failed before it checked the token: no user to report (the API's test
     # and test_a_failing_ui_handler_is_reported_with_its_user cover a known user).
-    assert event["exception"]["values"][-1]["type"] == "AttributeError"
+    assert event["exception"]["values"][-1]["type"] == "TypeError"
     assert token not in ingest.raw()
     assert tab.client_token not in ingest.raw()
 
@@ -99,7 +102,7 @@ async def test_each_handler_run_is_logged_timed_and_a_bug_reported(
         scraped = (await client.get("/api/metrics")).text
     timed = "reflex_event_duration_seconds_count"
     assert sample(scraped, timed, handler="ItemsState.open_page", outcome="ok") == 1
-    assert sample(scraped, timed, handler="ItemsState.search_rows", outcome="error") == 1
+    assert sample(scraped, timed, handler="ItemsState.create", outcome="error") == 1
     assert sample(scraped, timed, handler="LoginState.log_in", outcome="refused") == 1
     # The bug once, Reflex's wrong-type message once; nothing for the refused login.
     assert len(ingest.events()) == 2
