@@ -95,6 +95,15 @@ Text = Annotated[str, BeforeValidator(_storable), _NoNulInSchema()]
 Email = Annotated[EmailStr, BeforeValidator(_storable)]
 
 
+# Ids are SERIAL (int4): anything outside names no row, and must not reach the
+# database, where it would be an out-of-range error instead of "not found".
+MAX_ID = 2**31 - 1
+
+
+def is_storable_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
+
+
 # The limits of the contract, declared once: the models enforce them, the UI's forms
 # show them (input lengths, "Password must be at least 8 characters").
 PASSWORD_MIN_LENGTH = 8

@@ -14,13 +14,14 @@ import bcrypt
 import jwt
 
 from app.core.config import settings
+from app.models import MAX_ID
 
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh", "reset", "device", "verify", "2fa"]
 # How long the second step of a login may wait for its code.
 TWO_FACTOR_CHALLENGE_MINUTES = 5
 # Ids are int4: a larger claim names no row.
-MAX_CLAIM = 2**31 - 1
+MAX_CLAIM = MAX_ID
 
 # bcrypt releases the GIL; a pool sized to the cores keeps a burst of logins from
 # queueing behind (or starving) every other use of the default executor.

@@ -52,18 +52,17 @@ async def authenticate(
     password: str,
     *,
     client: str,
-    device_token: str | None = None,
+    device: str | None = None,
 ) -> User:
     """The user whose email and password these are, else `Incorrect email or password`.
 
     The password is checked before the active flag, as in the template, so an
     inactive account only shows itself to someone who knows its password. Wrong
     passwords count against the limits of the account and of the `client` address,
-    or of the device alone when `device_token` is the account's (see
+    or of the `device` alone when the login comes from a known one (known_device; see
     rate_limits.login_attempt); over a limit, TooManyRequests comes before any
     database or bcrypt work.
     """
-    device = known_device(device_token, email)
     async with rate_limits.limiter.login_attempt(email, client, device) as attempt:
         user = await users.get_user_by_email(session, email)
         # Give the connection back before ~250 ms of hashing: a burst of logins must
@@ -105,21 +104,21 @@ async def login(
 ) -> Login:
     """Check the credentials and start a session (REST and UI logins alike); with
     two-factor on, TwoFactorRequired instead, whose challenge goes on at login_two_factor."""
-    user = await authenticate(session, email, password, client=client, device_token=device_token)
+    device = known_device(device_token, email)
+    user = await authenticate(session, email, password, client=client, device=device)
     if user.two_factor_enabled:
         assert user.id is not None
         raise TwoFactorRequired(messages.TWO_FACTOR_REQUIRED, create_two_factor_challenge(user.id))
-    return await _start_session(session, user, client, user_agent, device_token)
+    return await _start_session(session, user, client, user_agent, device_token if device else None)
 
 
 async def _start_session(
-    session: AsyncSession, user: User, client: str, user_agent: str, device_token: str | None
+    session: AsyncSession, user: User, client: str, user_agent: str, known_token: str | None
 ) -> Login:
+    """A new session; `known_token` is the device token of a known device, which keeps
+    it, else the device gets one of its own."""
     tokens = await sessions.start(session, user, user_agent=user_agent, ip_address=client)
-    # A known device keeps its token; any other gets one of its own.
-    if known_device(device_token, user.email) is None:
-        device_token = create_device_token(rate_limits.identifier(user.email))
-    assert device_token is not None
+    device_token = known_token or create_device_token(rate_limits.identifier(user.email))
     return Login(tokens, device_token)
 
 
@@ -157,7 +156,7 @@ async def login_two_factor(
             raise BadRequest(messages.INVALID_TWO_FACTOR_CODE)
     # Counted a success already at the password step.
     set_user(user.id)
-    return await _start_session(session, user, client, user_agent, device_token)
+    return await _start_session(session, user, client, user_agent, device_token if device else None)
 
 
 async def caller_from_access_token(token: str) -> sessions.Caller:

@@ -14,10 +14,9 @@ from sqlalchemy import ColumnElement, Select, bindparam, inspect, or_
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models import User
+from app.models import User, is_storable_id
 from app.services.errors import Forbidden, NotFound
 from app.services.paging import CountedList, PageKey, SearchList, fetch_page
-from app.services.users import is_storable_id
 
 Row = TypeVar("Row", bound=SQLModel)
 Record = TypeVar("Record")

@@ -32,6 +32,7 @@ from app.models import (
     SessionsPublic,
     User,
     UserSession,
+    is_storable_id,
     utcnow,
     without_unstorable,
 )
@@ -171,7 +172,7 @@ async def end_where(session: AsyncSession, user_id: int, which: ColumnElement[bo
 async def end(session: AsyncSession, user_id: int, session_id: int) -> None:
     """End one of the user's sessions (logout is the caller's own); NotFound if the user
     has no live session of that id."""
-    if not 1 <= session_id <= 2**31 - 1:
+    if not is_storable_id(session_id):
         raise NotFound(messages.SESSION_NOT_FOUND)
     if not await end_where(
         session, user_id, and_(col(UserSession.id) == session_id, _live(utcnow()))

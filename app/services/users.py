@@ -22,6 +22,7 @@ from app.models import (
     UserSession,
     UserUpdate,
     UserUpdateMe,
+    is_storable_id,
     utcnow,
 )
 from app.services import counts, messages, rate_limits, sessions, verification
@@ -29,15 +30,6 @@ from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, No
 from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.rate_limits import Limit
 from app.services.sessions import SessionTimes
-
-# Ids are SERIAL (int4): anything outside names no row, and must not reach the
-# database, where it would be an out-of-range error instead of "not found".
-MAX_ID = 2**31 - 1
-
-
-def is_storable_id(value: int) -> bool:
-    return 1 <= value <= MAX_ID
-
 
 # Built once: these run on every authenticated request and every login.
 _USER_BY_ID = select(User).where(col(User.id) == bindparam("user_id"))

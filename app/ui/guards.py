@@ -115,7 +115,7 @@ class Parameters:
             hint = hints.get(parameter.name)
             plain = typing.get_origin(hint) or hint
             if plain in PLAIN_TYPES:
-                types[parameter.name] = float if plain is float else plain
+                types[parameter.name] = plain
         return cls(
             names=frozenset(parameter.name for parameter in parameters),
             required=frozenset(

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import settings
 from app.core.db import SessionMaker
 from app.core.security import verify_password_sync
-from app.models import Item, User, UserCreate, UserRegister, UserUpdate, UserUpdateMe
+from app.models import MAX_ID, Item, User, UserCreate, UserRegister, UserUpdate, UserUpdateMe
 from app.services import messages, users
 from app.services.errors import BadRequest, Conflict, Forbidden, NotFound
 from tests.factories import create_item, random_email, random_lower_string
@@ -100,10 +100,10 @@ async def test_ids_outside_the_column_range_are_not_found(
 
 async def test_the_largest_storable_id_still_names_its_row(session: AsyncSession) -> None:
     # The last value an int4 column holds is inside the range, not the first outside it.
-    user = User(id=users.MAX_ID, email=random_email(), hashed_password="not-a-hash")
+    user = User(id=MAX_ID, email=random_email(), hashed_password="not-a-hash")
     session.add(user)
     await session.commit()
-    found = await users.get_user(session, users.MAX_ID)
+    found = await users.get_user(session, MAX_ID)
     assert found is not None and found.email == user.email
 
 

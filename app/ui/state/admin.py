@@ -5,7 +5,7 @@ import dataclasses
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import ReplicaReads, read_session, session_scope
-from app.models import User, UserCreate, UserRecord, UserUpdate
+from app.models import User, UserCreate, UserRecord, UserUpdate, is_storable_id
 from app.services import messages, sessions, users
 from app.services.errors import NotFound
 from app.ui.state import validation
@@ -185,7 +185,7 @@ class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
         """The row menu's End Sessions: every session of the user ends, and their open
         tabs go to the login page."""
         await self._current_superuser()
-        if not isinstance(user_id, int) or not users.is_storable_id(user_id):
+        if not isinstance(user_id, int) or not is_storable_id(user_id):
             raise NotFound(messages.USER_NOT_FOUND)
         async with session_scope() as session:
             if await users.get_user(session, user_id) is None:

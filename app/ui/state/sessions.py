@@ -44,11 +44,13 @@ def ago(moment: datetime, now: datetime) -> str:
     minutes = int((now - moment).total_seconds() // 60)
     if minutes < 1:
         return "Active now"
-    for size, unit in ((60 * 24, "day"), (60, "hour"), (1, "minute")):
-        if minutes >= size:
-            count = minutes // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "Active now"
+    size, unit = next(
+        (size, unit)
+        for size, unit in ((60 * 24, "day"), (60, "hour"), (1, "minute"))
+        if minutes >= size
+    )
+    count = minutes // size
+    return f"{count} {unit}{'s' if count != 1 else ''} ago"
 
 
 class SessionsState(AuthState):
