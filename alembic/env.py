@@ -11,7 +11,7 @@ from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 import app.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from alembic import context
 from app.core.config import settings
-from app.core.migration_lock import migration_lock
+from app.db.migration_lock import migration_lock
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -1,5 +1,5 @@
 """Full Stack Reflex: a Reflex UI and a FastAPI `/api/v1` over one set of rules."""
 
-from app.core.metrics_dir import prepare_multiprocess_dir
+from app.observability.metrics_dir import prepare_multiprocess_dir
 
 prepare_multiprocess_dir()

@@ -12,9 +12,9 @@ from starlette.types import ASGIApp
 from app.api.main import api
 from app.core.config import settings
 from app.core.drain import drain_middleware
-from app.core.error_reports import report_ui_error
-from app.core.logging import configure_logging
 from app.core.security_headers import SecurityHeaders
+from app.observability.error_reports import report_ui_error
+from app.observability.logging import configure_logging
 from app.ui import (
     guards,
     pages,  # noqa: F401  (importing it registers every @rx.page)
@@ -22,7 +22,7 @@ from app.ui import (
 from app.ui.components.error_page import error_boundary
 from app.ui.guards import short
 from app.ui.socket_limits import EventSocketLimits
-from app.ui.state import live
+from app.ui.table import live
 
 configure_logging()
 logger = logging.getLogger("app.ui.errors")

@@ -19,11 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from tenacity import RetryError, retry, stop_after_delay, wait_fixed
 
 from alembic import command
-from app.core import db
+from app import db
 from app.core.config import PROJECT_ROOT, settings
-from app.core.db import dispose_engines, session_scope
-from app.core.logging import configure_logging
-from app.core.migration_lock import file_lock
+from app.db import dispose_engines, session_scope
+from app.db.migration_lock import file_lock
+from app.observability.logging import configure_logging
 from app.services.users import ensure_first_superuser
 
 logger = logging.getLogger("app.prestart")

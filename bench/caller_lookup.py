@@ -7,12 +7,12 @@ round 1 runs every variant once, round 2 again, so a machine that gets busier ha
 weighs on all of them alike. The variants are swapped in by `bench/variants/` on the
 backend's PYTHONPATH:
 
-  private           app.core.rows as of issue #14: the compiled SQL on the raw psycopg
+  private           app.db.rows as of issue #14: the compiled SQL on the raw psycopg
                     connection, autocommit toggled by hand
   core-autocommit   SQLAlchemy Core on an AUTOCOMMIT engine (public API; compiled cache)
   core-transaction  SQLAlchemy Core on the transactional engine (the SQLite branch)
   orm               AsyncSession.get on the autocommit read session
-Each with the fair pool (app.core.pool) and `--stock-pool` variants with SQLAlchemy's
+Each with the fair pool (app.db.pool) and `--stock-pool` variants with SQLAlchemy's
 own AsyncAdaptedQueuePool, where the fair queue's purpose shows: p99 with many more
 requests than pooled connections.
 
@@ -63,7 +63,7 @@ def in_process(database: str, rounds: int, calls: int) -> None:
 
 
 async def _time_lookups(rounds: int, calls: int) -> None:
-    from app.core import db
+    from app import db
     from app.models import UserCreate
     from app.services import users
 

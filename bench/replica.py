@@ -43,9 +43,10 @@ async def measure(reads: int, primary_url: str) -> dict[str, list[float]]:
     import httpx
     from sqlalchemy import text
 
+    from app import db
     from app.api.main import api
-    from app.core import db, recent_writes
-    from app.core.recent_writes import RecentWriters
+    from app.db import recent_writes
+    from app.db.recent_writes import RecentWriters
     from app.models import ItemCreate, UserCreate
     from app.prestart import migrate
     from app.services import items, users

@@ -71,7 +71,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from app.api.main import api  # noqa: E402
 from app.core.config import Settings, settings  # noqa: E402
-from app.core.db import SessionMaker, dispose_engines  # noqa: E402
+from app.db import SessionMaker, dispose_engines  # noqa: E402
 from app.emails.sending import wait_for_pending_emails  # noqa: E402
 from app.models import Item, User, UserCreate  # noqa: E402
 from app.prestart import migrate  # noqa: E402

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import session_scope
 from app.core.security import create_access_token
+from app.db import session_scope
 from app.models import Item, ItemCreate, User
 from app.services import items, sessions, users
 

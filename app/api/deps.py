@@ -9,10 +9,10 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import ReplicaReads, read_session, session_scope
+from app.db import ReplicaReads, read_session, session_scope
+from app.db.paging import MAX_SKIP
 from app.models import Text, User
 from app.services import auth, verification
-from app.services.paging import MAX_SKIP
 from app.services.sessions import Caller
 
 reusable_oauth2 = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/access-token")
@@ -102,7 +102,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 async def get_replica_reads(primary: ReadOnlySessionDep, current_user: CurrentUser) -> ReplicaReads:
-    """The caller's reads that the replica may serve (app.core.db.ReplicaReads), falling
+    """The caller's reads that the replica may serve (app.db.ReplicaReads), falling
     back on the request's read session."""
     return ReplicaReads(current_user.id, primary)
 

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.core.db import DATABASE_UNAVAILABLE_ERRORS
+from app.db import DATABASE_UNAVAILABLE_ERRORS
 from app.services import messages
 from app.services.errors import (
     BadRequest,

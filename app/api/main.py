@@ -16,15 +16,15 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
-from app.api.metrics import metrics
 from app.api.routes import items, login, private, sessions, users, utils
+from app.api.routes.prometheus import metrics
 from app.core.config import settings
-from app.core.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
-from app.core.error_reports import start_error_reports
-from app.core.metrics import route_template
-from app.core.request_log import RequestLog
 from app.core.security import dummy_hash
+from app.db import DatabaseUnreachable, dispose_engines, engine, wait_for_database
 from app.emails.sending import wait_for_pending_emails
+from app.observability.error_reports import start_error_reports
+from app.observability.metrics import route_template
+from app.observability.request_log import RequestLog
 from app.prestart import make_sqlite_folder, prepare_at_startup
 
 logger = logging.getLogger(__name__)

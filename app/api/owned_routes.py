@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 from app.api.deps import CurrentUser, Limit, ReplicaReadsDep, SessionDep, Skip
 from app.api.errors import AUTHENTICATED, USES_DATABASE, WITH_BODY, responses
-from app.api.pages import json_response
+from app.api.serializers import json_response
 from app.models import Message, Text
 from app.services.owned import OwnedRows
 

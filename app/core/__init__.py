@@ -1,1 +1,2 @@
-"""Settings, database engines and security primitives."""
+"""Settings, security primitives, and what guards every HTTP answer (security headers,
+draining before a stop)."""

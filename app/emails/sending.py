@@ -15,8 +15,8 @@ from email.utils import formataddr, make_msgid
 import resend
 
 from app.core.config import settings
-from app.core.metrics import EMAILS
 from app.emails.messages import EmailMessage
+from app.observability.metrics import EMAILS
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,6 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.logging import set_user
-from app.core.metrics import LOGINS
-from app.core.recent_writes import act_for
 from app.core.security import (
     InvalidTokenError,
     burn_password_check,
@@ -19,8 +16,11 @@ from app.core.security import (
     issued_before_password_change,
     verify_password,
 )
+from app.db.recent_writes import act_for
 from app.emails import build_reset_password_email, schedule_email
 from app.models import User, utcnow
+from app.observability.logging import set_user
+from app.observability.metrics import LOGINS
 from app.services import messages, rate_limits, sessions, two_factor, users
 from app.services.errors import (
     BadRequest,

@@ -1,7 +1,8 @@
 """Items: every read and write checks ownership (superusers see everything)."""
 
+from app.db import counts
 from app.models import Item, ItemRecord
-from app.services import counts, messages
+from app.services import messages
 from app.services.owned import OwnedRows
 
 ITEMS: OwnedRows[Item, ItemRecord] = OwnedRows(

@@ -2,7 +2,7 @@
 
 Every read and write checks ownership: a user sees and changes their own rows, a
 superuser everyone's. Lists are newest first, paged at a page's cost whatever their
-length (services/paging.py), counted by the database's counters, and searchable on the
+length (db/paging.py), counted by the database's counters, and searchable on the
 table's text columns. An entity declares itself once (`OwnedRows(...)`) and gets the
 list, the single-row read (404 before 403) and the create, partial update and delete.
 """
@@ -14,9 +14,9 @@ from sqlalchemy import ColumnElement, Select, bindparam, inspect, or_
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.paging import CountedList, PageKey, SearchList, fetch_page
 from app.models import User, is_storable_id
 from app.services.errors import Forbidden, NotFound
-from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 
 Row = TypeVar("Row", bound=SQLModel)
 Record = TypeVar("Record")
@@ -27,7 +27,7 @@ class OwnedRows(Generic[Row, Record]):
 
     `record` is the TypedDict a list page is made of (its keys, the columns read);
     `search` the text columns a search looks in; `count_all` and `count_of_owner` the
-    counter queries (services/counts.py) of the whole table and of one owner (bound
+    counter queries (db/counts.py) of the whole table and of one owner (bound
     parameter `owner_id`); `not_found` and `not_permitted` the answers' texts.
     """
 

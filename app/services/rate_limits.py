@@ -23,8 +23,8 @@ from limits.errors import StorageError
 from redis.asyncio import BlockingConnectionPool
 
 from app.core.config import Settings, settings
-from app.core.metrics import RATE_LIMIT_REJECTIONS
-from app.core.outage import Outage
+from app.observability.metrics import RATE_LIMIT_REJECTIONS
+from app.observability.outage import Outage
 from app.services import messages
 from app.services.errors import TooManyRequests
 

@@ -7,7 +7,7 @@ Every request and UI event checks it in the caller lookup it makes anyway
 (users.get_caller: one query), so an ended session's tokens stop at once, whatever
 their `exp`. Its last use is written at most once a minute.
 
-Ending sessions publishes a change notice of kind "session" (app/services/changes.py),
+Ending sessions publishes a change notice of kind "session" (app/db/changes.py),
 so the browser tabs of that user, on any backend replica, check theirs at once and a
 tab whose session ended goes to the login page.
 """
@@ -22,9 +22,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
+from app import db
 from app.core.config import settings
 from app.core.security import create_access_token, create_refresh_token
+from app.db.changes import Change, notices
 from app.models import (
     ADDRESS_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
@@ -37,7 +38,6 @@ from app.models import (
     without_unstorable,
 )
 from app.services import messages
-from app.services.changes import Change, notices
 from app.services.errors import InvalidCredentials, NotFound
 
 logger = logging.getLogger(__name__)

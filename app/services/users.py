@@ -8,10 +8,12 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
+from app import db
 from app.core.config import settings
-from app.core.rows import RowQuery
 from app.core.security import create_reset_token, hash_password, verify_password
+from app.db import counts
+from app.db.paging import CountedList, PageKey, SearchList, fetch_page
+from app.db.rows import RowQuery
 from app.emails import build_new_account_email, schedule_email
 from app.models import (
     PrivateUserCreate,
@@ -25,9 +27,8 @@ from app.models import (
     is_storable_id,
     utcnow,
 )
-from app.services import counts, messages, rate_limits, sessions, verification
+from app.services import messages, rate_limits, sessions, verification
 from app.services.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from app.services.paging import CountedList, PageKey, SearchList, fetch_page
 from app.services.rate_limits import Limit
 from app.services.sessions import SessionTimes
 
@@ -63,7 +64,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 
 async def get_caller(user_id: int, session_id: int) -> tuple[User, SessionTimes | None] | None:
     """The user behind a request and the times of the token's session (None: no such
-    session of theirs), in one query read without a session (see app.core.rows).
+    session of theirs), in one query read without a session (see app.db.rows).
 
     From the primary, so that an ended session stops at once; from the replica only while
     the primary does not answer (see docs/operations.md, failover). The user comes back

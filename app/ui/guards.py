@@ -27,10 +27,10 @@ from reflex_base.event import Event
 from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 
-from app.services.changes import notices
+from app.db.changes import notices
 from app.ui.session_watch import session_tabs
 from app.ui.state.auth import AuthState
-from app.ui.state.live import live_tables
+from app.ui.table.live import live_tables
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def install(app: App) -> None:
 @contextlib.asynccontextmanager
 async def hear_session_notices() -> AsyncIterator[None]:
     """For the process's life: notices of ended sessions reach the signed-in tabs (the
-    subscription itself is live tables': app/ui/state/live.py)."""
+    subscription itself is live tables': app/ui/table/live.py)."""
     notices.listen(session_tabs.hear)
     try:
         yield

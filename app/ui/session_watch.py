@@ -3,7 +3,7 @@
 Every tab whose handler resolved a user is noted here with that user (per backend
 process: the one holding the tab's websocket). When any process ends sessions of a
 user (logout, the sessions page, a password change, an admin, a deactivation) or
-deletes the user, it publishes a change notice (app/services/changes.py, through Redis
+deletes the user, it publishes a change notice (app/db/changes.py, through Redis
 to every replica); each process then queues a session check in each of that user's
 tabs it holds. The check reads the tab's session like any event would, so a tab whose
 session still lives does nothing, and one whose session ended forgets what it read and
@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.services.changes import Change
+from app.db.changes import Change
 
 logger = logging.getLogger(__name__)
 

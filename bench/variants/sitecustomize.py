@@ -22,7 +22,7 @@ def _patch_pool(module: ModuleType) -> None:
     from sqlalchemy import event
     from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-    metrics = sys.modules["app.core.metrics"]
+    metrics = sys.modules["app.observability.metrics"]
 
     class StockAsyncQueuePool(AsyncAdaptedQueuePool):
         # The same pool metrics as the fair pool, SQLAlchemy's own asyncio.Queue.
@@ -39,7 +39,7 @@ def caller_lookups(module: ModuleType) -> dict[str, Any]:
     """Each way to read the caller, as `app.services.users.get_caller` would be."""
     from sqlalchemy.orm import make_transient_to_detached
 
-    db = sys.modules["app.core.db"]
+    db = sys.modules["app.db"]
     statement = module._USER_BY_ID
     names = list(statement.selected_columns.keys())
     user_class = module.User
@@ -83,7 +83,7 @@ def _patch_users(module: ModuleType) -> None:
     vars(module)["get_caller"] = lookups[CALLER_PATH]
 
 
-_PATCHES = {"app.core.pool": _patch_pool, "app.services.users": _patch_users}
+_PATCHES = {"app.db.pool": _patch_pool, "app.services.users": _patch_users}
 
 
 class _Loader(importlib.abc.Loader):

@@ -40,7 +40,7 @@ for name in ("DATABASE_REPLICA_URL", "REDIS_URL", "SMTP_HOST", "RESEND_API_KEY")
 from sqlalchemy import update  # noqa: E402
 from sqlmodel import col  # noqa: E402
 
-from app.core.db import dispose_engines, session_scope  # noqa: E402
+from app.db import dispose_engines, session_scope  # noqa: E402
 from app.models import ItemCreate, UserCreate, UserSession, UserUpdateMe, utcnow  # noqa: E402
 from app.prestart import migrate  # noqa: E402
 from app.services import auth, items, sessions, users  # noqa: E402

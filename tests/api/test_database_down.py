@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
-from app.core.db import create_async_engine
+from app import db
+from app.db import create_async_engine
 from tests.factories import token_without_session
 
 DETAIL = "The database is unavailable, please try again later"
@@ -31,10 +31,10 @@ async def dead_database(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
         port = probe.getsockname()[1]
     engine = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/app")
     dead = async_sessionmaker(engine, class_=AsyncSession)
-    # Both faces open their sessions through app.core.db's policy.
+    # Both faces open their sessions through app.db's policy.
     for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
         monkeypatch.setattr(db, name, dead)
-    monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
+    monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.db.rows)
     # No replica configured means the replica is the primary (db.has_replica); with one,
     # the caller lookup would fall back to it (tests/replica).
     monkeypatch.setattr(db, "replica_engine", engine)

@@ -10,9 +10,9 @@ import sentry_sdk
 
 from app.api.main import create_api
 from app.core.config import settings
-from app.core.error_reports import FILTERED, report_ui_error, scrub, start_error_reports
-from app.core.logging import current_request, set_user
 from app.models import User
+from app.observability.error_reports import FILTERED, report_ui_error, scrub, start_error_reports
+from app.observability.logging import current_request, set_user
 from app.services import users
 from app.ui.state.event import observed
 from tests.conftest import Account

@@ -13,8 +13,8 @@ import pytest
 
 from app.api.main import api
 from app.core.config import settings
+from app.db.paging import MAX_SKIP
 from app.models import UNSTORABLE_TEXT
-from app.services.paging import MAX_SKIP
 from tests.conftest import Account
 
 API = settings.API_V1_STR

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from app.core.config import settings
-from app.core.db import create_async_engine, engine
-from app.core.metrics import HTTP_REQUESTS, REQUESTS, RequestTally
+from app.db import create_async_engine, engine
 from app.emails import EmailMessage
+from app.observability.metrics import HTTP_REQUESTS, REQUESTS, RequestTally
 from app.services import rate_limits
 from tests.conftest import DEFAULT_RATES, TEST_DATABASE_URL, Account
 from tests.database import create_test_database, drop_test_database

@@ -8,15 +8,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
+from app import db
 from app.core.config import settings
-from app.core.db import create_async_engine
+from app.db import create_async_engine
 from tests.conftest import Account
 
 API = settings.API_V1_STR
 DETAIL = "The database is unavailable, please try again later"
 
-# The PostgreSQL connection pool (app/core/pool.py); SQLite has no pool to exhaust.
+# The PostgreSQL connection pool (app/db/pool.py); SQLite has no pool to exhaust.
 pytestmark = pytest.mark.postgres
 
 
@@ -36,7 +36,7 @@ async def one_connection_pool(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     }.items():
         maker = async_sessionmaker(bound, class_=AsyncSession, expire_on_commit=False)
         monkeypatch.setattr(db, name, maker)
-    monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.core.rows)
+    monkeypatch.setattr(db, "engine", engine)  # the caller lookup's pool (app.db.rows)
     monkeypatch.setattr(db, "replica_engine", engine)  # no replica: it is the primary
     yield engine
     await engine.dispose()

@@ -13,8 +13,8 @@ import pytest
 
 from app.api.main import create_api
 from app.core.config import settings
-from app.core.logging import TEXT_FORMAT, JsonFormatter, RequestContext
-from app.core.request_log import new_request_id
+from app.observability.logging import TEXT_FORMAT, JsonFormatter, RequestContext
+from app.observability.request_log import new_request_id
 from tests.conftest import Account
 
 API = settings.API_V1_STR

@@ -13,8 +13,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import session_scope
 from app.core.security import create_reset_token
+from app.db import session_scope
 from app.models import User, UserSession, utcnow
 from app.services import messages
 from tests.conftest import Account, make_account

@@ -11,7 +11,7 @@ import pytest
 from app.core.config import settings
 from app.ui.state.admin import USER_DELETED_ELSEWHERE
 from app.ui.state.items import ITEM_DELETED_ELSEWHERE
-from app.ui.state.row_dialogs import CHANGED_ELSEWHERE
+from app.ui.table.dialogs import CHANGED_ELSEWHERE
 from tests.conftest import Account
 from tests.factories import random_email
 from tests.live.conftest import LiveBackend, run_own_backend

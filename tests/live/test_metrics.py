@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.core.config import settings
-from app.core.metrics import RequestTally
+from app.observability.metrics import RequestTally
 from tests.live.conftest import LiveBackend, run_backend
 from tests.live.reflex_tab import Tab
 

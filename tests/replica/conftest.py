@@ -13,9 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core import db, recent_writes
-from app.core.recent_writes import RecentWriters
-from app.core.replica_health import ReplicaHealth
+from app import db
+from app.db import recent_writes
+from app.db.recent_writes import RecentWriters
+from app.db.replica_health import ReplicaHealth
 from devtools.servers import ROOT, free_port
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.skip_policy import on_postgres, unavailable

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core import db
+from app import db
 from app.core.config import Settings
 from devtools.servers import ROOT
 from tests.skip_policy import on_postgres, unavailable

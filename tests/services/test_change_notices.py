@@ -12,10 +12,10 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import engine, session_scope
+from app.db import changes, engine, session_scope
+from app.db.changes import Change, Notices, decode, encode
 from app.models import Item, ItemCreate, ItemUpdate, UserCreate, UserUpdate
-from app.services import changes, items, users
-from app.services.changes import Change, Notices, decode, encode
+from app.services import items, users
 from app.services.errors import BadRequest
 from tests.conftest import TEST_REDIS_URL, Account
 from tests.factories import detached_user, random_email
@@ -133,7 +133,7 @@ async def test_deleting_a_user_is_news_for_their_items_too(
     caller = await detached_user(superuser.id)
     assert caller is not None
     await users.delete_user(session, caller, normal_user.id)
-    # One notice; the routing (app/ui/state/live.py) sends it to the user's Items lists.
+    # One notice; the routing (app/ui/table/live.py) sends it to the user's Items lists.
     assert await in_process.next() == [Change("user", normal_user.id, normal_user.id, "deleted")]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import SessionMaker, engine
+from app.db import SessionMaker, engine
 from app.models import ItemCreate, User
 from app.services import items, users
 from tests.factories import create_item

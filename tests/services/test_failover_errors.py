@@ -11,9 +11,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
+from app import db
 from app.core.config import settings
-from app.core.rows import RowQuery
+from app.db.rows import RowQuery
 from tests.conftest import TEST_DATABASE_URL, Account, make_account
 
 pytestmark = pytest.mark.postgres
@@ -116,7 +116,7 @@ async def test_the_api_answers_503_then_serves_the_next_request_on_a_new_connect
 async def test_the_caller_lookup_ages_the_pool_out_on_a_shutdown_error_too(
     small_pool: AsyncEngine,
 ) -> None:
-    # app.core.rows runs below SQLAlchemy's error handling. A connection whose server
+    # app.db.rows runs below SQLAlchemy's error handling. A connection whose server
     # died with its postmaster reports 57P01 before the socket is seen closed: the
     # error alone must age the whole pool out, as the sessions' path does.
     async with small_pool.begin() as connection:

@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 
 from alembic import command
 from app.core.config import PROJECT_ROOT, settings
-from app.core.db import SessionMaker, engine
-from app.core.migration_lock import POSTGRES_LOCK_KEY, file_lock, sqlite_lock_path
+from app.db import SessionMaker, engine
+from app.db.migration_lock import POSTGRES_LOCK_KEY, file_lock, sqlite_lock_path
 from app.models import User
 from app.prestart import alembic_config
 from app.services import users

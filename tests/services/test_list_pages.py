@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import engine
+from app.db import engine
+from app.db.paging import CountedList, PageKey, SearchList
 from app.models import Item, ItemRecord, User, UserRecord
 from app.services import items, users
-from app.services.paging import CountedList, PageKey, SearchList
 from tests.services.test_items_service import new_user
 
 TIE = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from app.services.changes import Change
-from app.ui.state.live import ALL, MAX_REFRESHES_AT_ONCE, LiveTables, Topic, View, topics_of
+from app.db.changes import Change
+from app.ui.table.live import ALL, MAX_REFRESHES_AT_ONCE, LiveTables, Topic, View, topics_of
 
 WINDOW = 0.2
 

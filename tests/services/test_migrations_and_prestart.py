@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from alembic import command
-from app.core import db
+from app import db
 from app.core.config import PROJECT_ROOT, async_driver_url
 from app.prestart import alembic_config, warn_if_not_migrated
 

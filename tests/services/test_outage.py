@@ -1,11 +1,11 @@
-"""app/core/outage.py: a failed service is left alone for the pause; the outage is said
+"""app/observability/outage.py: a failed service is left alone for the pause; the outage is said
 once when it begins and once when the service answers again."""
 
 import logging
 
 import pytest
 
-from app.core.outage import Outage
+from app.observability.outage import Outage
 from tests.services.test_replica_policy import FakeClock
 
 logger = logging.getLogger("test.outage")

@@ -11,7 +11,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
-from app.core.pool import FairAsyncQueuePool, FairQueue
+from app.db.pool import FairAsyncQueuePool, FairQueue
 
 
 async def take(queue: FairQueue[str], seconds: float | None = None) -> str:
@@ -67,7 +67,7 @@ def test_items_queue_when_nobody_waits_and_full_is_reported() -> None:
     assert queue.empty()
 
 
-# The SQLAlchemy internals app.core.pool relies on --------------------------------------
+# The SQLAlchemy internals app.db.pool relies on --------------------------------------
 # FairAsyncQueuePool only swaps QueuePool's private `_queue_class`. If the pinned
 # SQLAlchemy stops building its queue from that attribute, or calls the queue another
 # way, these fail (instead of the pool quietly going back to its unfair queue).

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.core import db, recent_writes
-from app.core.recent_writes import RecentWriters, act_for
-from app.core.replica_health import PositionProbe, PrimaryUnreachable, ReplicaHealth
+from app import db
+from app.db import recent_writes
+from app.db.recent_writes import RecentWriters, act_for
+from app.db.replica_health import PositionProbe, PrimaryUnreachable, ReplicaHealth
 from devtools.servers import free_port
 from tests.conftest import TEST_REDIS_URL
 

@@ -1,4 +1,4 @@
-"""The session-free caller lookup (app.core.rows) against the ORM and the pool."""
+"""The session-free caller lookup (app.db.rows) against the ORM and the pool."""
 
 import asyncio
 import inspect
@@ -13,8 +13,8 @@ from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
-from app.core.rows import RowQuery
+from app import db
+from app.db.rows import RowQuery
 from app.models import User, UserCreate, UserUpdateMe
 from app.services import users
 from tests.factories import detached_user, random_email, random_lower_string
@@ -130,7 +130,7 @@ async def test_a_lost_server_connection_is_a_database_error_then_recovers(
     assert caller is not None and caller.id == created.id
 
 
-# The SQLAlchemy internals app.core.rows relies on ------------------------------------
+# The SQLAlchemy internals app.db.rows relies on ------------------------------------
 # It runs the caller lookup on the pooled driver connection and, when that connection
 # fails, invalidates it (and on a lost server ages out the whole pool) through the pool's
 # private `_invalidate`. If the pinned SQLAlchemy changes any of these, these fail.

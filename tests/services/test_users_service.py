@@ -8,8 +8,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.core.db import SessionMaker
 from app.core.security import verify_password_sync
+from app.db import SessionMaker
 from app.models import MAX_ID, Item, User, UserCreate, UserRegister, UserUpdate, UserUpdateMe
 from app.services import messages, users
 from app.services.errors import BadRequest, Conflict, Forbidden, NotFound

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import db
+from app import db
 from app.core.config import settings
-from app.core.db import create_async_engine
+from app.db import create_async_engine
 from app.models import (
     PASSWORD_MIN_LENGTH,
     UNSTORABLE_TEXT,
@@ -45,10 +45,10 @@ from app.ui.state.failures import (
     reports_failures,
 )
 from app.ui.state.items import ItemsState
-from app.ui.state.paging import clamp_page, page_count, parse_page_size
 from app.ui.state.public import LoginState, ResetPasswordState
 from app.ui.state.sessions import SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+from app.ui.table.paging import clamp_page, page_count, parse_page_size
 from devtools.servers import free_port
 from tests.conftest import Account, login_headers
 from tests.factories import create_item
@@ -477,7 +477,7 @@ async def test_someone_elses_item_cannot_be_deleted(
 async def test_unreachable_database_is_a_toast_not_a_crash(
     monkeypatch: pytest.MonkeyPatch, normal_user: Account
 ) -> None:
-    # The caller is still read (app.core.rows); every session the policy opens is dead.
+    # The caller is still read (app.db.rows); every session the policy opens is dead.
     dead = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/app")
     for name in ("SessionMaker", "ReadOnlySessionMaker", "ReplicaSessionMaker"):
         monkeypatch.setattr(db, name, async_sessionmaker(dead, class_=AsyncSession))
@@ -493,7 +493,7 @@ async def test_unreachable_database_for_the_caller_lookup_is_a_toast(
     monkeypatch: pytest.MonkeyPatch, normal_user: Account
 ) -> None:
     dead = create_async_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/app")
-    monkeypatch.setattr(db, "engine", dead)  # what app.core.rows reads the caller through
+    monkeypatch.setattr(db, "engine", dead)  # what app.db.rows reads the caller through
     monkeypatch.setattr(db, "replica_engine", dead)  # no replica: it is the primary
     state = signed_in(ItemsState, normal_user)
     try:

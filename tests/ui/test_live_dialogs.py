@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
 from app.ui.state.items import ITEM_DELETED_ELSEWHERE
-from app.ui.state.row_dialogs import CHANGED_ELSEWHERE
+from app.ui.table.dialogs import CHANGED_ELSEWHERE
 from tests.conftest import Account
 from tests.ui.browser import expect_toast, needs_chromium, sign_in_as
 from tests.ui.conftest import UiApp

@@ -1,7 +1,7 @@
 """Items (tag `items`): superusers see all, others their own."""
 
 from app.api.owned_routes import Entity, owned_router
-from app.api.pages import ITEMS_PAGE
+from app.api.serializers import ITEMS_PAGE
 from app.models import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 from app.services import items, messages
 

@@ -15,7 +15,7 @@ from app.api.deps import (
     get_current_active_superuser,
 )
 from app.api.errors import AUTHENTICATED, RATE_LIMITED, USES_DATABASE, WITH_BODY, responses
-from app.api.pages import USERS_PAGE, json_response
+from app.api.serializers import USERS_PAGE, json_response
 from app.models import (
     Message,
     RecoveryCodes,

@@ -6,7 +6,7 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventType
 
-from app.ui.state.row_dialogs import RowDialogs
+from app.ui.table.dialogs import RowDialogs
 
 
 def dialog_buttons(submit: rx.Component, busy: bool | rx.Var[bool]) -> rx.Component:

@@ -6,7 +6,7 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventCallback, EventType
 
-from app.ui.state.paging import PAGE_SIZES, PagedTable
+from app.ui.table.paging import PAGE_SIZES, PagedTable
 
 
 def pager_button(

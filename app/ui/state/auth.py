@@ -6,7 +6,7 @@ import logging
 import reflex as rx
 from reflex.event import EventSpec
 
-from app.core.db import DATABASE_UNAVAILABLE_ERRORS, session_scope
+from app.db import DATABASE_UNAVAILABLE_ERRORS, session_scope
 from app.models import User
 from app.services import auth, verification
 from app.services.errors import DomainError, Forbidden

@@ -3,7 +3,7 @@
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures
-from app.ui.state.live import LiveTable, me_topics
+from app.ui.table.live import LiveTable, me_topics
 
 
 class DashboardState(LiveTable, AuthState):

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 import reflex as rx
 from reflex.event import EventCallback
 
-from app.core.error_reports import report_error
-from app.core.logging import RequestInfo, current_request
-from app.core.metrics import UI_EVENTS
-from app.core.request_log import new_request_id
+from app.observability.error_reports import report_error
+from app.observability.logging import RequestInfo, current_request
+from app.observability.metrics import UI_EVENTS
+from app.observability.request_log import new_request_id
 
 Args = TypeVarTuple("Args")
 

@@ -14,7 +14,7 @@ import reflex as rx
 from pydantic import ValidationError
 from reflex.event import EventSpec
 
-from app.core.db import DATABASE_UNAVAILABLE_ERRORS
+from app.db import DATABASE_UNAVAILABLE_ERRORS
 from app.services import messages
 from app.services.errors import DomainError
 from app.ui.state.event import set_outcome

@@ -4,7 +4,7 @@ import dataclasses
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import ReplicaReads, read_session, session_scope
+from app.db import ReplicaReads, read_session, session_scope
 from app.models import Item, ItemCreate, ItemRecord, ItemUpdate, User
 from app.services import items
 from app.services.errors import Forbidden, NotFound
@@ -12,9 +12,9 @@ from app.ui.state import validation
 from app.ui.state.auth import AuthState
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
-from app.ui.state.live import LiveTable, items_topics
-from app.ui.state.paging import PagedTable
-from app.ui.state.row_dialogs import RowDialogs
+from app.ui.table.dialogs import RowDialogs
+from app.ui.table.live import LiveTable, items_topics
+from app.ui.table.paging import PagedTable
 
 ITEM_CREATED = "Item created successfully"
 ITEM_UPDATED = "Item updated successfully"

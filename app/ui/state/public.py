@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.core.db import read_session, session_scope
+from app.db import read_session, session_scope
 from app.models import UserRegister
 from app.services import auth, messages, users
 from app.services.auth import Login

@@ -3,7 +3,7 @@
 import dataclasses
 from datetime import datetime
 
-from app.core.db import read_session, session_scope
+from app.db import read_session, session_scope
 from app.models import SessionPublic, utcnow
 from app.services import messages, sessions
 from app.ui.devices import describe

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.core.db import session_scope
+from app.db import session_scope
 from app.models import UserUpdateMe
 from app.services import messages, users
 from app.ui.state import validation

@@ -5,7 +5,7 @@ import base64
 
 import reflex as rx
 
-from app.core.db import session_scope
+from app.db import session_scope
 from app.services import messages, two_factor
 from app.ui.state.auth import AuthState, SignedInUser
 from app.ui.state.event import event

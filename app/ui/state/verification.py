@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.core.db import session_scope
+from app.db import session_scope
 from app.services import messages, verification
 from app.services.errors import DomainError
 from app.ui.state.auth import AuthState

@@ -15,7 +15,7 @@ from typing import Any
 import sentry_sdk
 
 from app.core.config import settings
-from app.core.logging import RequestInfo, redact
+from app.observability.logging import RequestInfo, redact
 
 FILTERED = "[Filtered]"
 REPORTED = "_reported_to_sentry"

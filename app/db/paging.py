@@ -2,7 +2,7 @@
 
 Two kinds of list:
 - `CountedList`, a whole list (an owner's items, all items, all users): its total comes
-  from the counters the database keeps (services/counts.py), and a page is a deferred
+  from the counters the database keeps (db/counts.py), and a page is a deferred
   join: the page's ids are picked from the list's index (index-only, newest first, or
   oldest first for pages past the middle, so no OFFSET walks more than half the list),
   then only those rows are read.

@@ -17,13 +17,13 @@ from time import perf_counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.error_reports import report_error
-from app.core.logging import RequestInfo, current_request
-from app.core.metrics import METHODS, REQUESTS, UI_WEBSOCKETS
+from app.observability.error_reports import report_error
+from app.observability.logging import RequestInfo, current_request
+from app.observability.metrics import METHODS, REQUESTS, UI_WEBSOCKETS
 
 logger = logging.getLogger("app.access")
 
-# The route template that answered a request (app/core/metrics.py).
+# The route template that answered a request (app/observability/metrics.py).
 RouteOf = Callable[[Scope], str]
 
 HEADER = b"x-request-id"

@@ -2,7 +2,7 @@
 
 A page that shows a list says so each time it reads it (`watch`): which lists (topics)
 the client follows, which row ids it shows and whether it searches. A committed write's
-notice (app/services/changes.py) reaches every backend process; here it is routed to
+notice (app/db/changes.py) reaches every backend process; here it is routed to
 the clients following its topics only, so a notice costs O(clients showing that list)
 and nothing when nobody does. Each concerned client gets a `live_refresh` event, queued
 as if the tab had sent it: it runs under the tab's state lock, re-reads the page through
@@ -31,7 +31,7 @@ from reflex.state import BaseState, StateUpdate
 from reflex_base.event import Event
 
 from app.core.config import settings
-from app.services.changes import Change, notices
+from app.db.changes import Change, notices
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures
 

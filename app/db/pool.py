@@ -24,7 +24,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util.concurrency import await_
 from sqlalchemy.util.queue import Empty, Full
 
-from app.core.metrics import DB_POOL_IN_USE, DB_POOL_WAITING
+from app.observability.metrics import DB_POOL_IN_USE, DB_POOL_WAITING
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""List pages serialized in one pass from plain records (see services/paging.py)."""
+"""List pages serialized in one pass from plain records (see db/paging.py)."""
 
 from typing import TypeVar
 

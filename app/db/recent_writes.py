@@ -9,7 +9,7 @@ reads go to the primary rather than risk a stale page.
 
 The caller is whoever the current request or UI event acts for: set where the access
 token is resolved (app.services.auth.user_from_access_token, the one path both faces
-share), read where a write session commits (app.core.db.WriteSession).
+share), read where a write session commits (app.db.WriteSession).
 """
 
 import logging
@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.core.config import settings
-from app.core.outage import Outage
+from app.observability.outage import Outage
 
 logger = logging.getLogger(__name__)
 

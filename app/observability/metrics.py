@@ -1,9 +1,9 @@
 """Prometheus metrics: what the backend counts (HTTP requests are counted in
-app/core/request_log.py).
+app/observability/request_log.py).
 
 Every worker process writes its values to files in PROMETHEUS_MULTIPROC_DIR and a
 scrape (of any one worker) adds them up, so several granian workers read as one
-backend (the directory: app/core/metrics_dir.py).
+backend (the directory: app/observability/metrics_dir.py).
 """
 
 import asyncio

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import reflex as rx
 from reflex.event import EventSpec
 
+from app.db.paging import PageKey
 from app.models import TEXT_MAX_LENGTH, unstorable_text_error
 from app.services.errors import BadRequest
-from app.services.paging import PageKey
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures
 
@@ -19,7 +19,7 @@ SEARCH_MAX_LENGTH = TEXT_MAX_LENGTH
 # A list's row as the services return it: a record with its created_at and id.
 Row = TypeVar("Row", bound=Mapping[str, Any])
 # A service's list call for one window: (skip, limit, after, before) -> (rows, total),
-# where after/before is the key of a row on show (see services/paging.py).
+# where after/before is the key of a row on show (see db/paging.py).
 FetchWindow = Callable[[int, int, PageKey | None, PageKey | None], Awaitable[tuple[list[Row], int]]]
 
 PAGE_SIZES = (5, 10, 25, 50)

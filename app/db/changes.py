@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from app.core.config import settings
-from app.core.outage import Outage
 from app.models import Item, User
+from app.observability.outage import Outage
 
 logger = logging.getLogger(__name__)
 

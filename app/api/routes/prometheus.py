@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from app.core.config import settings
-from app.core.db import engine
-from app.core.metrics import scrape
+from app.db import engine
+from app.observability.metrics import scrape
 
 # A scrape must answer within Prometheus's timeout (10 s by default) even when a
 # dependency hangs: a slow answer counts as down.

@@ -1,4 +1,10 @@
-"""Database engines (primary and optional read replica) and session helpers."""
+"""Database engines (primary and optional read replica) and session helpers.
+
+The package holds the rest of the data layer beside them: the connection pool, the raw
+single-row reads, paging, the trigger-kept counts, change notices and the replica's
+health. Importing it watches every ORM session, so each committed write publishes its
+change notice whoever made it (REST, UI, scripts): see changes.py.
+"""
 
 import asyncio
 import time
@@ -16,11 +22,11 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import recent_writes
 from app.core.config import settings
-from app.core.metrics import REPLICA_READS
-from app.core.pool import FairAsyncQueuePool
-from app.core.replica_health import PrimaryUnreachable, ReplicaHealth
+from app.db import recent_writes
+from app.db.pool import FairAsyncQueuePool
+from app.db.replica_health import PrimaryUnreachable, ReplicaHealth
+from app.observability.metrics import REPLICA_READS
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
@@ -121,7 +127,7 @@ replica_engine = (
 
 class WriteSession(AsyncSession):
     """A write session: each commit marks the caller as a recent writer, so that their
-    next reads skip the replica (app.core.recent_writes). Every service write commits
+    next reads skip the replica (app.db.recent_writes). Every service write commits
     through here, whichever face called it."""
 
     async def commit(self) -> None:
@@ -295,3 +301,7 @@ async def wait_for_database(seconds: float) -> None:
             if time.monotonic() >= deadline:
                 raise DatabaseUnreachable(str(error).splitlines()[0]) from error
         await asyncio.sleep(1)
+
+
+# Last: changes.py needs the models, which need nothing from here.
+from app.db import changes as changes  # noqa: E402

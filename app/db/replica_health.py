@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
-from app.core.metrics import REPLICA_LAG
+from app.observability.metrics import REPLICA_LAG
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from app.core import db
+from app import db
 
 
 class RowQuery:
@@ -107,7 +107,7 @@ def _as_sqlalchemy_error(
 
 
 def _lost(connection: AsyncConnection[Any], error: psycopg.Error | None = None) -> bool:
-    """The server is gone, or is no longer the primary (a failover: app.core.db)."""
+    """The server is gone, or is no longer the primary (a failover: app.db)."""
     return connection.broken or connection.closed or isinstance(error, db.FAILOVER_ERRORS)
 
 

@@ -1,0 +1,1 @@
+"""What the backend tells its operators: logs, metrics, error reports and outages."""
