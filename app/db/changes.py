@@ -28,14 +28,15 @@ from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from app.core.config import settings
-from app.models import Item, User
+from app.models import User
 from app.observability.outage import Outage
 
 logger = logging.getLogger(__name__)
 
-# "session": a user's sessions ended (id 0, owner the user), published by
-# app/services/sessions.py itself, since it ends them with bulk UPDATEs.
-Kind = Literal["item", "user", "session"]
+# What changed: "user", "session" (a user's sessions ended, id 0, owner the user:
+# published by app/services/sessions.py itself, since it ends them with bulk UPDATEs), or
+# the kind an entity's rules declare (`track`, called by services/entity.py: "item"...).
+Kind = str
 Action = Literal["created", "updated", "deleted"]
 OUTAGE_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -43,7 +44,32 @@ REDIS_TIMEOUT_SECONDS = 1.0
 _PENDING = "change_notices"
 # ... and what its commit made news of, until the connection is back in the pool.
 _COMMITTED = "committed_change_notices"
-_KINDS: dict[type, Kind] = {Item: "item", User: "user"}
+
+
+@dataclass(frozen=True)
+class Tracked:
+    kind: Kind
+    # Whether each row belongs to a user (its owner_id); if not, a notice's owner is 0,
+    # except a user's, whose owner is the user themselves.
+    owned: bool
+
+
+_TRACKED: dict[type, Tracked] = {User: Tracked("user", owned=False)}
+_UNTRACKED_KINDS = frozenset({"session"})
+
+
+def track(table: type, kind: Kind, *, owned: bool) -> None:
+    """Publish a notice for every committed write of `table`'s rows, as `kind`."""
+    _TRACKED[table] = Tracked(kind, owned)
+
+
+def owned_kinds() -> list[Kind]:
+    """The kinds whose rows a user owns: a user's deletion takes theirs with it."""
+    return [tracked.kind for tracked in _TRACKED.values() if tracked.owned]
+
+
+def _known(kind: object) -> bool:
+    return kind in _UNTRACKED_KINDS or any(kind == t.kind for t in _TRACKED.values())
 
 
 @dataclass(frozen=True)
@@ -75,21 +101,21 @@ def decode(message: str | bytes) -> list[Change]:
     for entry in entries:
         match entry:
             case [
-                "item" | "user" | "session" as kind,
+                str() as kind,
                 int() as row_id,
                 int() as owner,
                 "created" | "updated" | "deleted" as action,
-            ]:
+            ] if _known(kind):
                 changes.append(Change(kind, row_id, owner, action))
     return changes
 
 
 def _change_of(row: Any, action: Action) -> Change | None:
-    kind = _KINDS.get(type(row))
-    if kind is None or row.id is None:
+    tracked = _TRACKED.get(type(row))
+    if tracked is None or row.id is None:
         return None
-    owner = row.owner_id if isinstance(row, Item) else row.id
-    return Change(kind, row.id, owner, action)
+    owner = row.owner_id if tracked.owned else row.id if isinstance(row, User) else 0
+    return Change(tracked.kind, row.id, owner, action)
 
 
 class Notices:

@@ -3,16 +3,22 @@
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-# Kept by database triggers (migration 0002), never written by the app: items per owner,
-# and items and users in all. Each is split into slots summed on read, so concurrent
-# writers seldom share a row (see app/db/counts.py).
-item_count = sa.Table(
-    "item_count",
-    SQLModel.metadata,
-    sa.Column("owner_id", sa.Integer, primary_key=True),
-    sa.Column("slot", sa.SmallInteger, primary_key=True),
-    sa.Column("n", sa.BigInteger, nullable=False),
-)
+# Each counter is split into slots summed on read (app/db/counts.py), so concurrent
+# writers seldom share a row.
+
+
+def owner_count_table(table: str) -> sa.Table:
+    """`<table>_count`: the rows of each owner of a table of owned rows."""
+    return sa.Table(
+        f"{table}_count",
+        SQLModel.metadata,
+        sa.Column("owner_id", sa.Integer, primary_key=True),
+        sa.Column("slot", sa.SmallInteger, primary_key=True),
+        sa.Column("n", sa.BigInteger, nullable=False),
+    )
+
+
+item_count = owner_count_table("item")
 row_total = sa.Table(
     "row_total",
     SQLModel.metadata,

@@ -1,16 +1,14 @@
 """Items: every read and write checks ownership (superusers see everything)."""
 
-from app.db import counts
 from app.models import Item, ItemRecord
 from app.services import messages
-from app.services.owned import OwnedRows
+from app.services.entity import EntityRules
 
-ITEMS: OwnedRows[Item, ItemRecord] = OwnedRows(
+ITEMS: EntityRules[Item, ItemRecord] = EntityRules(
     Item,
     ItemRecord,
+    kind="item",
     search=(Item.title, Item.description),
-    count_all=counts.ALL_ITEMS,
-    count_of_owner=counts.ITEMS_OF_OWNER,
     not_found=messages.ITEM_NOT_FOUND,
     not_permitted=messages.NOT_ENOUGH_PERMISSIONS,
 )

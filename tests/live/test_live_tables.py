@@ -10,7 +10,7 @@ import pytest
 
 from app.core.config import settings
 from app.ui.state.admin import USER_DELETED_ELSEWHERE
-from app.ui.state.items import ITEM_DELETED_ELSEWHERE
+from app.ui.state.items import ItemsState
 from app.ui.table.dialogs import CHANGED_ELSEWHERE
 from tests.conftest import Account
 from tests.factories import random_email
@@ -36,7 +36,7 @@ def token_of(account: Account) -> str:
 
 
 def titles(rows: list[dict[str, Any]]) -> list[str]:
-    return [row["title"] for row in rows]
+    return [row["values"]["title"] for row in rows]
 
 
 async def items_tab(backend: LiveBackend, account: Account) -> Tab:
@@ -74,13 +74,13 @@ async def test_rest_create_update_delete_show_in_the_open_table(
     tab = await items_tab(backend, normal_user)
     try:
         create = rest(backend, "POST", "/items/", normal_user, json={"title": "Live one"})
-        response = await shows(tab, ITEMS, "items", lambda r: titles(r) == ["Live one"], create)
+        response = await shows(tab, ITEMS, "rows", lambda r: titles(r) == ["Live one"], create)
         assert tab.values(ITEMS, "total")[-1] == 1
         item_id = response.json()["id"]
         update = rest(backend, "PUT", f"/items/{item_id}", normal_user, json={"title": "Live two"})
-        await shows(tab, ITEMS, "items", lambda r: titles(r) == ["Live two"], update)
+        await shows(tab, ITEMS, "rows", lambda r: titles(r) == ["Live two"], update)
         delete = rest(backend, "DELETE", f"/items/{item_id}", normal_user)
-        await shows(tab, ITEMS, "items", lambda rows: rows == [], delete)
+        await shows(tab, ITEMS, "rows", lambda rows: rows == [], delete)
         assert tab.values(ITEMS, "total")[-1] == 0
     finally:
         await tab.close()
@@ -94,7 +94,7 @@ async def test_another_users_rows_never_reach_the_tab(
         await rest(backend, "POST", "/items/", other_user, json={"title": "Not yours"})
         # A write of the tab's own user afterwards: once it shows, the other one had its chance.
         create = rest(backend, "POST", "/items/", normal_user, json={"title": "Yours"})
-        await shows(tab, ITEMS, "items", lambda rows: titles(rows) == ["Yours"], create)
+        await shows(tab, ITEMS, "rows", lambda rows: titles(rows) == ["Yours"], create)
         assert "Not yours" not in tab.text()
     finally:
         await tab.close()
@@ -106,7 +106,7 @@ async def test_superusers_table_shows_every_users_writes(
     tab = await items_tab(backend, superuser)
     try:
         create = rest(backend, "POST", "/items/", normal_user, json={"title": "Anyone's"})
-        await shows(tab, ITEMS, "items", lambda rows: "Anyone's" in titles(rows), create)
+        await shows(tab, ITEMS, "rows", lambda rows: "Anyone's" in titles(rows), create)
     finally:
         await tab.close()
 
@@ -124,7 +124,7 @@ async def test_a_page_past_the_end_after_deletions_elsewhere_shows_the_last_page
     try:
         await tab.send(f"{ITEMS}.change_page_size", {"size": "5"}, "/items")
         await tab.send(f"{ITEMS}.load_page", {"page": 2}, "/items")
-        await tab.wait_for(ITEMS, "items", lambda rows: titles(rows) == ["Row 0"])
+        await tab.wait_for(ITEMS, "rows", lambda rows: titles(rows) == ["Row 0"])
         # The only row of page 2 goes: the tab clamps to page 1 and shows its rows.
         delete = rest(backend, "DELETE", f"/items/{ids[0]}", normal_user)
         await shows(tab, ITEMS, "page", lambda page: page == 1, delete)
@@ -144,7 +144,7 @@ async def test_an_open_edit_dialog_says_its_row_changed_and_closes_when_it_is_de
         await tab.wait_for(ITEMS, "edit_open", bool)
         # Another row's news refreshes the table but leaves the dialog alone.
         other = rest(backend, "POST", "/items/", normal_user, json={"title": "Unrelated"})
-        await shows(tab, ITEMS, "items", lambda rows: "Unrelated" in titles(rows), other)
+        await shows(tab, ITEMS, "rows", lambda rows: "Unrelated" in titles(rows), other)
         assert not any(tab.values(ITEMS, "changed_elsewhere"))
         update = rest(backend, "PUT", f"/items/{item_id}", normal_user, json={"title": "Changed"})
         await shows(tab, ITEMS, "changed_elsewhere", lambda t: t == CHANGED_ELSEWHERE, update)
@@ -152,7 +152,7 @@ async def test_an_open_edit_dialog_says_its_row_changed_and_closes_when_it_is_de
         assert tab.values(ITEMS, "selected")[-1]["title"] == "Editing"
         delete = rest(backend, "DELETE", f"/items/{item_id}", normal_user)
         await shows(tab, ITEMS, "edit_open", lambda is_open: is_open is False, delete)
-        assert ITEM_DELETED_ELSEWHERE in tab.text()
+        assert ItemsState._entity.deleted_elsewhere in tab.text()
     finally:
         await tab.close()
 
@@ -183,7 +183,7 @@ async def test_a_tab_on_another_page_gets_nothing(
         # Both tabs' refreshes would be queued by the same notice: once the tab still on
         # /items has it, the other one would have had it too.
         create = rest(backend, "POST", "/items/", normal_user, json={"title": "Unseen"})
-        await shows(watching, ITEMS, "items", lambda rows: "Unseen" in titles(rows), create)
+        await shows(watching, ITEMS, "rows", lambda rows: "Unseen" in titles(rows), create)
         assert len(moved.values(ITEMS, "items")) == before
         assert "Unseen" not in moved.text()
     finally:
@@ -220,7 +220,7 @@ async def test_a_closed_tab_is_forgotten(backend: LiveBackend, normal_user: Acco
     watching = await items_tab(backend, normal_user)
     try:
         create = rest(backend, "POST", "/items/", normal_user, json={"title": "After close"})
-        await shows(watching, ITEMS, "items", lambda rows: "After close" in titles(rows), create)
+        await shows(watching, ITEMS, "rows", lambda rows: "After close" in titles(rows), create)
     finally:
         await watching.close()
     with backend.log.open("rb") as log:

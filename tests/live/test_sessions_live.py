@@ -65,7 +65,7 @@ async def test_a_session_ended_through_another_replica_sends_the_tab_to_login(
         r = await client.delete(f"{API}/users/me/sessions", headers=normal_user.headers)
         assert r.status_code == 200
     took = await tab.wait_for_redirect(LOGIN_ROUTE, REDIRECT_SECONDS)
-    await tab.wait_for(ITEMS, "items", lambda rows: rows == [])
+    await tab.wait_for(ITEMS, "rows", lambda rows: rows == [])
     assert took < REDIRECT_SECONDS
     # The session that ended the others goes on.
     await asyncio.sleep(0.3)

@@ -237,7 +237,7 @@ async def test_a_closed_tabs_state_expires(
     item = await create_item(session, owner, "expiring-item-title")
     tab = Tab(expiring_backend.url)
     await tab.open("/items", token_of(normal_user))
-    await tab.wait_for(ITEMS, "items", lambda rows: item.title in str(rows))
+    await tab.wait_for(ITEMS, "rows", lambda rows: item.title in str(rows))
     await tab.close()
     await asyncio.sleep(6)
     # Even with the right token, the page's rows are read again, not kept.

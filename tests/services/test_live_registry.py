@@ -4,7 +4,8 @@ import asyncio
 
 import pytest
 
-from app.db.changes import Change
+from app.db.changes import Change, owned_kinds
+from app.services import items  # noqa: F401  (declares the "item" kind)
 from app.ui.table.live import ALL, MAX_REFRESHES_AT_ONCE, LiveTables, Topic, View, topics_of
 
 WINDOW = 0.2
@@ -52,9 +53,9 @@ def registry() -> tuple[LiveTables, Refreshes]:
 
 async def test_an_item_change_reaches_its_owners_and_the_superusers_tables_only() -> None:
     tables, refreshes = registry()
-    tables.watch("owner", view("owner", ("items", 7), ("me", 7), user_id=7))
-    tables.watch("other", view("other", ("items", 8), ("me", 8), user_id=8))
-    tables.watch("super", view("super", ("items", ALL), ("me", 1)))
+    tables.watch("owner", view("owner", ("item", 7), ("me", 7), user_id=7))
+    tables.watch("other", view("other", ("item", 8), ("me", 8), user_id=8))
+    tables.watch("super", view("super", ("item", ALL), ("me", 1)))
     tables.watch("admin", view("admin", ("users", ALL), ("me", 1)))
     tables.hear(Change("item", 50, 7, "created"))
     await settle()
@@ -62,12 +63,10 @@ async def test_an_item_change_reaches_its_owners_and_the_superusers_tables_only(
 
 
 def test_a_deleted_user_is_news_for_the_lists_that_showed_their_items() -> None:
-    assert set(topics_of(Change("user", 3, 3, "deleted"))) == {
-        ("users", ALL),
-        ("me", 3),
-        ("items", 3),
-        ("items", ALL),
-    }
+    # Every entity whose rows a user owns, Items and any other declared since.
+    owned = {(kind, owner) for kind in owned_kinds() for owner in (3, ALL)}
+    assert ("item", 3) in owned
+    assert set(topics_of(Change("user", 3, 3, "deleted"))) == {("users", ALL), ("me", 3)} | owned
     assert set(topics_of(Change("user", 3, 3, "updated"))) == {("users", ALL), ("me", 3)}
 
 
@@ -87,7 +86,7 @@ def test_an_edit_matters_only_on_the_page_that_shows_the_row() -> None:
 
 async def test_a_burst_makes_one_refresh_now_and_one_at_the_end_of_the_window() -> None:
     tables, refreshes = registry()
-    tables.watch("tab", view("tab", ("items", 7)))
+    tables.watch("tab", view("tab", ("item", 7)))
     for number in range(20):
         tables.hear(Change("item", number, 7, "created"))
     await asyncio.wait_for(refreshes.arrived.wait(), 1)
@@ -102,7 +101,7 @@ async def test_a_burst_makes_one_refresh_now_and_one_at_the_end_of_the_window() 
 
 async def test_refreshes_are_at_most_one_per_window_under_a_steady_stream() -> None:
     tables, refreshes = registry()
-    tables.watch("tab", view("tab", ("items", 7)))
+    tables.watch("tab", view("tab", ("item", 7)))
     loop = asyncio.get_running_loop()
     end = loop.time() + WINDOW * 5
     number = 0
@@ -119,14 +118,14 @@ async def test_refreshes_are_at_most_one_per_window_under_a_steady_stream() -> N
 
 async def test_a_forgotten_client_keeps_nothing_and_hears_nothing() -> None:
     tables, refreshes = registry()
-    tables.watch("tab", view("tab", ("items", 7), ("me", 7)))
+    tables.watch("tab", view("tab", ("item", 7), ("me", 7)))
     tables.hear(Change("item", 1, 7, "created"))
     # Its trailing refresh is pending when the tab goes.
     tables.hear(Change("item", 2, 7, "created"))
     await asyncio.wait_for(refreshes.arrived.wait(), 1)
     tables.forget("tab")
     assert tables.per_client_entries() == 0
-    assert len(tables) == 0 and tables.followers(("items", 7)) == 0
+    assert len(tables) == 0 and tables.followers(("item", 7)) == 0
     tables.hear(Change("item", 3, 7, "created"))
     await settle()
     assert refreshes.tokens() == ["tab"]
@@ -134,9 +133,9 @@ async def test_a_forgotten_client_keeps_nothing_and_hears_nothing() -> None:
 
 async def test_moving_to_another_list_stops_following_the_first() -> None:
     tables, refreshes = registry()
-    tables.watch("tab", view("tab", ("items", 7), ("me", 7)))
+    tables.watch("tab", view("tab", ("item", 7), ("me", 7)))
     tables.watch("tab", view("tab", ("users", ALL), ("me", 7)))
-    assert tables.followers(("items", 7)) == 0 and tables.followers(("me", 7)) == 1
+    assert tables.followers(("item", 7)) == 0 and tables.followers(("me", 7)) == 1
     tables.hear(Change("item", 1, 7, "created"))
     await settle()
     assert refreshes.calls == []
@@ -147,7 +146,7 @@ async def test_a_notice_costs_only_the_clients_of_its_list(
 ) -> None:
     tables, refreshes = registry()
     for number in range(1000):
-        tables.watch(f"t{number}", view(f"t{number}", ("items", 1000 + number)))
+        tables.watch(f"t{number}", view(f"t{number}", ("item", 1000 + number)))
     scheduled: list[str] = []
     monkeypatch.setattr(tables, "_schedule", scheduled.append)
     tables.hear(Change("item", 1, 1000, "created"))
@@ -165,7 +164,7 @@ async def test_a_refresh_that_cannot_be_queued_is_logged_and_the_next_one_still_
         raise RuntimeError("the event processor is gone")
 
     tables = LiveTables(0.0, failing)
-    tables.watch("tab", view("tab", ("items", 7)))
+    tables.watch("tab", view("tab", ("item", 7)))
     tables.hear(Change("item", 1, 7, "created"))
     await settle(0.05)
     tables.hear(Change("item", 2, 7, "created"))
@@ -185,7 +184,7 @@ async def test_refreshes_take_turns_and_a_waiting_tab_needs_no_second_one() -> N
     tables = LiveTables(0.0, slow)
     tokens = [f"t{number}" for number in range(MAX_REFRESHES_AT_ONCE + 3)]
     for token in tokens:
-        tables.watch(token, view(token, ("items", 7)))
+        tables.watch(token, view(token, ("item", 7)))
     tables.hear(Change("item", 1, 7, "created"))
     await settle(0.05)
     assert len(started) == MAX_REFRESHES_AT_ONCE

@@ -6,7 +6,7 @@ from playwright.async_api import Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import settings
-from app.ui.state.items import ITEM_DELETED_ELSEWHERE
+from app.ui.state.items import ItemsState
 from app.ui.table.dialogs import CHANGED_ELSEWHERE
 from tests.conftest import Account
 from tests.ui.browser import expect_toast, needs_chromium, sign_in_as
@@ -41,5 +41,5 @@ async def test_an_edit_dialog_follows_its_row_changed_then_deleted_elsewhere(
         deleted = await api.delete(f"/items/{item_id}")
         assert deleted.status_code == 200, deleted.text
     await expect(dialog).to_be_hidden()
-    await expect_toast(page, ITEM_DELETED_ELSEWHERE)
+    await expect_toast(page, ItemsState._entity.deleted_elsewhere)
     await expect(rows(page)).to_have_count(0)

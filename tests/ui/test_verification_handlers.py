@@ -86,7 +86,7 @@ async def test_an_unverified_user_is_sent_back_to_the_banner(
     items = signed_in(ItemsState, normal_user)
     sent = await run(ItemsState.open_page, items)
     assert messages.EMAIL_NOT_VERIFIED in sent and 'path="/"' in sent
-    assert items.items == []
+    assert items.rows == []
     sessions = signed_in(SessionsState, normal_user)
     assert messages.EMAIL_NOT_VERIFIED in await run(SessionsState.open_tab, sessions, "sessions")
     password = signed_in(PasswordState, normal_user)

@@ -1,11 +1,11 @@
 """Items (tag `items`): superusers see all, others their own."""
 
-from app.api.owned_routes import Entity, owned_router
+from app.api.entity_routes import Entity, entity_router
 from app.api.serializers import ITEMS_PAGE
 from app.models import ItemCreate, ItemPublic, ItemsPublic, ItemUpdate
 from app.services import items, messages
 
-router = owned_router(
+router = entity_router(
     Entity(
         rules=items.ITEMS,
         singular="item",

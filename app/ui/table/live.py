@@ -31,7 +31,7 @@ from reflex.state import BaseState, StateUpdate
 from reflex_base.event import Event
 
 from app.core.config import settings
-from app.db.changes import Change, notices
+from app.db.changes import Change, notices, owned_kinds
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures
 
@@ -40,17 +40,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# What a client follows: ("items", owner id), ("items", ALL) for a superuser's Items
-# table, ("users", ALL) for the Admin table, ("me", user id) for the signed-in user.
+# What a client follows: (kind, owner id) for a table of owned rows (kind, ALL) for a
+# superuser's view of it or a shared table, ("users", ALL) for the Admin table,
+# ("me", user id) for the signed-in user. Kinds are the entities' (db/changes.py).
 Topic = tuple[str, int]
 ALL = 0
 # The events with which a tab (re)loads a page: what it showed before is gone.
 PAGE_LOAD_EVENTS = frozenset({"hydrate", "hydrate_and_load", "on_load_internal"})
 
 
-def items_topics(user: "User") -> frozenset[Topic]:
+def table_topics(kind: str, user: "User", *, owned: bool = True) -> frozenset[Topic]:
+    """What a table of `kind` shows `user`: their own rows, or all of them."""
     assert user.id is not None
-    return frozenset({("items", ALL if user.is_superuser else user.id), ("me", user.id)})
+    rows = user.id if owned and not user.is_superuser else ALL
+    return frozenset({(kind, rows), ("me", user.id)})
 
 
 def users_topics(user: "User") -> frozenset[Topic]:
@@ -65,15 +68,17 @@ def me_topics(user: "User") -> frozenset[Topic]:
 
 def topics_of(change: Change) -> list[Topic]:
     """The lists a change may show in."""
-    if change.kind == "item":
-        return [("items", change.owner), ("items", ALL)]
     if change.kind == "session":
         # No list shows sessions live; app/ui/session_watch.py hears these.
         return []
+    if change.kind != "user":
+        # An entity's row: its owner's list (shared rows: owner 0, the one list) and all.
+        return list({(change.kind, change.owner), (change.kind, ALL)})
     topics: list[Topic] = [("users", ALL), ("me", change.id)]
     if change.action == "deleted":
-        # The user's items went with them (the foreign key cascades).
-        topics += [("items", change.id), ("items", ALL)]
+        # The user's rows went with them (the foreign keys cascade).
+        for kind in owned_kinds():
+            topics += [(kind, change.id), (kind, ALL)]
     return topics
 
 

@@ -1,19 +1,24 @@
-"""The rules of rows that belong to a user, for any such table (Items is one).
+"""The rules of an entity's table, declared once (`EntityRules(...)`): Items is one, and
+every entity devtools.scaffold writes.
 
-Every read and write checks ownership: a user sees and changes their own rows, a
-superuser everyone's. Lists are newest first, paged at a page's cost whatever their
-length (db/paging.py), counted by the database's counters, and searchable on the
-table's text columns. An entity declares itself once (`OwnedRows(...)`) and gets the
-list, the single-row read (404 before 403) and the create, partial update and delete.
+Owned rows (the default) belong to a user: a user sees and changes their own, a
+superuser everyone's. Shared rows (`owned=False`) are seen and changed by every
+signed-in user. Lists are newest first, paged at a page's cost whatever their length
+(db/paging.py), counted by the database's counters (db/counters.py), and searchable on
+the table's text columns. The declaration gives the list, the single-row read (404
+before 403), the create, the partial update and the delete, and makes every committed
+write of the table a change notice of its `kind` (db/changes.py), which live tables
+follow.
 """
 
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, bindparam, inspect, or_
+from sqlalchemy import ColumnElement, bindparam, inspect, or_
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import changes, counts
 from app.db.paging import CountedList, PageKey, SearchList, fetch_page
 from app.models import User, is_storable_id
 from app.services.errors import Forbidden, NotFound
@@ -22,13 +27,12 @@ Row = TypeVar("Row", bound=SQLModel)
 Record = TypeVar("Record")
 
 
-class OwnedRows(Generic[Row, Record]):
-    """The rules of one table of owned rows.
+class EntityRules(Generic[Row, Record]):
+    """The rules of one entity's table.
 
     `record` is the TypedDict a list page is made of (its keys, the columns read);
-    `search` the text columns a search looks in; `count_all` and `count_of_owner` the
-    counter queries (db/counts.py) of the whole table and of one owner (bound
-    parameter `owner_id`); `not_found` and `not_permitted` the answers' texts.
+    `kind` the name of its change notices and live topics ("item"); `search` the text
+    columns a search looks in; `not_found` and `not_permitted` the answers' texts.
     """
 
     def __init__(
@@ -36,29 +40,39 @@ class OwnedRows(Generic[Row, Record]):
         table: type[Row],
         record: type[Record],
         *,
+        kind: str,
         search: Sequence[Any],
-        count_all: Select[Any],
-        count_of_owner: Select[Any],
         not_found: str,
         not_permitted: str,
+        owned: bool = True,
     ) -> None:
         self.table = table
+        self.kind = kind
+        self.owned = owned
         self.not_found = not_found
         self.not_permitted = not_permitted
         # The mapped columns by attribute name: the table's declaration is the only
         # place its columns are named.
-        self._columns = inspect(table).columns
+        mapped = inspect(table)
+        self._columns = mapped.columns
         self._search = [col(column) for column in search]
         self._records = select(*[self._columns[name] for name in record.__annotations__])
         order = [self._columns["created_at"], self._columns["id"]]
         self._newest_first = [column.desc() for column in order]
-        self._owned = self._columns["owner_id"] == bindparam("owner_id")
         # The two lists every list view asks for, built once; searches per request.
         row_id = self._columns["id"]
-        self._all = CountedList.build(self._records, row_id, order, count_all)
-        self._of_owner = CountedList.build(
-            self._records, row_id, order, count_of_owner, self._owned
-        )
+        name = mapped.persist_selectable.name
+        self._all = CountedList.build(self._records, row_id, order, counts.in_all(name))
+        if owned:
+            self._owned = self._columns["owner_id"] == bindparam("owner_id")
+            counter = SQLModel.metadata.tables[f"{name}_count"]
+            self._of_owner = CountedList.build(
+                self._records, row_id, order, counts.of_owner(counter), self._owned
+            )
+        changes.track(table, kind, owned=owned)
+
+    def _sees_all(self, user: User) -> bool:
+        return user.is_superuser or not self.owned
 
     def _matching(self, search: str) -> ColumnElement[bool]:
         return or_(*(column.icontains(search, autoescape=True) for column in self._search))
@@ -66,9 +80,9 @@ class OwnedRows(Generic[Row, Record]):
     def list_query(self, user: User, search: str | None = None) -> CountedList | SearchList:
         """The rows `user` may see (all of them for a superuser), or those matching."""
         if not search:
-            return self._all if user.is_superuser else self._of_owner
+            return self._all if self._sees_all(user) else self._of_owner
         statement = self._records.where(self._matching(search))
-        if not user.is_superuser:
+        if not self._sees_all(user):
             statement = statement.where(self._owned)
         return SearchList.build(statement, self._newest_first)
 
@@ -105,13 +119,13 @@ class OwnedRows(Generic[Row, Record]):
         row = await session.get(self.table, row_id) if is_storable_id(row_id) else None
         if row is None:
             raise NotFound(self.not_found)
-        if not user.is_superuser and cast(Any, row).owner_id != user.id:
+        if not self._sees_all(user) and cast(Any, row).owner_id != user.id:
             raise Forbidden(self.not_permitted)
         return row
 
     async def create(self, session: AsyncSession, user: User, data: SQLModel) -> Row:
         assert user.id is not None
-        row = self.table.model_validate(data, update={"owner_id": user.id})
+        row = self.table.model_validate(data, update={"owner_id": user.id} if self.owned else {})
         session.add(row)
         await session.commit()
         return row

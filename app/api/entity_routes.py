@@ -1,4 +1,4 @@
-"""The REST routes of a table of owned rows (services/owned.py): list, read, create,
+"""The REST routes of a table of owned rows (services/entity.py): list, read, create,
 update, delete, under one prefix and tag, with the template's names and answers.
 
 `/items` is one: its operations keep the template's ids (`items-read_items`,
@@ -16,14 +16,14 @@ from app.api.deps import CurrentUser, Limit, ReplicaReadsDep, SessionDep, Skip
 from app.api.errors import AUTHENTICATED, USES_DATABASE, WITH_BODY, responses
 from app.api.serializers import json_response
 from app.models import Message, Text
-from app.services.owned import OwnedRows
+from app.services.entity import EntityRules
 
 
 @dataclass(frozen=True)
 class Entity:
     """How an owned table shows in the API: its rules, names and schemas."""
 
-    rules: OwnedRows[Any, Any]
+    rules: EntityRules[Any, Any]
     # `item` and `items`: the routes' names (read_items, read_item, create_item...).
     singular: str
     plural: str
@@ -37,7 +37,7 @@ class Entity:
     search_help: str
 
 
-def owned_router(entity: Entity) -> APIRouter:
+def entity_router(entity: Entity) -> APIRouter:
     """`/{plural}` with the five routes; mount it like any router."""
     router = APIRouter(
         prefix=f"/{entity.plural}",
