@@ -36,7 +36,7 @@ def token_of(account: Account) -> str:
 
 
 def titles(rows: list[dict[str, Any]]) -> list[str]:
-    return [row["values"]["title"] for row in rows]
+    return [row["cells"]["title"] for row in rows]
 
 
 async def items_tab(backend: LiveBackend, account: Account) -> Tab:
@@ -128,7 +128,7 @@ async def test_a_page_past_the_end_after_deletions_elsewhere_shows_the_last_page
         # The only row of page 2 goes: the tab clamps to page 1 and shows its rows.
         delete = rest(backend, "DELETE", f"/items/{ids[0]}", normal_user)
         await shows(tab, ITEMS, "page", lambda page: page == 1, delete)
-        assert titles(tab.values(ITEMS, "items")[-1]) == [f"Row {n}" for n in range(5, 0, -1)]
+        assert titles(tab.values(ITEMS, "rows")[-1]) == [f"Row {n}" for n in range(5, 0, -1)]
     finally:
         await tab.close()
 
@@ -149,7 +149,7 @@ async def test_an_open_edit_dialog_says_its_row_changed_and_closes_when_it_is_de
         update = rest(backend, "PUT", f"/items/{item_id}", normal_user, json={"title": "Changed"})
         await shows(tab, ITEMS, "changed_elsewhere", lambda t: t == CHANGED_ELSEWHERE, update)
         # What the dialog opened with stays, so a save is the user's knowing choice.
-        assert tab.values(ITEMS, "selected")[-1]["title"] == "Editing"
+        assert tab.values(ITEMS, "selected")[-1]["cells"]["title"] == "Editing"
         delete = rest(backend, "DELETE", f"/items/{item_id}", normal_user)
         await shows(tab, ITEMS, "edit_open", lambda is_open: is_open is False, delete)
         assert ItemsState._entity.deleted_elsewhere in tab.text()
@@ -179,12 +179,12 @@ async def test_a_tab_on_another_page_gets_nothing(
         # The first tab moves on to the settings page: its Items table is no longer on show.
         await moved.send(ON_LOAD_INTERNAL, {}, "/settings")
         await moved.wait_for(AUTH, "user", lambda user: user["id"] == normal_user.id)
-        before = len(moved.values(ITEMS, "items"))
+        before = len(moved.values(ITEMS, "rows"))
         # Both tabs' refreshes would be queued by the same notice: once the tab still on
         # /items has it, the other one would have had it too.
         create = rest(backend, "POST", "/items/", normal_user, json={"title": "Unseen"})
         await shows(watching, ITEMS, "rows", lambda rows: "Unseen" in titles(rows), create)
-        assert len(moved.values(ITEMS, "items")) == before
+        assert len(moved.values(ITEMS, "rows")) == before
         assert "Unseen" not in moved.text()
     finally:
         await moved.close()

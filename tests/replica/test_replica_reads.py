@@ -40,7 +40,7 @@ async def ui_titles(account: Account) -> list[str]:
     state = signed_in(ItemsState, account)
     events = await run(ItemsState.open_page, state)
     assert DATABASE_UNAVAILABLE not in events and "error" not in events.lower(), events
-    return [row.values["title"] for row in state.rows]
+    return [row.cells["title"] for row in state.rows]
 
 
 async def write_on_primary(row: Item | User) -> int:

@@ -339,7 +339,7 @@ async def test_items_page_lists_only_the_callers_items(
     await create_item(session, await db_user(session, other_user), "theirs")
     state = signed_in(ItemsState, normal_user)
     await run(ItemsState.open_page, state)
-    assert [row.values["title"] for row in state.rows] == ["mine"]
+    assert [row.cells["title"] for row in state.rows] == ["mine"]
     assert state.loaded and not state.loading
     admin_view = signed_in(ItemsState, superuser)
     await run(ItemsState.open_page, admin_view)
@@ -379,19 +379,19 @@ async def test_next_and_previous_continue_from_the_rows_on_show(
     session: AsyncSession, normal_user: Account
 ) -> None:
     owner, state = await items_on_page(session, normal_user, 35, 2)
-    second = [row.values["title"] for row in state.rows]
+    second = [row.cells["title"] for row in state.rows]
     # A new item (another tab, the API) pushes every row one place down the list.
     await create_item(session, owner, "newer")
     await run(ItemsState.load_page, state, 3)
     # The rows after the last one on show, not page 3 counted afresh (which would
     # repeat that row at the top).
     assert state.page == 3 and state.total == 36
-    assert [row.values["title"] for row in state.rows] == [f"item {n}" for n in range(14, 4, -1)]
+    assert [row.cells["title"] for row in state.rows] == [f"item {n}" for n in range(14, 4, -1)]
     await run(ItemsState.load_page, state, 2)
-    assert [row.values["title"] for row in state.rows] == second
+    assert [row.cells["title"] for row in state.rows] == second
     # The first page is the newest rows, by number.
     await run(ItemsState.load_page, state, 1)
-    assert state.rows[0].values["title"] == "newer"
+    assert state.rows[0].cells["title"] == "newer"
 
 
 async def test_a_next_page_emptied_meanwhile_is_found_by_number(
@@ -406,7 +406,7 @@ async def test_a_next_page_emptied_meanwhile_is_found_by_number(
     await run(ItemsState.load_page, state, 3)
     # Not a short "page 3 of 2": the last page there is, by number.
     assert (state.page, state.total) == (2, 20)
-    assert [row.values["title"] for row in state.rows] == [f"item {n}" for n in range(19, 9, -1)]
+    assert [row.cells["title"] for row in state.rows] == [f"item {n}" for n in range(19, 9, -1)]
 
 
 async def test_a_page_change_that_failed_steers_no_later_load(
@@ -426,7 +426,7 @@ async def test_a_page_change_that_failed_steers_no_later_load(
     await run(ItemsState.change_page_size, state, "5")
     await run(ItemsState.load_page, state, 2)
     await run(ItemsState.load_page, state, 3)
-    assert [row.values["title"] for row in state.rows] == [f"item {n}" for n in range(24, 19, -1)]
+    assert [row.cells["title"] for row in state.rows] == [f"item {n}" for n in range(24, 19, -1)]
 
 
 async def test_reloading_a_page_past_the_end_shows_the_last_one(
@@ -458,7 +458,7 @@ async def test_create_item_goes_through_the_service(
     state.add_open = True
     events = await run(ItemsState.create, state, {"title": "New", "description": ""})
     assert "Item created successfully" in events
-    assert not state.add_open and [row.values["title"] for row in state.rows] == ["New"]
+    assert not state.add_open and [row.cells["title"] for row in state.rows] == ["New"]
     stored = (await session.exec(select(Item))).one()
     assert stored.owner_id == normal_user.id and stored.description == ""
 
@@ -469,7 +469,7 @@ async def test_someone_elses_item_cannot_be_deleted(
     theirs = await create_item(session, await db_user(session, other_user), "theirs")
     state = signed_in(ItemsState, normal_user)
     assert theirs.id is not None
-    state.selected = EntityRow(id=theirs.id, values={"title": "theirs", "description": ""})
+    state.selected = EntityRow(id=theirs.id, cells={"title": "theirs", "description": ""})
     assert messages.NOT_ENOUGH_PERMISSIONS in await run(ItemsState.delete, state)
     assert (await session.exec(select(Item))).one().id == theirs.id
 

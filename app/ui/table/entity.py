@@ -98,13 +98,13 @@ def form_text(value: Any) -> str:
 class EntityRow:
     id: int = 0
     # Each field's form text, by field name.
-    values: dict[str, str] = dataclasses.field(default_factory=dict)
+    cells: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _row(fields: tuple[Field, ...], source: Any) -> EntityRow:
     """A list page's record (a dict) or a table row, as the page shows it."""
     record: dict[str, Any] = source if isinstance(source, dict) else source.model_dump()
-    return EntityRow(id=record["id"], values={f.name: form_text(record[f.name]) for f in fields})
+    return EntityRow(id=record["id"], cells={f.name: form_text(record[f.name]) for f in fields})
 
 
 def _form_value(field: Field, form: dict[str, str]) -> Any:

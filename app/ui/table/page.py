@@ -64,7 +64,7 @@ def _value_cell(field: Field, value: rx.Var[str], first: bool) -> rx.Component:
 def _table_row(state: type[EntityTable], row: EntityRow) -> rx.Component:
     entity = state._entity
     # `row` is the foreach's Var: its values are Vars too.
-    values = cast(rx.Var[dict[str, str]], row.values)
+    values = cast(rx.Var[dict[str, str]], row.cells)
     return rx.table.row(
         _id_cell(rx.Var.create(row.id).to_string()),
         *(
@@ -128,7 +128,7 @@ def _form_fields(state: type[EntityTable], editing: bool) -> list[rx.Component]:
     fields = []
     for field in entity.fields:
         field_id = f"{entity.singular.lower()}-{field.name.replace('_', '-')}"
-        selected = cast(rx.Var[dict[str, str]], state.selected.values)
+        selected = cast(rx.Var[dict[str, str]], state.selected.cells)
         value = selected[field.name].to(str) if editing else ""  # type: ignore[index]
         fields.append(
             labelled(
