@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BeforeValidator, EmailStr, GetJsonSchemaHandler
+from pydantic import AfterValidator, BeforeValidator, EmailStr, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 from sqlmodel import Field
@@ -109,3 +109,21 @@ def is_storable_id(value: int) -> bool:
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
 TEXT_MAX_LENGTH = 255
+# A `text` field of an entity (devtools.scaffold): long, but bounded.
+LONG_TEXT_MAX_LENGTH = 10_000
+# An `int` field is an INTEGER column: out of range is a 422, not a database error.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError(
+            "timezone_required",
+            "Datetime must include a time zone, for example 2026-01-31T09:00:00Z",
+        )
+    return value.astimezone(UTC)
+
+
+# A moment a client sends: with its zone (a naive time means nothing to a server that
+# serves every zone), kept in UTC.
+UTCDatetime = Annotated[datetime, AfterValidator(_aware)]

@@ -14,7 +14,7 @@ follow.
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, bindparam, inspect, or_
+from sqlalchemy import ColumnElement, bindparam, false, inspect, or_
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,7 +75,8 @@ class EntityRules(Generic[Row, Record]):
         return user.is_superuser or not self.owned
 
     def _matching(self, search: str) -> ColumnElement[bool]:
-        return or_(*(column.icontains(search, autoescape=True) for column in self._search))
+        # A table without text columns matches no search.
+        return or_(false(), *(column.icontains(search, autoescape=True) for column in self._search))
 
     def list_query(self, user: User, search: str | None = None) -> CountedList | SearchList:
         """The rows `user` may see (all of them for a superuser), or those matching."""

@@ -72,7 +72,11 @@ def logo(show_name: bool | rx.Var[bool] = True, size: int = 32) -> rx.Component:
 
 # Sidebar -------------------------------------------------------------------
 
-NAV_ITEMS = (("Dashboard", "/", "house"), ("Items", "/items", "briefcase"))
+NAV_ITEMS = (
+    ("Dashboard", "/", "house"),
+    ("Items", "/items", "briefcase"),
+    # devtools.scaffold adds each new entity's page above this line.
+)
 ADMIN_ITEM = ("Admin", "/admin", "users")
 
 

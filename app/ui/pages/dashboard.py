@@ -52,6 +52,7 @@ def dashboard() -> rx.Component:
         ),
         rx.grid(
             shortcut("briefcase", "Items", "Create and manage your items", "/items"),
+            # devtools.scaffold adds each new entity's card above this line.
             shortcut("user-cog", "User Settings", "Profile, password and appearance", "/settings"),
             rx.cond(
                 AuthState.user.is_superuser,

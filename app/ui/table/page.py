@@ -127,7 +127,8 @@ def _form_fields(state: type[EntityTable], editing: bool) -> list[rx.Component]:
     entity = state._entity
     fields = []
     for field in entity.fields:
-        field_id = f"{entity.singular.lower()}-{field.name.replace('_', '-')}"
+        # "item-title": the entity's kind and the field's name, in the page's style.
+        field_id = f"{entity.rules.kind}-{field.name}".replace("_", "-")
         selected = cast(rx.Var[dict[str, str]], state.selected.cells)
         value = selected[field.name].to(str) if editing else ""  # type: ignore[index]
         fields.append(
