@@ -581,10 +581,11 @@ def add_before_anchor(path: Path, line: str) -> None:
     path.write_text(text[:start] + indent + line + "\n" + text[start:])
 
 
-def add_import(path: Path, after: str, line: str) -> None:
+def add_import(path: Path, after: str, name: str) -> None:
+    """`name` added to the `from ... import` that starts with `after` (ruff sorts it)."""
     text = path.read_text()
     index = text.index(after) + len(after)
-    path.write_text(text[:index] + line + "\n" + text[index:])
+    path.write_text(text[:index] + name + text[index:])
 
 
 # Migration ---------------------------------------------------------------------------
