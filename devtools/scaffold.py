@@ -573,9 +573,10 @@ async def test_add_edit_and_delete_a_row(page: Page, normal_user: Account) -> No
 # Edits of files that list every entity -------------------------------------------------
 
 
-def add_before_anchor(path: Path, line: str) -> None:
+def add_before_anchor(path: Path, what: str, line: str) -> None:
+    """`line` above the `# devtools.scaffold adds each new entity's <what>` comment."""
     text = path.read_text()
-    index = text.index(ANCHOR)
+    index = text.index(f"{ANCHOR} {what} ")
     start = text.rindex("\n", 0, index) + 1
     indent = text[start:index]
     path.write_text(text[:start] + indent + line + "\n" + text[start:])
@@ -618,7 +619,8 @@ def write_migration(names: Names, fields: list[FieldSpec], owned: bool) -> Path:
 
         run("upgrade", "head")
         before = set(versions.glob("*.py"))
-        run("revision", "--autogenerate", "--rev-id", revision, "-m", f"{names.many}")
+        message = f"{names.words_plural}: their table, row counters and search indexes"
+        run("revision", "--autogenerate", "--rev-id", revision, "-m", message)
         (written,) = set(versions.glob("*.py")) - before
     target = versions / f"{revision}_{names.many}.py"
     written.rename(target)
@@ -667,15 +669,18 @@ def scaffold(names: Names, fields: list[FieldSpec], owned: bool, icon: str) -> l
         file.write(f"from app.models import {m} as {m}\n")
     main = ROOT / "app" / "api" / "main.py"
     add_import(main, "from app.api.routes import ", f"{m}, ")
-    add_before_anchor(main, f'"{m}",')
-    add_before_anchor(main, f"{m}.router,")
+    add_before_anchor(main, "tag", f'"{m}",')
+    add_before_anchor(main, "router", f"{m}.router,")
     title = names.words_plural
     add_before_anchor(
-        ROOT / "app" / "ui" / "components" / "layout.py", f'("{title}", "{names.route}", "{icon}"),'
+        ROOT / "app" / "ui" / "components" / "layout.py",
+        "page",
+        f'("{title}", "{names.route}", "{icon}"),',
     )
     whose = "your " if owned else ""
     add_before_anchor(
         ROOT / "app" / "ui" / "pages" / "dashboard.py",
+        "card",
         f'shortcut("{icon}", "{title}", "Create and manage {whose}{title.lower()}",'
         f' "{names.route}"),',
     )

@@ -1,7 +1,8 @@
 """SQLModel tables and API schemas: one module per entity, limits declared once.
 
-Everything is importable from `app.models` as before; a new entity's module is listed
-under "Entities" so that its table joins the metadata (Alembic, create_all).
+Everything is importable from `app.models`. An entity that devtools.scaffold writes is
+imported here as a module (`from app.models import projects as projects`), so that its
+table joins the metadata (Alembic, create_all); its names are imported from it.
 """
 
 from app.models.auth import (
@@ -172,7 +173,3 @@ from app.models.users import (
 from app.models.users import (
     UserUpdateMe as UserUpdateMe,
 )
-
-
-# Entities ----------------------------------------------------------------------
-# devtools.scaffold adds a line here for each entity it writes.
