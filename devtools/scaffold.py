@@ -151,10 +151,12 @@ def _schema_field(field: FieldSpec, *, update: bool = False) -> str:
         "date": "date",
         "datetime": "UTCDatetime",
     }[field.type]
+    # An update's field may be left out where its base's may not: mypy is told so.
+    widened = "  # type: ignore[assignment]" if update and not field.optional else ""
     if limits:
         value = f"Field(default=None, {limits})" if optional else f"Field({limits})"
-        return f"    {field.name}: {python}{none} = {value}"
-    return f"    {field.name}: {python}{none}{default}"
+        return f"    {field.name}: {python}{none} = {value}{widened}"
+    return f"    {field.name}: {python}{none}{default}{widened}"
 
 
 def _record_type(field: FieldSpec) -> str:
