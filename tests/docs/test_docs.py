@@ -1,8 +1,10 @@
-"""The README and docs/: every relative link and image resolves, every setting is documented.
+"""The README and docs/: every relative link and image resolves, every script a command
+names exists, every setting is documented.
 
-A page moved or a heading renamed breaks links silently on GitHub; a setting added to
-app/core/config.py without a line in docs/configuration.md and .env.example is a setting
-nobody finds. Both fail here instead.
+A page moved or a heading renamed breaks links silently on GitHub; a script moved by a
+reorganisation leaves a command nobody can run; a setting added to app/core/config.py
+without a line in docs/configuration.md and .env.example is a setting nobody finds. All
+three fail here instead.
 """
 
 import re
@@ -19,6 +21,11 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+# A file of the project that a command or a sentence names: `bash scripts/run.sh`,
+# `.venv/bin/python bench/seed.py`, `tests/live/reflex_tab.py`.
+PROJECT_FILE = re.compile(
+    r"(?<![\w./-])(?:\.ci/run|(?:app|bench|devtools|scripts|tests)/[\w./-]+\.(?:py|sh))"
+)
 
 # Pages written on other branches at the same time as this one, linked ahead of the
 # merge that brings them. Once they exist they are checked like any other page.
@@ -80,6 +87,23 @@ def test_the_check_finds_a_missing_file_and_a_missing_heading(tmp_path: Path) ->
         "missing.md: no such file",
         "other.md#nope: no heading with that id",
     ]
+
+
+def missing_files(page: Path) -> list[str]:
+    return sorted(
+        {name for name in PROJECT_FILE.findall(page.read_text()) if not (ROOT / name).exists()}
+    )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
+def test_files_named_exist(page: Path) -> None:
+    assert missing_files(page) == []
+
+
+def test_the_check_finds_a_moved_script(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```bash\nbash scripts/run.sh\nbash scripts/moved.sh --flag\n```\n")
+    assert missing_files(page) == ["scripts/moved.sh"]
 
 
 def test_every_setting_is_documented() -> None:
