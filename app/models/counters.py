@@ -1,4 +1,4 @@
-"""Counters kept by the triggers of migration 0002 (read by app/db/counts.py), never written."""
+"""Counters kept by the triggers of migration 0002 (read by app/db/counts.py), not by the app."""
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel
