@@ -1,4 +1,4 @@
-"""Counters kept by database triggers (app/db/counters.py), never written by the app."""
+"""Counters kept by the triggers of migration 0002 (read by app/db/counts.py), not by the app."""
 
 import sqlalchemy as sa
 from sqlmodel import SQLModel

@@ -48,7 +48,7 @@ from devtools.servers import reflex_prod  # noqa: E402
 HA = ROOT / "scripts/dev/ha.sh"
 PITR = ROOT / "scripts/deploy/pitr.sh"
 PORTS = range(16000, 17000)
-# Targets (README, Robustness): none lost, writes back within 30 s, reads never stop.
+# Targets (docs/configuration.md, Failover): none lost, writes back within 30 s, reads never stop.
 RESUME_TARGET = 30.0
 WRITES_PER_SECOND = 20
 READS_PER_SECOND = 10

@@ -1,4 +1,4 @@
-"""The app in prod mode on a throwaway seeded SQLite database, for the README's screenshots.
+"""The app in prod mode on a throwaway seeded SQLite database, for the screenshots of docs/ui.md.
 
 Imported by scripts/docs/screenshots.py (run it from the project root with .venv/bin/python;
 bench/ui.py measures the UI's timings). Importing this module points the settings at a new database

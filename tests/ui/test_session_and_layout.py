@@ -30,7 +30,7 @@ async def test_password_changed_elsewhere_logs_the_tab_out(
     assert response.status_code == 200, response.text
 
     # At once, with no action of the user: the change's notice refreshes the open table,
-    # whose handler finds the token revoked (see README, Live tables).
+    # whose handler finds the token revoked (see docs/ui.md, Live tables).
     await expect(page).to_have_url(at_path("/login"))
     assert await page.evaluate("localStorage.getItem('access_token')") is None
 
