@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import SessionMaker, engine
@@ -226,8 +227,14 @@ async def test_copy_and_truncate_are_counted() -> None:
         await connection.commit()
     await assert_counts_exact()
     async with engine.begin() as connection:
-        # Every table that references "user" goes with it (sessions, recovery codes too).
-        await connection.execute(text('TRUNCATE item, user_session, recovery_code, "user"'))
+        # Every table that references "user" goes with it (sessions, recovery codes, and
+        # any entity's owned rows).
+        owned = [
+            f'"{table.name}"'
+            for table in SQLModel.metadata.sorted_tables
+            if any(key.column.table.name == "user" for key in table.foreign_keys)
+        ]
+        await connection.execute(text(f'TRUNCATE {", ".join(owned)}, "user"'))
     await assert_counts_exact()
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM item_count"))).scalar_one() == 0
