@@ -1,8 +1,13 @@
-"""S2 (and S5) of this checkout against an earlier commit, in one run: two backends, one
+"""S2, S3 and S5 of this checkout against an earlier commit, in one run: two backends, one
 from each source tree, each on a database of its own (their schemas may differ), measured
 in alternation so both see the same machine.
 
-    .venv/bin/python bench/compare.py --ref 7d79476 [--rounds 3] [--scenarios S2,S5]
+    .venv/bin/python bench/compare.py --ref 7d79476 [--rounds 3] [--scenarios S2,S3,S5]
+    .venv/bin/python bench/compare.py --ref 7d79476 --guard 0.9   # exit 1 under 0.9x
+
+With `--guard`, the run fails when this checkout's requests per second fall under that
+ratio of the earlier commit's in any scenario (bench/run.sh --guard, in CI): ratios of
+one run only, never absolute figures, which depend on the machine.
 
 The earlier commit is checked out with `git worktree` into a temporary folder and run
 with this checkout's virtualenv (so the two may not differ in requirements). Prints the
@@ -63,6 +68,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--scenarios", default="S2")
     parser.add_argument(
+        "--guard", type=float, help="fail when a scenario's req/s ratio is under this"
+    )
+    parser.add_argument(
         "--database-server",
         default=os.environ.get(
             "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -70,8 +78,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     chosen = [s.strip() for s in args.scenarios.split(",")]
-    if unknown := [s for s in chosen if s not in ("S2", "S5")]:
-        parser.error(f"--scenarios takes S2 and S5 only, not {', '.join(unknown)}")
+    if unknown := [s for s in chosen if s not in ("S2", "S3", "S5")]:
+        parser.error(f"--scenarios takes S2, S3 and S5 only, not {', '.join(unknown)}")
 
     work = Path(tempfile.mkdtemp(prefix="fsr-compare-"))
     trees = {args.ref: work / "source", HEAD: ROOT}
@@ -92,11 +100,13 @@ def main() -> int:
                 REFLEX_STATES_WORKDIR=str(folder / "states"),
             )
             servers[name] = start_backend(env, folder, 1, cwd=tree)
-            tokens[name] = bearer(seed(servers[name].url, 1)[2])
+            # S3 lists a page of 100 of the user's items.
+            tokens[name] = bearer(seed(servers[name].url, 100 if "S3" in chosen else 1)[2])
         # Each backend has its own database, so its own user and token.
         paths = {
             name: {
                 "S2": ("/api/v1/users/me", tokens[name]),
+                "S3": ("/api/v1/items/?limit=100", tokens[name]),
                 "S5": ("/api/v1/utils/health-check/", {}),
             }
             for name in servers
@@ -121,6 +131,7 @@ def main() -> int:
         f"| {HEAD} | ratio | p99 ms {args.ref} / {HEAD} |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    below = []
     for key in chosen:
         before, after = measured[key, args.ref], measured[key, HEAD]
         before_rps, after_rps = statistics.median(before.rps), statistics.median(after.rps)
@@ -132,6 +143,13 @@ def main() -> int:
             f"| {after_cpu / before_cpu:.3f} | {statistics.median(before.p99_ms):.1f} / "
             f"{statistics.median(after.p99_ms):.1f} |"
         )
+        if args.guard is not None and after_rps / before_rps < args.guard:
+            below.append(f"{key} at {after_rps / before_rps:.3f}x")
+    if below:
+        print(f"\nGuard: under {args.guard}x of {args.ref}: {', '.join(below)}")
+        return 1
+    if args.guard is not None:
+        print(f"\nGuard: every scenario at {args.guard}x of {args.ref} or above")
     return 0
 
 

@@ -55,7 +55,7 @@ from bench.ui import ITEMS_STATE, TOKEN_VAR, percentile  # noqa: E402
 from devtools import reflex_socket  # noqa: E402
 from devtools.servers import free_port, start_logged, stop_process_group  # noqa: E402
 
-ROWS_KEY = "items_rx_state_"
+ROWS_KEY = "rows_rx_state_"
 
 
 @dataclass
@@ -86,7 +86,7 @@ class TabClient:
             return
         now = time.perf_counter()
         for row in rows:
-            self.seen.setdefault(row["title"], now)
+            self.seen.setdefault(row["cells"]["title"], now)
         self.hydrated.set()
 
     async def close(self) -> None:

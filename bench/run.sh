@@ -8,6 +8,8 @@
 #   bench/run.sh --overhead --rounds 3   # S2/S5 with and without request logs and metrics
 #   bench/run.sh --scale --parts reads   # 1M items/users (issue #12; see bench/scale.py)
 #   bench/run.sh --live --tabs 200       # open Items tables refreshed by writes elsewhere
+#   bench/run.sh --guard                 # S2, S3, S5 against bench/REFERENCE; fails under
+#                                        # 0.9x of it (GUARD_RATIO, GUARD_ROUNDS)
 # Arguments after --api-only / --ui-only / --flood / --overhead / --scale / --live go to
 # bench/bench.py / bench/ui.py / bench/flood.py / bench/overhead.py / bench/scale.py /
 # bench/live.py.
@@ -21,7 +23,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk
 fi
 case "${1:-}" in
---api-only | --flood | --overhead | --live) ;;
+--api-only | --flood | --overhead | --live | --guard) ;;
 *)
     if [ ! -x /usr/bin/chromium ]; then
         echo "Installing chromium (Debian package)"
@@ -38,6 +40,17 @@ case "${1:-}" in
 --overhead) shift && exec python bench/overhead.py "$@" ;;
 --scale) shift && exec python bench/scale.py "$@" ;;
 --live) shift && exec python bench/live.py "$@" ;;
+--guard)
+    shift
+    # The reference: the commit named in bench/REFERENCE; in a clone that lacks it (a
+    # shallow one), the merge base with the default branch.
+    ref=$(sed -n 's/^\([0-9a-f]\{7,40\}\).*/\1/p' bench/REFERENCE | head -n1)
+    if ! git cat-file -e "$ref^{commit}" 2>/dev/null; then
+        ref=$(git merge-base HEAD origin/main 2>/dev/null || git rev-parse HEAD~1)
+    fi
+    exec python bench/compare.py --ref "$ref" --scenarios S2,S3,S5 \
+        --guard "${GUARD_RATIO:-0.9}" --rounds "${GUARD_ROUNDS:-3}" --duration 8 "$@"
+    ;;
 *)
     python bench/bench.py "$@"
     python bench/ui.py

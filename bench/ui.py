@@ -160,7 +160,7 @@ async def one_session(
 
     async def on_update(update: dict[str, Any]) -> None:
         # An event's answer is the update that carries the page's rows.
-        rows_arrived = "items_rx_state_" in update.get("delta", {}).get(ITEMS_STATE, {})
+        rows_arrived = "rows_rx_state_" in update.get("delta", {}).get(ITEMS_STATE, {})
         if rows_arrived and sent_at:
             await pending.put((time.perf_counter() - sent_at.pop(0)) * 1000)
 

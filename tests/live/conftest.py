@@ -60,6 +60,17 @@ def run_backend(database: str, log: Path, **settings_env: str) -> Iterator[LiveB
         stop_process_group(process)
 
 
+# tests/live/faults/sitecustomize.py on a backend's PYTHONPATH: creating a row titled
+# FAULT_TITLE raises inside the service, for the tests of what a bug leaves behind.
+FAULT_TITLE = "an injected bug"
+FAULTS = {
+    "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent / "faults"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    ),
+    "FAULT_TITLE": FAULT_TITLE,
+}
+
+
 def run_own_backend(
     database: str, tmp_path_factory: pytest.TempPathFactory, name: str, **settings_env: str
 ) -> Generator[LiveBackend, None, None]:

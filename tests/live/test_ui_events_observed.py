@@ -11,7 +11,7 @@ import pytest
 
 from app.ui.state.public import LoginState
 from tests.conftest import Account
-from tests.live.conftest import LiveBackend, run_own_backend
+from tests.live.conftest import FAULT_TITLE, FAULTS, LiveBackend, run_own_backend
 from tests.live.reflex_tab import ITEMS, Tab
 from tests.live.test_metrics import sample
 from tests.sentry_ingest import Ingest, serve_ingest
@@ -36,6 +36,7 @@ def observed_backend(
         LOG_FORMAT="json",
         SENTRY_DSN=ingest.dsn,
         SENTRY_TRACES_SAMPLE_RATE="0",
+        **FAULTS,
     )
 
 
@@ -54,9 +55,8 @@ async def test_each_handler_run_is_logged_timed_and_a_bug_reported(
     tab = Tab(observed_backend.url)
     await tab.open("/items", token)
     await tab.wait_for(ITEMS, "loaded", lambda loaded: loaded is True)
-    # A form holding a number where text goes: the handler's own code fails on it (a
-    # bug, not an expected failure; a wrong type at the top level never reaches it).
-    await tab.send(f"{ITEMS}.create", {"form": {"title": 5}}, "/items")
+    # A bug (injected into the service), not an expected failure.
+    await tab.send(f"{ITEMS}.create", {"form": {"title": FAULT_TITLE}}, "/items")
     await tab.wait_for(ITEMS, "saving", lambda busy: busy is True)
     await ingest.wait_for_events(1)
     [event] = [
@@ -79,9 +79,7 @@ async def test_each_handler_run_is_logged_timed_and_a_bug_reported(
 
     assert event["tags"]["request_id"] == failed["request_id"]
     assert event["tags"]["handler"] == "ItemsState.create"
-    # The handler failed before it checked the token: no user to report (the API's test
-    # and test_a_failing_ui_handler_is_reported_with_its_user cover a known user).
-    assert event["exception"]["values"][-1]["type"] == "TypeError"
+    assert event["exception"]["values"][-1]["type"] == "RuntimeError"
     assert token not in ingest.raw()
     assert tab.client_token not in ingest.raw()
 

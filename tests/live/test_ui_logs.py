@@ -12,7 +12,7 @@ from app.models import UNSTORABLE_TEXT
 from app.ui.state.failures import LOGIN_ROUTE
 from app.ui.state.items import ItemsState
 from tests.conftest import Account
-from tests.live.conftest import LiveBackend, run_own_backend
+from tests.live.conftest import FAULT_TITLE, FAULTS, LiveBackend, run_own_backend
 from tests.live.reflex_tab import VISIBILITY, Tab
 
 ITEMS = ItemsState.get_full_name()
@@ -22,7 +22,7 @@ FORGED = '{"level": "CRITICAL", "message": "forged"}'
 
 @pytest.fixture(scope="module")
 def json_backend(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
-    yield from run_own_backend(database, tmp_path_factory, "json-logs", LOG_FORMAT="json")
+    yield from run_own_backend(database, tmp_path_factory, "json-logs", LOG_FORMAT="json", **FAULTS)
 
 
 def lines_since(backend: LiveBackend, offset: int) -> list[str]:
@@ -82,14 +82,15 @@ async def test_a_handler_bug_is_one_json_record_with_its_traceback(
     tab = Tab(json_backend.url)
     await tab.open("/items", normal_user.token)
     await tab.wait_for(ITEMS, "loaded", lambda loaded: loaded is True)
-    # A form holding a number where text goes, and a line of its own in the text.
-    await tab.send(f"{ITEMS}.create", {"form": {"title": 5, f"x\n{FORGED}": "y"}}, "/items")
+    # A bug in the service (injected), and a line of its own in the form's text.
+    form = {"title": FAULT_TITLE, f"x\n{FORGED}": "y"}
+    await tab.send(f"{ITEMS}.create", {"form": form}, "/items")
     await asyncio.sleep(1)
     await tab.close()
     lines = lines_since(json_backend, offset)
     records = [json.loads(line) for line in lines]
     failed = [r for r in records if r["message"].startswith("A UI event failed")]
     assert len(failed) == 1, lines
-    assert "TypeError" in failed[0]["message"] and "Traceback" in failed[0]["exception"]
+    assert "RuntimeError" in failed[0]["message"] and "Traceback" in failed[0]["exception"]
     assert not [r for r in records if r.get("message") == "forged"]
     assert "[Reflex Backend Exception]" not in "\n".join(lines)

@@ -109,7 +109,10 @@ def _row(fields: tuple[Field, ...], source: Any) -> EntityRow:
 
 def _form_value(field: Field, form: dict[str, str]) -> Any:
     """What the form sends for `field`, as the API's schema takes it."""
-    text = form.get(field.name, "")
+    text: Any = form.get(field.name, "")
+    if not isinstance(text, str):
+        # Not what a form sends (a client's own event): the schema says what is wrong.
+        return text
     if field.kind == "bool":
         return text == TICKED
     if field.kind in ("str", "text"):
