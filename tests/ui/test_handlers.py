@@ -451,6 +451,24 @@ async def test_blank_title_is_stopped_in_the_ui(
     assert (await session.exec(select(Item))).all() == []
 
 
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"title": "x" * 256, "description": ""}, "title", "at most 255 characters"),
+        ({"title": "ok", "description": "nul\x00"}, "description", UNSTORABLE_TEXT),
+        # Not what a form sends: a client's own event with a number for a text.
+        ({"title": 5}, "title", "Input should be a valid string"),
+    ],
+)
+async def test_what_the_schema_refuses_is_said_under_its_field(
+    session: AsyncSession, normal_user: Account, form: dict[str, Any], field: str, message: str
+) -> None:
+    state = signed_in(ItemsState, normal_user)
+    await run(ItemsState.create, state, form)
+    assert message in state.field_errors[field]
+    assert (await session.exec(select(Item))).all() == []
+
+
 async def test_create_item_goes_through_the_service(
     session: AsyncSession, normal_user: Account
 ) -> None:
