@@ -41,7 +41,7 @@ PROFILES = ROOT / "bench" / "profiles"
 
 def area(frame: str) -> str:
     """The package a frame's code belongs to."""
-    path = frame.rpartition("(")[2]
+    path = "/" + frame.rpartition("(")[2]
     for marker, name in (
         ("/app/", "app"),
         ("sqlalchemy", "sqlalchemy"),
@@ -89,7 +89,7 @@ def summarize(raw: Path, top: int) -> None:
     for frame, count in own.most_common(top):
         print(f"  {100 * count / total:5.1f} %  {frame}")
     print(f"\nTop {top} app functions, inclusive:")
-    app = [(f, c) for f, c in inclusive.most_common() if "/app/" in f]
+    app = [(f, c) for f, c in inclusive.most_common() if "(app/" in f or "/app/" in f]
     for frame, count in app[:top]:
         print(f"  {100 * count / total:5.1f} %  {frame}")
 
@@ -121,20 +121,21 @@ def main() -> int:
         env = backend_env(database, REFLEX_STATES_WORKDIR=str(work / "states"))
         server = start_backend(env, work, 1, cwd=tree)
         token = bearer(seed(server.url, 100)[2])
-        # The granian worker: the busiest process of the tree under load.
         PROFILES.mkdir(exist_ok=True)
         for key in args.scenarios.split(","):
             url = server.url + PATHS[key]
+            # The granian worker: the process of the tree that works while wrk loads it.
+            before = {p.pid: p.cpu_times().user for p in server.tree()}
             wrk(url, args.connections, 3, None, token)
-            worker = max(server.tree(), key=lambda p: p.memory_info().rss)
+            worker = max(server.tree(), key=lambda p: p.cpu_times().user - before.get(p.pid, 0.0))
             raw = work / f"{key}.txt"
             svg = PROFILES / f"{key}-{label}.svg"
             load = threading.Thread(
-                target=wrk, args=(url, args.connections, args.seconds + 2, None, token)
+                target=wrk, args=(url, args.connections, args.seconds + 5, None, token)
             )
             load.start()
             for output, form in ((raw, "raw"), (svg, "flamegraph")):
-                subprocess.run(
+                done = subprocess.run(
                     [
                         py_spy,
                         "record",
@@ -150,9 +151,11 @@ def main() -> int:
                         str(output),
                         "--nonblocking",
                     ],
-                    check=True,
                     capture_output=True,
+                    text=True,
                 )
+                if done.returncode != 0:
+                    raise SystemExit(f"py-spy failed:\n{done.stdout}\n{done.stderr}")
             load.join()
             print(f"\n## {key} {SCENARIOS[key]} ({label}): {svg.relative_to(ROOT)}")
             summarize(raw, args.top)
