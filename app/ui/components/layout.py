@@ -43,11 +43,12 @@ LINKEDIN_PATH = (
     "23.227.792 24 1.771 24h20.451C23.2 24 24 23.227 24 22.271V1.729C24 .774 23.2 0 22.222 "
     "0h.003z"
 )
-SOCIAL_LINKS = (
-    ("GitHub", "https://github.com/", GITHUB_PATH),
-    ("X", "https://x.com/", X_PATH),
-    ("LinkedIn", "https://www.linkedin.com/", LINKEDIN_PATH),
+SOCIAL_ICONS = (
+    ("GitHub", settings.SOCIAL_GITHUB_URL, GITHUB_PATH),
+    ("X", settings.SOCIAL_X_URL, X_PATH),
+    ("LinkedIn", settings.SOCIAL_LINKEDIN_URL, LINKEDIN_PATH),
 )
+SOCIAL_LINKS = tuple((name, str(url), path) for name, url, path in SOCIAL_ICONS if url)
 
 
 def logo(show_name: bool | rx.Var[bool] = True, size: int = 32) -> rx.Component:
@@ -403,6 +404,12 @@ def public_shell(*content: rx.Component) -> rx.Component:
 def page_title(name: str) -> str:
     """`<Page> - <project>`, the template's title pattern."""
     return f"{name} - {settings.PROJECT_NAME}"
+
+
+# The pages behind the login: a search engine would index a spinner (the content needs a
+# session), and the pages' names tell an attacker nothing a crawler should spread. The
+# public pages stay indexable (assets/robots.txt allows all, so crawlers see this tag).
+PRIVATE_PAGE = [{"name": "robots", "content": "noindex, nofollow"}]
 
 
 def form_heading(title: str, subtitle: str = "") -> rx.Component:

@@ -4,7 +4,7 @@ import reflex as rx
 
 from app.ui.components.dialogs import row_dialogs
 from app.ui.components.forms import labelled, text_input
-from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.components.layout import PRIVATE_PAGE, app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
 from app.ui.components.table import ACTIONS_COLUMN, empty_state, paged_table, search_box
 from app.ui.state.items import ItemRow, ItemsState
@@ -104,7 +104,13 @@ def dialogs() -> rx.Component:
     )
 
 
-@rx.page(route="/items", title=page_title("Items"), on_load=ItemsState.open_page)
+@rx.page(
+    route="/items",
+    title=page_title("Items"),
+    description="Create and manage your items.",
+    meta=PRIVATE_PAGE,
+    on_load=ItemsState.open_page,
+)
 def items() -> rx.Component:
     no_results = ItemsState.loaded & (ItemsState.total == 0)
     searching = ItemsState.search != ""

@@ -2,10 +2,15 @@
 
 import reflex as rx
 
-from app.ui.components.layout import page_title
+from app.ui.components.layout import PRIVATE_PAGE, page_title
 
 
-@rx.page(route="404", title=page_title("Not Found"))
+@rx.page(
+    route="404",
+    title=page_title("Not Found"),
+    description="The page you are looking for was not found.",
+    meta=PRIVATE_PAGE,
+)
 def not_found() -> rx.Component:
     return rx.center(
         rx.vstack(
