@@ -34,6 +34,9 @@ config = rx.Config(
     # only accept their own origins.
     cors_allowed_origins=["*"] if settings.ENVIRONMENT == "local" else settings.all_cors_origins,
     telemetry_enabled=False,
+    # Brotli sidecars next to gzip's: the one-port server picks the best the browser
+    # accepts (brotli first); nginx (docker/nginx) serves the gzip ones.
+    frontend_compression_formats=["brotli", "gzip"],
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],
     # The UI's theme: Radix Themes with a teal accent on slate greys.
