@@ -102,7 +102,9 @@ def user_menu(collapsed: bool | rx.Var[bool] = False) -> rx.Component:
                 variant="ghost",
                 color_scheme="gray",
                 size="3",
-                aria_label="User menu",
+                # Expanded, the name shown is the button's name (a different aria-label
+                # would hide it from speech input); collapsed, only the avatar's letters.
+                aria_label=rx.cond(collapsed, "User menu", None),
                 justify_content="flex-start",
                 width="100%",
                 height="auto",
