@@ -35,6 +35,15 @@ async function signIn() {
   await page.close();
 }
 
+// Lighthouse's own reset would clear localStorage (the token) with the cache: clear the
+// cache alone, so that every page is measured as a first visit.
+async function clearCache() {
+  const page = await browser.newPage();
+  const session = await page.createCDPSession();
+  await session.send("Network.clearBrowserCache");
+  await page.close();
+}
+
 try {
   let signedIn = false;
   for (const entry of paths) {
@@ -44,15 +53,16 @@ try {
       await signIn();
       signedIn = true;
     }
+    await clearCache();
     const result = await lighthouse(`${base}${route}`, {
       port: chrome.port,
       output: "json",
       logLevel: "error",
-      // Keep localStorage (the token); the HTTP cache is still cleared: a first visit.
+      // Keep localStorage (the token); clearCache() made it a first visit.
       disableStorageReset: true,
     });
     const lhr = result.lhr;
-    const name = route.replace(/[^a-z0-9]+/gi, "_").replace(/^_|_$/g, "") || "dashboard";
+    const name = route.split("?")[0].replace(/[^a-z0-9]+/gi, "_").replace(/^_|_$/g, "") || "dashboard";
     fs.writeFileSync(path.join(outDir, `${name}.json`), result.report);
     const audit = (id) => lhr.audits[id]?.numericValue ?? null;
     const failed = Object.values(lhr.categories).flatMap((category) =>
@@ -64,7 +74,8 @@ try {
     );
     console.log(
       JSON.stringify({
-        path: route,
+        entry,
+        path: route.split("?")[0],
         private: isPrivate,
         final_url: lhr.finalDisplayedUrl,
         scores: Object.fromEntries(
