@@ -2,7 +2,7 @@
 WCAG 2.1 A/AA, nor of axe's best practices. Also the page metadata Lighthouse's SEO
 audits read (part 2), and the keyboard: a visible focus ring, dialogs that hold focus."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,6 @@ pytestmark = needs_chromium
 AXE = Path(__file__).resolve().parents[2] / ".tools/node_modules/axe-core/axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 Theme = Literal["light", "dark"]
-Visit = Callable[[Page], Awaitable[None]]
 
 
 @pytest.fixture(params=["light", "dark"])
@@ -60,6 +59,15 @@ async def check(page: Page, where: str, found: list[str]) -> None:
     found.extend(f"[{where}] {line}" for line in await violations(page))
 
 
+async def check_dialog(page: Page, where: str, found: list[str]) -> None:
+    """Check the dialog just opened, with the page behind it, then close it."""
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    await check(page, where, found)
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+
+
 async def test_public_pages_have_no_violations(themed_page: Page, normal_user: Account) -> None:
     page, found = themed_page, list[str]()
     for path, ready in (
@@ -88,22 +96,16 @@ async def test_signed_in_pages_have_no_violations(
     await expect(page.locator("tbody tr")).to_have_count(1)
     await check(page, "/items", found)
     await page.get_by_role("button", name="Add Item").click()
-    await expect(page.get_by_role("dialog")).to_be_visible()
-    await check(page, "/items Add Item", found)
-    await page.keyboard.press("Escape")
+    await check_dialog(page, "/items Add Item", found)
     await page.get_by_role("button", name="Item actions").click()
     await page.get_by_role("menuitem", name="Edit Item").click()
-    await expect(page.get_by_role("dialog")).to_be_visible()
-    await check(page, "/items Edit Item", found)
-    await page.keyboard.press("Escape")
+    await check_dialog(page, "/items Edit Item", found)
 
     await page.goto("/admin")
     await expect(page.locator("tbody tr")).to_have_count(1)
     await check(page, "/admin", found)
     await page.get_by_role("button", name="Add User").click()
-    await expect(page.get_by_role("dialog")).to_be_visible()
-    await check(page, "/admin Add User", found)
-    await page.keyboard.press("Escape")
+    await check_dialog(page, "/admin Add User", found)
 
     await page.goto("/settings")
     for tab in ("My profile", "Password", "Two-factor", "Sessions", "Appearance", "Danger zone"):
