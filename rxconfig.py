@@ -7,6 +7,7 @@ import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
 from app.core.config import settings
+from app.ui.theme import radix_themes
 
 # `reflex run` (dev mode) reloads the backend when a watched file changes, and by default
 # it watches every file of the project root: the SQLite database's -wal and -shm files
@@ -34,12 +35,11 @@ config = rx.Config(
     # only accept their own origins.
     cors_allowed_origins=["*"] if settings.ENVIRONMENT == "local" else settings.all_cors_origins,
     telemetry_enabled=False,
+    # Brotli sidecars next to gzip's: the one-port server picks the best the browser
+    # accepts (brotli first); nginx (docker/nginx) serves the gzip ones.
+    frontend_compression_formats=["brotli", "gzip"],
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],
-    # The UI's theme: Radix Themes with a teal accent on slate greys.
-    plugins=[
-        rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium")
-        )
-    ],
+    # The UI's theme, with the CSS of the colours it uses only (app/ui/theme.py).
+    plugins=[radix_themes()],
 )

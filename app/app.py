@@ -3,15 +3,19 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import reflex as rx
 from reflex.event import EventSpec
 from reflex.utils.exec import is_prod_mode
+from reflex.utils.prerequisites import get_web_dir
+from reflex_base import constants
 from starlette.types import ASGIApp
 
 from app.api.main import api
 from app.core.config import settings
 from app.core.drain import drain_middleware
+from app.core.frontend_delivery import FrontendDelivery
 from app.core.security_headers import SecurityHeaders
 from app.observability.error_reports import report_ui_error
 from app.observability.logging import configure_logging
@@ -72,7 +76,22 @@ def report_backend_exception(exception: Exception) -> EventSpec:
     )
 
 
-app = rx.App(
+def built_pages() -> Path:
+    """Where `reflex run --env prod` serves the built pages from (reflex.utils.exec)."""
+    frontend_path = rx.config.get_config().frontend_path.strip("/")
+    return get_web_dir() / constants.Dirs.STATIC / frontend_path
+
+
+class App(rx.App):
+    """Reflex's app, its ASGI app wrapped once more, outside Reflex's outermost layers
+    (CORS), which api_transformer cannot reach: see app/core/frontend_delivery.py."""
+
+    def __call__(self) -> ASGIApp:
+        backend_path = rx.config.get_config().backend_path
+        return FrontendDelivery(super().__call__(), backend_path, built_pages)
+
+
+app = App(
     backend_exception_handler=report_backend_exception,
     # Outside FastAPI and Reflex's routes, so the pages and the websocket are covered too;
     # the drain check fails Reflex's own /api/ping and /api/_health during a rolling deploy.
@@ -83,7 +102,11 @@ app = rx.App(
         SecurityHeaders,
     ],
     stylesheets=["/styles.css"],
-    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+    html_lang="en",
+    head_components=[
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+        rx.script(src="/focus-return.js", defer=True),
+    ],
 )
 # Same slot as Reflex's own boundary, with the template's "Oops!" page as fallback.
 app.app_wraps[(55, "ErrorBoundary")] = error_boundary

@@ -345,20 +345,25 @@ class {p}State(EntityTable, AuthState):
 '''
 
 
-def page_module(names: Names, icon: str) -> str:
+def page_module(names: Names, icon: str, owned: bool) -> str:
     p, m = names.plural, names.many
+    whose = "your " if owned else ""
     return f'''"""`{names.route}`: {names.words_plural.lower()}, a page at a time, with search and
 add / edit / delete."""
 
 import reflex as rx
 
-from app.ui.components.layout import page_title
+from app.ui.components.layout import PRIVATE_PAGE, page_title
 from app.ui.state.{m} import {p}State
 from app.ui.table.page import entity_page
 
 
 @rx.page(
-    route="{names.route}", title=page_title("{names.words_plural}"), on_load={p}State.open_page
+    route="{names.route}",
+    title=page_title("{names.words_plural}"),
+    description="Create and manage {whose}{names.words_plural.lower()}.",
+    meta=PRIVATE_PAGE,
+    on_load={p}State.open_page,
 )
 def {m}() -> rx.Component:
     return entity_page({p}State, icon="{icon}")
@@ -656,7 +661,7 @@ def scaffold(names: Names, fields: list[FieldSpec], owned: bool, icon: str) -> l
         ROOT / "app" / "services" / f"{m}.py": service_module(names, fields, owned),
         ROOT / "app" / "api" / "routes" / f"{m}.py": routes_module(names, fields, owned),
         ROOT / "app" / "ui" / "state" / f"{m}.py": state_module(names, fields),
-        ROOT / "app" / "ui" / "pages" / f"{m}.py": page_module(names, icon),
+        ROOT / "app" / "ui" / "pages" / f"{m}.py": page_module(names, icon, owned),
         ROOT / "tests" / "services" / f"test_{m}_service.py": service_tests(names, fields, owned),
         ROOT / "tests" / "api" / f"test_{m}.py": api_tests(names, fields, owned),
         ROOT / "tests" / "ui" / f"test_{m}.py": ui_tests(names, fields, owned),

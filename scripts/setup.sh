@@ -199,4 +199,19 @@ elif command -v npm >/dev/null 2>&1 && npm_install_node; then
 else
     log "warning: no Node.js >= $NODE_MIN_VERSION (found: ${current_node:-none}) and it could not be installed from the npm registry; Reflex builds with bun and only warns"
 fi
+
+# ---------------------------------------------------------------------------- axe-core
+# The accessibility checker tests/ui/test_accessibility.py injects into Chromium (one
+# file, 0.6 MB); scripts/ci/lighthouse.sh installs Lighthouse itself, when it runs.
+AXE_VERSION="4.14.1"
+installed_axe="$(node -p "require('$ROOT/.tools/node_modules/axe-core/package.json').version" 2>/dev/null || true)"
+if [ "$installed_axe" = "$AXE_VERSION" ]; then
+    log "axe-core: $AXE_VERSION ok"
+elif command -v npm >/dev/null 2>&1; then
+    log "axe-core: npm install --no-audit --no-fund --save-exact --prefix .tools axe-core@$AXE_VERSION"
+    timeout 600 npm install --no-audit --no-fund --save-exact --prefix .tools "axe-core@$AXE_VERSION" </dev/null ||
+        die "npm install axe-core@$AXE_VERSION failed (is the npm registry reachable?)"
+else
+    log "warning: no npm to install axe-core; tests/ui/test_accessibility.py will fail"
+fi
 log "done"

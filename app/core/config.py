@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     EmailStr,
     Field,
+    HttpUrl,
     NonNegativeInt,
     ValidationError,
     computed_field,
@@ -125,6 +126,11 @@ class Settings(BaseSettings):
     CONFIRM_EMAIL_CHANGES: bool = False
     BCRYPT_ROUNDS: int = 12
     FRONTEND_HOST: str = "http://localhost:3000"
+    # The project's pages on GitHub, X and LinkedIn, linked from the footer; each link
+    # shows only when set (the sites' home pages would tell a visitor nothing).
+    SOCIAL_GITHUB_URL: HttpUrl | None = None
+    SOCIAL_X_URL: HttpUrl | None = None
+    SOCIAL_LINKEDIN_URL: HttpUrl | None = None
     BACKEND_CORS_ORIGINS: Annotated[list[AnyUrl], NoDecode, BeforeValidator(parse_origins)] = []
     # Largest request body the REST API reads (bytes); larger ones are answered 413
     # before they are parsed. The biggest legitimate body is a few KB of JSON.

@@ -31,6 +31,8 @@ from tests.skip_policy import require_chromium
 # The app answers over a websocket on a shared 2-core machine: allow for slow moments.
 expect.set_options(timeout=15_000)
 START_TIMEOUT = 300
+# The one footer link this run configures (X and LinkedIn stay unset, so hidden).
+GITHUB_URL = "https://github.com/example/full-stack-reflex"
 
 
 @dataclass
@@ -84,6 +86,9 @@ def ui_app(
             "SMTP_TLS": "false",
             "SMTP_SSL": "false",
             "EMAILS_FROM_EMAIL": "info@example.com",
+            "SOCIAL_GITHUB_URL": GITHUB_URL,
+            "SOCIAL_X_URL": "",
+            "SOCIAL_LINKEDIN_URL": "",
         }
         return start_logged(reflex_prod(port), env, log)
 

@@ -96,7 +96,8 @@ async def test_create_a_user(page: Page, superuser: Account, session: AsyncSessi
     await sign_in_as(page, superuser.id, "/admin")
     dialog = await open_add_user(page)
     await fill_new_user(dialog, email)
-    await dialog.get_by_role("checkbox", name="Is active?").check()
+    # Ticked already: an account made with a quick Save can log in.
+    await expect(dialog.get_by_role("checkbox", name="Is active?")).to_be_checked()
     await dialog.get_by_role("button", name="Save").click()
     await expect_toast(page, "User created successfully")
     await expect(row(page, email)).to_contain_text("User")
@@ -112,6 +113,7 @@ async def test_create_a_superuser(page: Page, superuser: Account) -> None:
     dialog = await open_add_user(page)
     await fill_new_user(dialog, email)
     await dialog.get_by_role("checkbox", name="Is superuser?").check()
+    await dialog.get_by_role("checkbox", name="Is active?").uncheck()
     await dialog.get_by_role("button", name="Save").click()
     await expect_toast(page, "User created successfully")
     await expect(row(page, email)).to_contain_text("Superuser")

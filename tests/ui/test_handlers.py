@@ -148,9 +148,10 @@ def test_unstorable_text_is_a_field_error_with_the_apis_message(text: str) -> No
     assert validation.text_error("tab\tnewline\n🎉") == ""
 
 
-def test_initials_fall_back_to_user() -> None:
-    assert initials("Ada Lovelace King") == "AL"
-    assert initials("") == "U"
+def test_initials_fall_back_to_the_email() -> None:
+    assert initials("Ada Lovelace King", "ada@example.com") == "AL"
+    assert initials("", "zoe@example.com") == "Z"
+    assert initials("  ", "") == ""
 
 
 def test_checkbox_values_from_form_data() -> None:

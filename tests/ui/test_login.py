@@ -53,7 +53,7 @@ async def test_forgot_password_link_leads_to_recovery(page: Page) -> None:
 async def test_valid_login_shows_the_dashboard(page: Page, normal_user: Account) -> None:
     await log_in_with_form(page, normal_user.email, normal_user.password)
     await expect(page).to_have_url(at_path("/"))
-    await expect(page.get_by_text(f"Hi, {normal_user.email} 👋")).to_be_visible()
+    await expect(page.get_by_role("heading", name=f"Hi, {normal_user.email}")).to_be_visible()
     token = await page.evaluate("localStorage.getItem('access_token')")
     assert token
 

@@ -88,7 +88,7 @@ async def test_cancel_restores_the_name_and_email(page: Page, normal_user: Accou
     panel = page.get_by_role("tabpanel")
     await expect(panel).to_contain_text(normal_user.email)
     await expect(panel).not_to_contain_text("Not Saved")
-    await expect(panel).to_contain_text("N/A")
+    await expect(panel).to_contain_text("Not set")
 
 
 async def change_password(page: Page, current: str, new: str, confirmation: str) -> None:

@@ -97,6 +97,8 @@ def _dialog(
             dialog_description(description),
             body,
             max_width="30rem",
+            # Radix would focus the (missing) trigger: back to the opener instead.
+            on_close_auto_focus=rx.call_script("window.restoreFocus()").prevent_default,
         ),
         open=is_open,
         on_open_change=on_open_change,

@@ -43,11 +43,12 @@ LINKEDIN_PATH = (
     "23.227.792 24 1.771 24h20.451C23.2 24 24 23.227 24 22.271V1.729C24 .774 23.2 0 22.222 "
     "0h.003z"
 )
-SOCIAL_LINKS = (
-    ("GitHub", "https://github.com/", GITHUB_PATH),
-    ("X", "https://x.com/", X_PATH),
-    ("LinkedIn", "https://www.linkedin.com/", LINKEDIN_PATH),
+SOCIAL_ICONS = (
+    ("GitHub", settings.SOCIAL_GITHUB_URL, GITHUB_PATH),
+    ("X", settings.SOCIAL_X_URL, X_PATH),
+    ("LinkedIn", settings.SOCIAL_LINKEDIN_URL, LINKEDIN_PATH),
 )
+SOCIAL_LINKS = tuple((name, str(url), path) for name, url, path in SOCIAL_ICONS if url)
 
 
 def logo(show_name: bool | rx.Var[bool] = True, size: int = 32) -> rx.Component:
@@ -115,17 +116,21 @@ def nav_link(
 def sidebar_nav(collapsed: bool | rx.Var[bool], in_drawer: bool = False) -> rx.Component:
     links = [nav_link(*item, collapsed, in_drawer) for item in NAV_ITEMS]
     admin = nav_link(*ADMIN_ITEM, collapsed, in_drawer)
-    return rx.vstack(
-        rx.cond(
-            collapsed,
-            rx.fragment(),
-            rx.text("Menu", size="1", weight="medium", color_scheme="gray", padding_x="10px"),
+    return rx.el.nav(
+        rx.vstack(
+            rx.cond(
+                collapsed,
+                rx.fragment(),
+                rx.text("Menu", size="1", weight="medium", color_scheme="gray", padding_x="10px"),
+            ),
+            *links,
+            rx.cond(AuthState.user.is_superuser, admin, rx.fragment()),
+            spacing="1",
+            width="100%",
+            align="stretch",
         ),
-        *links,
-        rx.cond(AuthState.user.is_superuser, admin, rx.fragment()),
-        spacing="1",
+        aria_label="Main",
         width="100%",
-        align="stretch",
     )
 
 
@@ -151,7 +156,8 @@ def sidebar_body(collapsed: bool | rx.Var[bool], in_drawer: bool = False) -> rx.
 
 def sidebar() -> rx.Component:
     collapsed = LayoutState.sidebar_collapsed
-    return rx.box(
+    # A landmark, so that screen readers (and axe's `region` rule) find everything in it.
+    return rx.el.aside(
         sidebar_body(collapsed),
         display=DESKTOP_ONLY,
         width=rx.cond(collapsed, SIDEBAR_COLLAPSED_WIDTH, SIDEBAR_WIDTH),
@@ -204,21 +210,25 @@ def mobile_drawer() -> rx.Component:
 
 
 def header() -> rx.Component:
-    return rx.hstack(
-        rx.box(
-            rx.icon_button(
-                rx.icon("panel-left", size=18),
-                variant="ghost",
-                color_scheme="gray",
-                aria_label="Toggle Sidebar",
-                on_click=LayoutState.toggle_sidebar,
+    return rx.el.header(
+        rx.hstack(
+            rx.box(
+                rx.icon_button(
+                    rx.icon("panel-left", size=18),
+                    variant="ghost",
+                    color_scheme="gray",
+                    aria_label="Toggle Sidebar",
+                    on_click=LayoutState.toggle_sidebar,
+                ),
+                display=DESKTOP_ONLY,
             ),
-            display=DESKTOP_ONLY,
+            rx.hstack(
+                mobile_drawer(), logo(size=28), display=MOBILE_ONLY, align="center", spacing="2"
+            ),
+            align="center",
+            height="56px",
+            padding_x="16px",
         ),
-        rx.hstack(mobile_drawer(), logo(size=28), display=MOBILE_ONLY, align="center", spacing="2"),
-        align="center",
-        height="56px",
-        padding_x="16px",
         position="sticky",
         top="0",
         z_index="10",
@@ -360,26 +370,33 @@ def public_shell(*content: rx.Component) -> rx.Component:
     """The split layout of the public pages: the form, and a brand panel on wide screens."""
     return rx.flex(
         rx.flex(
-            rx.hstack(
-                rx.box(logo(), display=NARROW_ONLY),
-                rx.spacer(),
-                appearance_icon_menu(),
-                width="100%",
-                padding="16px 20px",
-                align="center",
+            rx.el.header(
+                rx.hstack(
+                    rx.box(logo(), display=NARROW_ONLY),
+                    rx.spacer(),
+                    appearance_icon_menu(),
+                    width="100%",
+                    padding="16px 20px",
+                    align="center",
+                ),
             ),
-            rx.center(
-                rx.vstack(*content, spacing="5", width="100%", max_width="22rem"),
+            rx.el.main(
+                rx.center(
+                    rx.vstack(*content, spacing="5", width="100%", max_width="22rem"),
+                    width="100%",
+                    height="100%",
+                    padding="24px 20px",
+                ),
                 flex="1",
                 width="100%",
-                padding="24px 20px",
+                display="flex",
             ),
             footer(),
             direction="column",
             flex="1",
             min_height="100vh",
         ),
-        rx.center(
+        rx.el.aside(
             rx.vstack(
                 logo(size=56, show_name=False),
                 rx.heading(settings.PROJECT_NAME, size="7", color="white", as_="h2"),
@@ -395,6 +412,8 @@ def public_shell(*content: rx.Component) -> rx.Component:
                 spacing="4",
             ),
             display=WIDE_ONLY,
+            align_items="center",
+            justify_content="center",
             flex="1",
             min_height="100vh",
             # Fixed colours: the panel looks the same in light and dark mode.
@@ -407,6 +426,12 @@ def public_shell(*content: rx.Component) -> rx.Component:
 def page_title(name: str) -> str:
     """`<Page> - <project>`, the template's title pattern."""
     return f"{name} - {settings.PROJECT_NAME}"
+
+
+# The pages behind the login: a search engine would index a spinner (the content needs a
+# session), and the pages' names tell an attacker nothing a crawler should spread. The
+# public pages stay indexable (assets/robots.txt allows all, so crawlers see this tag).
+PRIVATE_PAGE = [{"name": "robots", "content": "noindex, nofollow"}]
 
 
 def form_heading(title: str, subtitle: str = "") -> rx.Component:

@@ -77,7 +77,12 @@ def user_menu(collapsed: bool | rx.Var[bool] = False) -> rx.Component:
     user = AuthState.user
     who = rx.vstack(
         rx.text(user.display_name, size="2", weight="medium", trim="both", truncate=True),
-        rx.text(user.email, size="1", color_scheme="gray", truncate=True),
+        # A nameless user's display name is the email already: once is enough.
+        rx.cond(
+            user.full_name != "",
+            rx.text(user.email, size="1", color_scheme="gray", truncate=True),
+            rx.fragment(),
+        ),
         spacing="1",
         align="start",
         min_width="0",
@@ -97,7 +102,9 @@ def user_menu(collapsed: bool | rx.Var[bool] = False) -> rx.Component:
                 variant="ghost",
                 color_scheme="gray",
                 size="3",
-                aria_label="User menu",
+                # Expanded, the name shown is the button's name (a different aria-label
+                # would hide it from speech input); collapsed, only the avatar's letters.
+                aria_label=rx.cond(collapsed, "User menu", None),
                 justify_content="flex-start",
                 width="100%",
                 height="auto",

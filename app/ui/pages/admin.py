@@ -4,7 +4,7 @@ import reflex as rx
 
 from app.ui.components.dialogs import row_dialogs
 from app.ui.components.forms import field_value, labelled, password_input, text_input
-from app.ui.components.layout import app_shell, page_heading, page_title
+from app.ui.components.layout import PRIVATE_PAGE, app_shell, page_heading, page_title
 from app.ui.components.row_actions import row_actions
 from app.ui.components.table import ACTIONS_COLUMN, empty_state, paged_table, search_box
 from app.ui.state.admin import AdminState, UserRow
@@ -74,7 +74,12 @@ def user_row(user: UserRow) -> rx.Component:
 def checkbox(label: str, name: str, checked: bool | rx.Var[bool]) -> rx.Component:
     """A form checkbox: submitted as "on" when ticked, left out of the form data when not."""
     return rx.text(
-        rx.hstack(rx.checkbox(name=name, default_checked=checked), label, spacing="2"),
+        # Named itself too: axe does not count a wrapping <label> for a role="checkbox" button.
+        rx.hstack(
+            rx.checkbox(name=name, default_checked=checked, aria_label=label),
+            label,
+            spacing="2",
+        ),
         as_="label",
         size="2",
     )
@@ -139,7 +144,10 @@ def user_fields(editing: bool) -> list[rx.Component]:
         ),
         rx.hstack(
             checkbox("Is superuser?", "is_superuser", selected.is_superuser if editing else False),
-            checkbox("Is active?", "is_active", selected.is_active if editing else False),
+            # Ticked for a new user, unlike the template's form: an account is made to be
+            # used, and the API's own default (UserCreate.is_active) is True, so a quick
+            # Save must not create one that cannot log in.
+            checkbox("Is active?", "is_active", selected.is_active if editing else True),
             spacing="5",
             padding_top="4px",
         ),
@@ -162,7 +170,13 @@ def dialogs() -> rx.Component:
     )
 
 
-@rx.page(route="/admin", title=page_title("Admin"), on_load=AdminState.open_page)
+@rx.page(
+    route="/admin",
+    title=page_title("Admin"),
+    description="Manage user accounts and permissions.",
+    meta=PRIVATE_PAGE,
+    on_load=AdminState.open_page,
+)
 def admin() -> rx.Component:
     # A normal user's load ends in a redirect home; until then they see a spinner only.
     return app_shell(

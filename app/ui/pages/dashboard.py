@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from app.ui.components.layout import app_shell, page_title
+from app.ui.components.layout import PRIVATE_PAGE, app_shell, page_title
 from app.ui.state.auth import AuthState
 from app.ui.state.dashboard import DashboardState
 
@@ -29,23 +29,40 @@ def shortcut(icon: str, title: str, text: str, href: str) -> rx.Component:
             ),
             size="2",
             width="100%",
+            # The grid stretches the links to the row's height; the cards fill them, so
+            # a card whose text wraps to two lines does not stand taller than the rest.
+            height="100%",
             _hover={"background": rx.color("gray", 2)},
         ),
         href=href,
         underline="none",
         color="inherit",
+        display="block",
+        height="100%",
     )
 
 
-@rx.page(route="/", title=page_title("Dashboard"), on_load=DashboardState.open_dashboard)
+@rx.page(
+    route="/",
+    title=page_title("Dashboard"),
+    description="Your dashboard: shortcuts to your items, settings and administration.",
+    meta=PRIVATE_PAGE,
+    on_load=DashboardState.open_dashboard,
+)
 def dashboard() -> rx.Component:
     return app_shell(
         rx.vstack(
-            rx.heading(
-                f"Hi, {AuthState.user.display_name} 👋",
-                size="7",
-                weight="bold",
-                overflow_wrap="anywhere",
+            rx.hstack(
+                rx.heading(
+                    f"Hi, {AuthState.user.display_name}",
+                    size="7",
+                    weight="bold",
+                    overflow_wrap="anywhere",
+                ),
+                # An SVG, not the 👋 emoji: without an emoji font that shows as a box.
+                rx.icon("hand", size=26, color=rx.color("amber", 11), aria_hidden="true"),
+                spacing="2",
+                align="center",
             ),
             rx.text("Welcome back, nice to see you again!!!", size="3", color_scheme="gray"),
             spacing="2",

@@ -2,11 +2,17 @@
 
 import reflex as rx
 
-from app.ui.components.layout import page_title
+from app.ui.components.layout import PRIVATE_PAGE, page_title
 from app.ui.state.items import ItemsState
 from app.ui.table.page import entity_page
 
 
-@rx.page(route="/items", title=page_title("Items"), on_load=ItemsState.open_page)
+@rx.page(
+    route="/items",
+    title=page_title("Items"),
+    description="Create and manage your items.",
+    meta=PRIVATE_PAGE,
+    on_load=ItemsState.open_page,
+)
 def items() -> rx.Component:
     return entity_page(ItemsState, icon="briefcase")

@@ -3,6 +3,7 @@ link to recover the password and one to sign up."""
 
 import reflex as rx
 
+from app.core.config import settings
 from app.ui.components.forms import (
     email_field,
     password_field,
@@ -64,6 +65,7 @@ def password_step() -> rx.Component:
 @rx.page(
     route="/login",
     title=page_title("Log In"),
+    description=f"Log in to {settings.PROJECT_NAME} to manage your items and account.",
     on_load=[LoginState.clear_errors, AuthState.redirect_if_signed_in],
 )
 def login() -> rx.Component:

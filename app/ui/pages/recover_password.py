@@ -11,6 +11,7 @@ from app.ui.state.public import RecoverPasswordState
 @rx.page(
     route="/recover-password",
     title=page_title("Recover Password"),
+    description="Forgot your password? Get a link by email to choose a new one.",
     on_load=[RecoverPasswordState.clear_errors, AuthState.redirect_if_signed_in],
 )
 def recover_password() -> rx.Component:

@@ -10,6 +10,7 @@ from app.ui.state.public import ResetPasswordState
 @rx.page(
     route="/reset-password",
     title=page_title("Reset Password"),
+    description="Choose a new password for your account.",
     on_load=ResetPasswordState.open_form,
 )
 def reset_password() -> rx.Component:

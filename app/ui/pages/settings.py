@@ -13,6 +13,7 @@ from app.ui.components.forms import (
     two_factor_code_field,
 )
 from app.ui.components.layout import (
+    PRIVATE_PAGE,
     app_shell,
     page_heading,
     page_title,
@@ -69,7 +70,8 @@ def profile_tab() -> rx.Component:
             rx.cond(
                 user.full_name != "",
                 rx.text(user.full_name, size="2"),
-                rx.text("N/A", size="2", color_scheme="gray"),
+                # Not the template's "N/A": the field is simply empty, and can be filled.
+                rx.text("Not set", size="2", color_scheme="gray"),
             ),
         ),
         read_only(
@@ -494,7 +496,13 @@ def danger_tab() -> rx.Component:
     )
 
 
-@rx.page(route="/settings", title=page_title("Settings"), on_load=ProfileState.open_page)
+@rx.page(
+    route="/settings",
+    title=page_title("Settings"),
+    description="Your profile, password, two-factor login, sessions and appearance.",
+    meta=PRIVATE_PAGE,
+    on_load=ProfileState.open_page,
+)
 def settings_page() -> rx.Component:
     return app_shell(
         page_heading("User Settings", "Manage your account settings and preferences"),

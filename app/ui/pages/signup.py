@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from app.core.config import settings
 from app.ui.components.forms import (
     confirm_password_field,
     email_field,
@@ -19,6 +20,7 @@ from app.ui.state.public import SignupState
 @rx.page(
     route="/signup",
     title=page_title("Sign Up"),
+    description=f"Create your {settings.PROJECT_NAME} account: your email and a password.",
     on_load=[SignupState.clear_errors, AuthState.redirect_if_signed_in],
 )
 def signup() -> rx.Component:

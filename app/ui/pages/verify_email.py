@@ -17,7 +17,10 @@ def outcome(icon: str, color: str, testid: str) -> rx.Component:
 
 
 @rx.page(
-    route=VERIFY_EMAIL_ROUTE, title=page_title("Verify Email"), on_load=VerifyEmailState.open_page
+    route=VERIFY_EMAIL_ROUTE,
+    title=page_title("Verify Email"),
+    description="Confirm your email address with the link we sent you.",
+    on_load=VerifyEmailState.open_page,
 )
 def verify_email() -> rx.Component:
     return public_shell(

@@ -51,7 +51,7 @@ class SignedInUser:
             full_name=full_name,
             is_superuser=user.is_superuser,
             display_name=full_name or user.email,
-            initials=initials(full_name),
+            initials=initials(full_name, user.email),
             email_verified=user.email_verified,
             pending_email=user.pending_email or "",
             two_factor_enabled=user.two_factor_enabled,
@@ -62,10 +62,11 @@ class SignedInUser:
 logger = logging.getLogger(__name__)
 
 
-def initials(full_name: str) -> str:
-    """Up to two letters for the avatar; the template falls back to "User"."""
-    words = full_name.split() or ["User"]
-    return "".join(word[0] for word in words[:2]).upper()
+def initials(full_name: str, email: str) -> str:
+    """Up to two letters for the avatar: the name's, else the email's first one. The
+    template falls back to "User", so every nameless account wore the same "U"."""
+    words = full_name.split() or [email]
+    return "".join(word[0] for word in words[:2] if word).upper()
 
 
 class AuthState(rx.State):

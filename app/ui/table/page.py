@@ -93,6 +93,7 @@ def _input(
         return rx.checkbox(
             name=field.name,
             id=field_id,
+            aria_label=field.label,
             value=TICKED,
             default_checked=rx.Var.create(value).to(str) == TICKED,
         )
