@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
-from app.api.routes import items, login, private, sessions, users, utils
+from app.api.routes import items, login, oidc, private, sessions, users, utils
 from app.api.routes.prometheus import metrics
 from app.core.config import settings
 from app.core.security import dummy_hash
@@ -146,7 +146,15 @@ def create_api() -> FastAPI:
 
     # Included straight into the app (no intermediate /api/v1 router): every level
     # of nesting is another round of matching on every request. Busiest first.
-    routers = [items.router, users.router, login.router, sessions.router, utils.router]
+    routers = [
+        items.router,
+        users.router,
+        login.router,
+        sessions.router,
+        utils.router,
+        oidc.router,
+        oidc.identities_router,
+    ]
     if settings.ENVIRONMENT == "local":
         routers.append(private.router)
     for router in routers:
