@@ -76,6 +76,7 @@ from app.emails.sending import wait_for_pending_emails  # noqa: E402
 from app.models import Item, User, UserCreate  # noqa: E402
 from app.prestart import migrate  # noqa: E402
 from app.services import rate_limits, users  # noqa: E402
+from devtools import oidc as local_oidc  # noqa: E402
 from tests.factories import random_email, random_lower_string  # noqa: E402
 
 
@@ -141,6 +142,18 @@ async def default_limits(
     if redis_url:
         await limiter.storage.reset()
     await limiter.close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_oidc.LocalProvider]:
+    """A real OpenID provider on loopback (devtools/oidc), one for the whole run."""
+    from tests.skip_policy import unavailable  # a plugin: imported once pytest loaded it
+
+    reason = local_oidc.missing()
+    if reason:
+        unavailable(reason)
+    with local_oidc.local_provider(tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
 
 
 @pytest.fixture
