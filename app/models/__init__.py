@@ -74,6 +74,9 @@ from app.models.fields import (
     without_unstorable as without_unstorable,
 )
 from app.models.identities import (
+    PROVIDER_NAME_MAX_LENGTH as PROVIDER_NAME_MAX_LENGTH,
+)
+from app.models.identities import (
     TICKET_MAX_LENGTH as TICKET_MAX_LENGTH,
 )
 from app.models.identities import (

@@ -98,6 +98,12 @@ def login_url(name: str) -> str:
     return f"{settings.API_V1_STR}/login/oidc/{name}"
 
 
+def ui_login_url(name: str) -> str:
+    """The absolute URL the UI's "Continue with ..." button opens: on the callback's
+    origin, so the flow's cookie is there when the provider sends the browser back."""
+    return f"{settings.oidc_callback_origin}{login_url(name)}?return_to=ui"
+
+
 def list_providers() -> OidcProvidersPublic:
     data = [
         OidcProviderPublic(name=p.name, display_name=p.display_name, login_url=login_url(p.name))

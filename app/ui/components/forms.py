@@ -6,7 +6,9 @@ from typing import Any, Literal
 import reflex as rx
 from reflex.event import EventType
 
+from app.core.config import settings
 from app.models import PASSWORD_MAX_LENGTH, TEXT_MAX_LENGTH, TWO_FACTOR_CODE_MAX_LENGTH
+from app.services import oidc
 from app.ui.state.visibility import PASSWORD_FIELD_IDS, PasswordVisibilityState
 
 InputType = Literal["text", "email", "password", "search"]
@@ -240,6 +242,38 @@ def public_form(
             width="100%",
         ),
         on_submit=on_submit,
+        width="100%",
+    )
+
+
+def sso_buttons(verb: str = "Continue") -> rx.Component:
+    """A button per configured sign-on provider (OIDC_PROVIDERS), under a public form;
+    nothing when there is none."""
+    if not settings.OIDC_PROVIDERS:
+        return rx.fragment()
+    return rx.vstack(
+        rx.hstack(
+            rx.separator(size="4"),
+            rx.text("or", size="2", color_scheme="gray"),
+            rx.separator(size="4"),
+            align="center",
+            width="100%",
+        ),
+        *(
+            rx.link(
+                rx.button(
+                    f"{verb} with {provider.display_name}",
+                    type="button",
+                    variant="outline",
+                    width="100%",
+                ),
+                href=oidc.ui_login_url(provider.name),
+                width="100%",
+                custom_attrs={"data-testid": f"sso-{provider.name}"},
+            )
+            for provider in settings.OIDC_PROVIDERS
+        ),
+        spacing="3",
         width="100%",
     )
 

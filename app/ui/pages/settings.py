@@ -3,6 +3,7 @@
 import reflex as rx
 from reflex.style import set_color_mode
 
+from app.core.config import settings
 from app.services import messages
 from app.ui.components.dialogs import confirm_dialog
 from app.ui.components.forms import (
@@ -23,6 +24,8 @@ from app.ui.state.auth import AuthState
 from app.ui.state.sessions import TAB as SESSIONS_TAB
 from app.ui.state.sessions import SessionRow, SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+from app.ui.state.sso import TAB as IDENTITIES_TAB
+from app.ui.state.sso import IdentitiesState, IdentityRow
 from app.ui.state.two_factor import TAB as TWO_FACTOR_TAB
 from app.ui.state.two_factor import TwoFactorState
 
@@ -31,6 +34,8 @@ TABS = (
     ("password", "Password"),
     (TWO_FACTOR_TAB, "Two-factor"),
     (SESSIONS_TAB, "Sessions"),
+    # Only with sign-on providers configured (OIDC_PROVIDERS).
+    *([(IDENTITIES_TAB, "Linked logins")] if settings.OIDC_PROVIDERS else []),
     ("appearance", "Appearance"),
     ("danger", "Danger zone"),
 )
@@ -455,6 +460,68 @@ def sessions_tab() -> rx.Component:
     )
 
 
+def identity_row(row: IdentityRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row.display_name, weight="medium", size="2")),
+        rx.table.cell(rx.text(row.email, size="2")),
+        rx.table.cell(rx.text(row.linked, size="2")),
+        rx.table.cell(
+            rx.button(
+                "Unlink",
+                variant="outline",
+                color_scheme="red",
+                size="1",
+                disabled=IdentitiesState.unlinking,
+                on_click=IdentitiesState.unlink(row.provider),
+                aria_label="Unlink " + row.display_name,
+            ),
+            text_align="right",
+        ),
+        align="center",
+        custom_attrs={"data-testid": "identity-row"},
+    )
+
+
+def identities_tab() -> rx.Component:
+    return rx.vstack(
+        section(
+            "Linked logins",
+            subtitle="Providers you can log in with. Log in with one from the login page "
+            "to link it.",
+        ),
+        rx.cond(
+            IdentitiesState.linked > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        column_header("Provider"),
+                        column_header("Email"),
+                        column_header("Linked"),
+                        column_header(ACTIONS_COLUMN),
+                    )
+                ),
+                rx.table.body(rx.foreach(IdentitiesState.identities, identity_row)),
+                width="100%",
+                max_width="48rem",
+            ),
+            rx.text("No linked logins.", size="2", color_scheme="gray"),
+        ),
+        rx.cond(
+            IdentitiesState.has_password,
+            rx.fragment(),
+            rx.callout(
+                "Your account has no password: keep at least one linked login, or set a "
+                "password with password recovery before unlinking the last.",
+                icon="info",
+                color_scheme="gray",
+                size="1",
+            ),
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
 def danger_tab() -> rx.Component:
     is_superuser = AuthState.user.is_superuser
     return section(
@@ -504,10 +571,11 @@ def settings_page() -> rx.Component:
             rx.tabs.content(password_tab(), value="password"),
             rx.tabs.content(two_factor_tab(), value=TWO_FACTOR_TAB),
             rx.tabs.content(sessions_tab(), value=SESSIONS_TAB),
+            rx.tabs.content(identities_tab(), value=IDENTITIES_TAB),
             rx.tabs.content(appearance_tab(), value="appearance"),
             rx.tabs.content(danger_tab(), value="danger"),
             default_value="profile",
-            on_change=SessionsState.open_tab,
+            on_change=[SessionsState.open_tab, IdentitiesState.open_tab],
             width="100%",
         ),
     )
