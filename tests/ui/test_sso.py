@@ -17,7 +17,7 @@ async def through_the_provider(
     page: Page, login: str, button: str = "Continue with Test IdP"
 ) -> None:
     """Click the app's button, then log in and consent on the provider's pages."""
-    await page.get_by_role("button", name=button).click()
+    await page.get_by_role("link", name=button).click()
     await page.locator("input[name=login]").fill(login)
     await page.locator("input[name=password]").fill("any password")
     await page.get_by_role("button", name="Sign-in").click()
@@ -82,7 +82,7 @@ async def test_unverified_address_is_not_linked_and_the_page_says_why(
 
 async def test_a_used_login_code_is_refused(page: Page) -> None:
     visited: list[str] = []
-    page.on("framenavigated", lambda frame: visited.append(frame.url))
+    page.on("request", lambda request: visited.append(request.url))
     await page.goto("/login")
     await through_the_provider(page, f"ui-{secrets.token_hex(4)}")
     await expect(page).to_have_url(at_path("/"))

@@ -260,16 +260,17 @@ def sso_buttons(verb: str = "Continue") -> rx.Component:
             width="100%",
         ),
         *(
-            rx.link(
-                rx.button(
+            # A link styled as a button; Reflex renders it as the router's link, which must
+            # load the document: the API's URL (same origin) is no page of the UI.
+            rx.button(
+                rx.el.a(
                     f"{verb} with {provider.display_name}",
-                    type="button",
-                    variant="outline",
-                    width="100%",
+                    href=oidc.ui_login_url(provider.name),
+                    custom_attrs={"data-testid": f"sso-{provider.name}", "reloadDocument": True},
                 ),
-                href=oidc.ui_login_url(provider.name),
+                as_child=True,
+                variant="outline",
                 width="100%",
-                custom_attrs={"data-testid": f"sso-{provider.name}"},
             )
             for provider in settings.OIDC_PROVIDERS
         ),

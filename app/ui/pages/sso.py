@@ -14,12 +14,16 @@ from app.ui.state.sso import SsoState
 
 def link_step() -> rx.Component:
     return rx.fragment(
-        form_heading(
-            "Link your account",
-            "An account with this email already exists. Enter its password to log in "
-            "with " + SsoState.link_provider + " from now on.",
+        form_heading("Link your account"),
+        rx.text(
+            "An account with this email already exists: ",
+            rx.text.strong(SsoState.link_email),
+            ". Enter its password to log in with ",
+            SsoState.link_provider,
+            " from now on.",
+            size="2",
+            color_scheme="gray",
         ),
-        rx.text(SsoState.link_email, size="2", weight="medium"),
         public_form(
             password_field(
                 "Password",
