@@ -207,7 +207,7 @@ fi
 # tests use it. Pinned, and installed again only when another version is there.
 OIDC_PROVIDER_VERSION="9.13.3"
 OIDC_PACKAGE="$ROOT/.tools/node_modules/oidc-provider/package.json"
-installed_oidc="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$OIDC_PACKAGE" 2>/dev/null | head -n1)"
+installed_oidc="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$OIDC_PACKAGE" 2>/dev/null | head -n1 || true)"
 if [ "$installed_oidc" = "$OIDC_PROVIDER_VERSION" ]; then
     log "oidc-provider: $OIDC_PROVIDER_VERSION ok"
 elif command -v npm >/dev/null 2>&1; then
