@@ -77,6 +77,9 @@ from app.models.identities import (
     PROVIDER_NAME_MAX_LENGTH as PROVIDER_NAME_MAX_LENGTH,
 )
 from app.models.identities import (
+    SUBJECT_MAX_LENGTH as SUBJECT_MAX_LENGTH,
+)
+from app.models.identities import (
     TICKET_MAX_LENGTH as TICKET_MAX_LENGTH,
 )
 from app.models.identities import (

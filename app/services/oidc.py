@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import OidcProvider, settings
 from app.core.security import has_usable_password
 from app.models import (
+    SUBJECT_MAX_LENGTH,
     TICKET_MAX_LENGTH,
     Email,
     IdentitiesPublic,
@@ -333,8 +334,8 @@ def validate_id_token(
         claims["nonce"], nonce
     ):
         raise ValueError("nonce does not match the flow's")
-    if not isinstance(claims["sub"], str) or not claims["sub"]:
-        raise ValueError("no subject")
+    if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= SUBJECT_MAX_LENGTH:
+        raise ValueError("no subject, or a longer one than Core 1.0 allows")
     return dict(claims)
 
 
@@ -630,13 +631,19 @@ async def unlink(session: AsyncSession, user: User, provider: str) -> None:
     """Unlink the user's logins with `provider`; never the last way to log in (no
     password and no other provider login)."""
     assert user.id is not None
-    rows = await _identities(session, user.id)
-    mine = [row for row in rows if row.provider == provider]
-    if not mine:
-        raise NotFound(messages.SSO_IDENTITY_NOT_FOUND)
-    if not has_usable_password(user.hashed_password) and len(mine) == len(rows):
-        raise BadRequest(messages.SSO_LAST_LOGIN)
-    await session.exec(
-        delete(UserIdentity).where(col(UserIdentity.id).in_([row.id for row in mine]))
+    # Two unlinks at once must not both count the other's login as left: the user's row
+    # is locked (PostgreSQL), and the delete comes before the count (SQLite's write lock).
+    await session.exec(select(col(User.id)).where(col(User.id) == user.id).with_for_update())
+    deleted = await session.exec(
+        delete(UserIdentity).where(
+            col(UserIdentity.user_id) == user.id, col(UserIdentity.provider) == provider
+        )
     )
+    assert isinstance(deleted, CursorResult)
+    if not deleted.rowcount:
+        await session.rollback()
+        raise NotFound(messages.SSO_IDENTITY_NOT_FOUND)
+    if not has_usable_password(user.hashed_password) and not await _identities(session, user.id):
+        await session.rollback()
+        raise BadRequest(messages.SSO_LAST_LOGIN)
     await session.commit()

@@ -497,3 +497,42 @@ async def test_inactive_account_is_not_signed_in(
     response = await sign_on(client, login)
     assert response.status_code == 400
     assert response.json() == {"detail": messages.INACTIVE_USER}
+
+
+@pytest.mark.usefixtures("sso")
+async def test_expired_ui_code_is_refused(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    callback = await at_provider(await start(client, "ui"), subject())
+    landing = (await client.get(local(callback))).headers["location"]
+    code = parse_qs(urlsplit(landing).query)["code"][0]
+    await edit_flow(session, code, expires_at=utcnow() - timedelta(seconds=1))
+    with pytest.raises(BadRequest, match="Invalid or expired sign-on code"):
+        await oidc.redeem_login_code(session, code, client="127.0.0.1", user_agent="test")
+
+
+@pytest.mark.usefixtures("sso")
+async def test_without_a_password_one_linked_login_stays(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    tokens = (await sign_on(client, subject())).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    user_id = (await me(client, tokens["access_token"]))["id"]
+    assert isinstance(user_id, int)
+    # A second provider's login, as one left by a provider since removed from the settings.
+    session.add(UserIdentity(user_id=user_id, provider="retired", subject="x", email=""))
+    await session.commit()
+    listed = (await client.get(f"{API}/users/me/identities", headers=headers)).json()
+    assert [i["display_name"] for i in listed["data"]] == ["Test IdP", "retired"]
+    assert (
+        await client.delete(f"{API}/users/me/identities/test", headers=headers)
+    ).status_code == 200
+    last = await client.delete(f"{API}/users/me/identities/retired", headers=headers)
+    assert last.status_code == 400
+    assert last.json() == {"detail": messages.SSO_LAST_LOGIN}
+
+
+@pytest.mark.usefixtures("sso")
+async def test_an_invalid_address_is_refused(client: httpx.AsyncClient) -> None:
+    # Longer than an address's local part may be (64).
+    response = await sign_on(client, "a" * 65)
+    assert response.status_code == 400
+    assert response.json() == {"detail": messages.SSO_NO_EMAIL.format(provider="Test IdP")}
