@@ -75,6 +75,22 @@ async def sign_on(client: httpx.AsyncClient, login: str, *, consent: bool = True
     return await client.get(local(callback))
 
 
+async def ui_code(client: httpx.AsyncClient, login: str, *, consent: bool = True) -> str:
+    """A flow started by the UI's button: the one-time code the callback sends it."""
+    callback = await at_provider(await start(client, "ui"), login, consent=consent)
+    response = await client.get(local(callback))
+    assert response.status_code == 302
+    landing = urlsplit(response.headers["location"])
+    assert f"{landing.scheme}://{landing.netloc}" == settings.FRONTEND_HOST
+    assert landing.path == oidc.UI_LANDING_PATH
+    return parse_qs(landing.query)["code"][0]
+
+
+async def redeem(session: AsyncSession, code: str) -> Login | oidc.LinkPending:
+    """What the UI's /login/oidc page does with the code."""
+    return await oidc.redeem_login_code(session, code, client="127.0.0.1", user_agent="test")
+
+
 async def me(client: httpx.AsyncClient, access_token: str) -> dict[str, object]:
     response = await client.get(
         f"{API}/users/me", headers={"Authorization": f"Bearer {access_token}"}
@@ -430,30 +446,21 @@ async def test_ui_flow_hands_a_single_use_code_to_the_ui(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     login = subject()
-    callback = await at_provider(await start(client, "ui"), login)
-    response = await client.get(local(callback))
-    assert response.status_code == 302
-    landing = urlsplit(response.headers["location"])
-    assert f"{landing.scheme}://{landing.netloc}" == settings.FRONTEND_HOST
-    assert landing.path == oidc.UI_LANDING_PATH
-    code = parse_qs(landing.query)["code"][0]
-    result = await oidc.redeem_login_code(session, code, client="127.0.0.1", user_agent="test")
+    code = await ui_code(client, login)
+    result = await redeem(session, code)
     assert isinstance(result, Login)
     assert (await me(client, result.tokens.access_token))["email"] == f"{login}@example.com"
     with pytest.raises(BadRequest, match="Invalid or expired sign-on code"):
-        await oidc.redeem_login_code(session, code, client="127.0.0.1", user_agent="test")
+        await redeem(session, code)
 
 
 @pytest.mark.usefixtures("sso")
 async def test_ui_flow_errors_reach_the_ui(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    callback = await at_provider(await start(client, "ui"), subject(), consent=False)
-    response = await client.get(local(callback))
-    assert response.status_code == 302
-    code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+    code = await ui_code(client, subject(), consent=False)
     with pytest.raises(BadRequest, match="Test IdP did not complete the sign-on"):
-        await oidc.redeem_login_code(session, code, client="127.0.0.1", user_agent="test")
+        await redeem(session, code)
 
 
 @pytest.mark.usefixtures("sso")
@@ -501,12 +508,10 @@ async def test_inactive_account_is_not_signed_in(
 
 @pytest.mark.usefixtures("sso")
 async def test_expired_ui_code_is_refused(client: httpx.AsyncClient, session: AsyncSession) -> None:
-    callback = await at_provider(await start(client, "ui"), subject())
-    landing = (await client.get(local(callback))).headers["location"]
-    code = parse_qs(urlsplit(landing).query)["code"][0]
+    code = await ui_code(client, subject())
     await edit_flow(session, code, expires_at=utcnow() - timedelta(seconds=1))
     with pytest.raises(BadRequest, match="Invalid or expired sign-on code"):
-        await oidc.redeem_login_code(session, code, client="127.0.0.1", user_agent="test")
+        await redeem(session, code)
 
 
 @pytest.mark.usefixtures("sso")

@@ -1,5 +1,7 @@
 """`/settings`: My profile, Password, Two-factor, Sessions, Appearance and Danger zone tabs."""
 
+from typing import Any
+
 import reflex as rx
 from reflex.style import set_color_mode
 
@@ -372,6 +374,33 @@ def appearance_tab() -> rx.Component:
     )
 
 
+def row_button(
+    label: str, busy: bool | rx.Var[bool], on_click: Any, aria_label: Any
+) -> rx.Component:
+    """The red button that ends or removes one row of a settings table."""
+    return rx.button(
+        label,
+        variant="outline",
+        color_scheme="red",
+        size="1",
+        disabled=busy,
+        on_click=on_click,
+        aria_label=aria_label,
+    )
+
+
+def settings_table(columns: tuple[str, ...], rows: rx.Component) -> rx.Component:
+    """A settings tab's table: `columns`, then the row actions' column."""
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(*(column_header(name) for name in (*columns, ACTIONS_COLUMN)))
+        ),
+        rx.table.body(rows),
+        width="100%",
+        max_width="48rem",
+    )
+
+
 def session_row(row: SessionRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
@@ -402,14 +431,11 @@ def session_row(row: SessionRow) -> rx.Component:
             rx.cond(
                 row.current,
                 rx.fragment(),
-                rx.button(
+                row_button(
                     "Revoke",
-                    variant="outline",
-                    color_scheme="red",
-                    size="1",
-                    disabled=SessionsState.ending,
-                    on_click=SessionsState.revoke(row.id),
-                    aria_label="Revoke the session of " + row.device + ", " + row.address,
+                    SessionsState.ending,
+                    SessionsState.revoke(row.id),
+                    "Revoke the session of " + row.device + ", " + row.address,
                 ),
             ),
             text_align="right",
@@ -425,18 +451,7 @@ def sessions_tab() -> rx.Component:
             "Sessions",
             subtitle="Where your account is signed in. Revoke any session you don't recognise.",
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    column_header("Device"),
-                    column_header("Last active"),
-                    column_header(ACTIONS_COLUMN),
-                )
-            ),
-            rx.table.body(rx.foreach(SessionsState.sessions, session_row)),
-            width="100%",
-            max_width="48rem",
-        ),
+        settings_table(("Device", "Last active"), rx.foreach(SessionsState.sessions, session_row)),
         rx.cond(
             SessionsState.more > 0,
             rx.text(
@@ -466,14 +481,11 @@ def identity_row(row: IdentityRow) -> rx.Component:
         rx.table.cell(rx.text(row.email, size="2")),
         rx.table.cell(rx.text(row.linked, size="2")),
         rx.table.cell(
-            rx.button(
+            row_button(
                 "Unlink",
-                variant="outline",
-                color_scheme="red",
-                size="1",
-                disabled=IdentitiesState.unlinking,
-                on_click=IdentitiesState.unlink(row.provider),
-                aria_label="Unlink " + row.display_name,
+                IdentitiesState.unlinking,
+                IdentitiesState.unlink(row.provider),
+                "Unlink " + row.display_name,
             ),
             text_align="right",
         ),
@@ -491,18 +503,9 @@ def identities_tab() -> rx.Component:
         ),
         rx.cond(
             IdentitiesState.linked > 0,
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        column_header("Provider"),
-                        column_header("Email"),
-                        column_header("Linked"),
-                        column_header(ACTIONS_COLUMN),
-                    )
-                ),
-                rx.table.body(rx.foreach(IdentitiesState.identities, identity_row)),
-                width="100%",
-                max_width="48rem",
+            settings_table(
+                ("Provider", "Email", "Linked"),
+                rx.foreach(IdentitiesState.identities, identity_row),
             ),
             rx.text("No linked logins.", size="2", color_scheme="gray"),
         ),

@@ -38,14 +38,10 @@ class SsoState(LoginState):
         try:
             async with session_scope() as session:
                 result = await oidc.redeem_login_code(
-                    session,
-                    code if isinstance(code, str) else "",
-                    client=self._client_address(),
-                    user_agent=self.router.headers.user_agent,
-                    device_token=self.device_token,
+                    session, code if isinstance(code, str) else "", **self._login_origin()
                 )
         except TwoFactorRequired as required:
-            self._challenge, self.two_factor_step, self.code_error = required.challenge, True, ""
+            self._ask_for_code(required)
             return None
         except BadRequest as error:
             self.sso_error = error.detail
@@ -67,17 +63,12 @@ class SsoState(LoginState):
         try:
             async with session_scope() as session:
                 result = await oidc.link_with_password(
-                    session,
-                    self._link_token,
-                    password,
-                    client=self._client_address(),
-                    user_agent=self.router.headers.user_agent,
-                    device_token=self.device_token,
+                    session, self._link_token, password, **self._login_origin()
                 )
         except TwoFactorRequired as required:
             # Linked; the account's second factor finishes the login.
             self.link_email = self._link_token = ""
-            self._challenge, self.two_factor_step, self.code_error = required.challenge, True, ""
+            self._ask_for_code(required)
             return None
         return await self._signed_in(result)
 
