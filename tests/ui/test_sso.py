@@ -3,11 +3,14 @@ own login and consent pages (devtools/oidc), and the pages our app lands on."""
 
 import secrets
 
+import httpx
 from playwright.async_api import Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import UserCreate
 from app.services import messages, users
+from tests.api.test_two_factor import turn_on
+from tests.conftest import Account
 from tests.ui.browser import at_path, expect_toast, needs_chromium
 
 pytestmark = needs_chromium
@@ -90,3 +93,18 @@ async def test_a_used_login_code_is_refused(page: Page) -> None:
     # The landing URL opened again (history, a shared link): its code was taken.
     await page.goto(landing)
     await expect(page.get_by_test_id("sso-error")).to_have_text(messages.SSO_INVALID_LOGIN_CODE)
+
+
+async def test_two_factor_follows_a_link_in_the_browser(
+    page: Page, client: httpx.AsyncClient, normal_user: Account
+) -> None:
+    _, recovery_codes = await turn_on(client, normal_user)
+    await page.goto("/login")
+    # The provider's account has the same (verified) address.
+    await through_the_provider(page, normal_user.email.split("@")[0])
+    await page.get_by_test_id("password-input").fill(normal_user.password)
+    await page.get_by_role("button", name="Link and log in").click()
+    await expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
+    await page.get_by_test_id("code-input").fill(recovery_codes[0])
+    await page.get_by_role("button", name="Verify").click()
+    await expect(page.get_by_text("Welcome back, nice to see you again!!!")).to_be_visible()
