@@ -84,12 +84,16 @@ def async_driver_url(url: str) -> str:
     return url
 
 
+# A sign-on provider's name: in URLs, and stored with every linked login.
+PROVIDER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
 class OidcProvider(BaseModel):
     """One OpenID Connect provider users may log in with (OIDC_PROVIDERS)."""
 
     # In the URLs (/api/v1/login/oidc/{name}) and stored with every linked account:
     # renaming a provider unlinks its accounts.
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(pattern=PROVIDER_NAME_PATTERN)
     # What the "Continue with ..." buttons and Settings show.
     display_name: str = Field(min_length=1, max_length=64)
     # The issuer, exactly as the provider's ID tokens name it (`iss`); its

@@ -331,7 +331,7 @@ def validate_id_token(
         raise ValueError("several audiences and another authorized party")
     # Compared in constant time: the nonce ties the token to the browser's flow.
     if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(
-        claims["nonce"], nonce
+        claims["nonce"].encode(), nonce.encode()
     ):
         raise ValueError("nonce does not match the flow's")
     if not isinstance(claims["sub"], str) or not 0 < len(claims["sub"]) <= SUBJECT_MAX_LENGTH:
@@ -466,7 +466,8 @@ async def finish_login(
     The API's errors are raised (a forged or reused state always is: it names no flow
     to return to); the UI's are handed to its page through the login code.
     """
-    if not (state and cookie_state and secrets.compare_digest(state, cookie_state)):
+    # Compared as bytes: compare_digest refuses str with characters beyond ASCII.
+    if not (state and secrets.compare_digest(state.encode(), cookie_state.encode())):
         raise BadRequest(messages.SSO_INVALID_STATE)
     taken = await _take_ticket(session, state, FLOW)
     if taken is None or taken[0].get("provider") != name:

@@ -541,3 +541,18 @@ async def test_an_invalid_address_is_refused(client: httpx.AsyncClient) -> None:
     response = await sign_on(client, "two words")
     assert response.status_code == 400
     assert response.json() == {"detail": messages.SSO_NO_EMAIL.format(provider="Test IdP")}
+
+
+@pytest.mark.usefixtures("sso")
+async def test_odd_requests_get_their_documented_answers(client: httpx.AsyncClient) -> None:
+    # A state beyond ASCII is just another wrong state.
+    client.cookies.set("oidc_state", "abc", path=f"{API}/login/oidc")
+    odd = await client.get(f"{START}/callback", params={"state": "é", "code": "x"})
+    assert odd.status_code == 400
+    assert odd.json() == {"detail": messages.SSO_INVALID_STATE}
+    # No provider can have this name.
+    assert (await client.get(f"{API}/login/oidc/Not%20a%20name")).status_code == 422
+    # /link takes POST only, whatever the start route's {provider} would match.
+    options = await client.options(f"{API}/login/oidc/link")
+    assert options.status_code == 405
+    assert options.headers["allow"] == "POST"

@@ -4,7 +4,7 @@ logins (tag `users`). With no provider configured every provider path answers 40
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Query
+from fastapi import APIRouter, Cookie, Path, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.api.deps import ClientAddress, CurrentUser, DeviceToken, SessionDep, UserAgent
@@ -17,7 +17,7 @@ from app.api.errors import (
     responses,
 )
 from app.api.routes.login import TWO_FACTOR_CHALLENGE
-from app.core.config import settings
+from app.core.config import PROVIDER_NAME_PATTERN, settings
 from app.models import (
     IdentitiesPublic,
     Message,
@@ -40,6 +40,9 @@ STATE_COOKIE_PATH = f"{settings.API_V1_STR}/login/oidc"
 LINK_REQUIRED: dict[int | str, dict[str, Any]] = {
     409: {"model": OidcLinkRequired, "description": "Password needed to link the account"}
 }
+ProviderName = Annotated[
+    str, Path(pattern=PROVIDER_NAME_PATTERN, description="The provider's `name` in OIDC_PROVIDERS")
+]
 PROVIDER_DOWN: dict[int | str, dict[str, Any]] = {
     502: {"model": ErrorMessage, "description": "The provider cannot be reached"}
 }
@@ -55,6 +58,30 @@ async def list_providers() -> OidcProvidersPublic:
     return oidc.list_providers()
 
 
+@router.post(
+    "/link",
+    responses={**responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE, 409), **TWO_FACTOR_CHALLENGE},
+)
+async def link_account(
+    session: SessionDep,
+    body: OidcLink,
+    client: ClientAddress,
+    user_agent: UserAgent,
+    device_token: DeviceToken = None,
+) -> Token:
+    """Confirm the password of the account a callback's `409` named: the provider's
+    login is linked to it, and the account signed in (two-factor applies)."""
+    login = await oidc.link_with_password(
+        session,
+        body.link_token,
+        body.password,
+        client=client,
+        user_agent=user_agent,
+        device_token=device_token,
+    )
+    return _token(login)
+
+
 @router.get(
     "/{provider}",
     status_code=302,
@@ -62,7 +89,7 @@ async def list_providers() -> OidcProvidersPublic:
     responses={**responses(404, *USES_DATABASE), **PROVIDER_DOWN},
 )
 async def start_login(
-    provider: Text,
+    provider: ProviderName,
     session: SessionDep,
     return_to: Annotated[oidc.ReturnTo, Query()] = "api",
 ) -> RedirectResponse:
@@ -96,7 +123,7 @@ async def start_login(
     },
 )
 async def finish_login(
-    provider: Text,
+    provider: ProviderName,
     session: SessionDep,
     client: ClientAddress,
     user_agent: UserAgent,
@@ -131,30 +158,6 @@ async def finish_login(
     return response  # type: ignore[return-value]
 
 
-@router.post(
-    "/link",
-    responses={**responses(*WITH_BODY, *RATE_LIMITED, *USES_DATABASE, 409), **TWO_FACTOR_CHALLENGE},
-)
-async def link_account(
-    session: SessionDep,
-    body: OidcLink,
-    client: ClientAddress,
-    user_agent: UserAgent,
-    device_token: DeviceToken = None,
-) -> Token:
-    """Confirm the password of the account a callback's `409` named: the provider's
-    login is linked to it, and the account signed in (two-factor applies)."""
-    login = await oidc.link_with_password(
-        session,
-        body.link_token,
-        body.password,
-        client=client,
-        user_agent=user_agent,
-        device_token=device_token,
-    )
-    return _token(login)
-
-
 @identities_router.get("", responses=responses(*AUTHENTICATED, *USES_DATABASE))
 async def read_identities(session: SessionDep, current_user: CurrentUser) -> IdentitiesPublic:
     """The provider logins linked to the caller's account."""
@@ -163,7 +166,7 @@ async def read_identities(session: SessionDep, current_user: CurrentUser) -> Ide
 
 @identities_router.delete("/{provider}", responses=responses(*AUTHENTICATED, *USES_DATABASE))
 async def unlink_identity(
-    provider: Text, session: SessionDep, current_user: CurrentUser
+    provider: ProviderName, session: SessionDep, current_user: CurrentUser
 ) -> Message:
     """Unlink the caller's login with `provider`; `400` when it is the last way to log
     in (no password and no other provider): set a password first (password recovery)."""
