@@ -220,6 +220,9 @@ class Settings(BaseSettings):
     RATE_LIMIT_TEST_EMAILS_PER_ADDRESS: Rate = "10/hour"
     # Verification mails an account asks for again (the one at sign-up is not counted).
     RATE_LIMIT_VERIFICATION_EMAILS_PER_ACCOUNT: Rate = "5/hour"
+    # Sign-ons started (GET /api/v1/login/oidc/{provider}): each keeps a row until it
+    # is used or expires, so what an address can make the database hold stays bounded.
+    RATE_LIMIT_SSO_STARTS_PER_ADDRESS: Rate = "30/minute"
 
     # Single sign-on (docs/authentication.md): a JSON list of providers, each
     # {"name", "display_name", "issuer", "client_id", "client_secret"} and optionally

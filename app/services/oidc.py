@@ -46,7 +46,7 @@ from app.models import (
     UserIdentity,
     utcnow,
 )
-from app.services import auth, messages, users
+from app.services import auth, messages, rate_limits, users
 from app.services.errors import (
     BadRequest,
     Conflict,
@@ -55,6 +55,7 @@ from app.services.errors import (
     NotFound,
     ProviderUnavailable,
 )
+from app.services.rate_limits import Limit
 
 logger = logging.getLogger(__name__)
 
@@ -270,11 +271,15 @@ class FlowStart:
     state: str
 
 
-async def start_login(session: AsyncSession, name: str, *, return_to: ReturnTo) -> FlowStart:
+async def start_login(
+    session: AsyncSession, name: str, *, return_to: ReturnTo, client: str
+) -> FlowStart:
     """Begin a login with provider `name`: its authorization URL with a fresh `state`,
     `nonce` and PKCE challenge (S256); `return_to` says who gets the result, the API
-    client (JSON) or the UI (a redirect to its /login/oidc page)."""
+    client (JSON) or the UI (a redirect to its /login/oidc page). Counted against the
+    `client` address's limit of sign-ons started."""
     provider = _provider(name)
+    await rate_limits.limiter.charge((Limit.SSO_STARTS_PER_ADDRESS, client))
     metadata = await _discover(provider)
     nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     flow = {"provider": name, "nonce": nonce, "verifier": verifier, "return_to": return_to}

@@ -16,16 +16,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.config import OidcProvider, settings
 from app.core.security import create_reset_token
 from app.models import SsoTicket, UserCreate, UserIdentity, utcnow
-from app.services import messages, oidc, users
+from app.services import messages, oidc, rate_limits, users
 from app.services.auth import Login
 from app.services.errors import BadRequest
 from app.services.oidc import _ticket_id
+from app.services.rate_limits import Limit
 from app.services.two_factor import code_at, current_step
 from devtools.oidc import CALLBACK_ORIGIN, CLIENT_ID, CLIENT_SECRET, LocalProvider
 from devtools.oidc import sign_in_at_provider as at_provider
 from devtools.servers import reserved_port
 from tests.api.test_two_factor import turn_on
-from tests.conftest import Account, login_headers
+from tests.conftest import DEFAULT_RATES, Account, login_headers
 
 API = settings.API_V1_STR
 START = f"{API}/login/oidc/test"
@@ -556,3 +557,19 @@ async def test_odd_requests_get_their_documented_answers(client: httpx.AsyncClie
     options = await client.options(f"{API}/login/oidc/link")
     assert options.status_code == 405
     assert options.headers["allow"] == "POST"
+
+
+@pytest.mark.usefixtures("sso")
+async def test_starts_are_limited_per_address(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rates = {**DEFAULT_RATES, Limit.SSO_STARTS_PER_ADDRESS: "2/minute"}
+    limiter = rate_limits.RateLimiter(rates, redis_url=None, key_prefix="test-sso-starts")
+    monkeypatch.setattr(rate_limits, "limiter", limiter)
+    for _ in range(2):
+        assert (await client.get(START)).status_code == 302
+    refused = await client.get(START)
+    assert refused.status_code == 429
+    assert refused.json()["detail"].startswith("Too many sign-ons from this address.")
+    assert int(refused.headers["retry-after"]) > 0
+    await limiter.close()

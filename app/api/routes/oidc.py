@@ -86,18 +86,19 @@ async def link_account(
     "/{provider}",
     status_code=302,
     response_class=RedirectResponse,
-    responses={**responses(404, *USES_DATABASE), **PROVIDER_DOWN},
+    responses={**responses(404, *RATE_LIMITED, *USES_DATABASE), **PROVIDER_DOWN},
 )
 async def start_login(
     provider: ProviderName,
     session: SessionDep,
+    client: ClientAddress,
     return_to: Annotated[oidc.ReturnTo, Query()] = "api",
 ) -> RedirectResponse:
     """Open in a browser: redirects to the provider's login (authorization code with
     PKCE). It comes back to `/login/oidc/{provider}/callback`, which answers an API
     client (`return_to=api`) as `/login/access-token` does, or sends the UI
     (`return_to=ui`) to its `/login/oidc` page."""
-    flow = await oidc.start_login(session, provider, return_to=return_to)
+    flow = await oidc.start_login(session, provider, return_to=return_to, client=client)
     response = RedirectResponse(flow.authorization_url, status_code=302)
     response.set_cookie(
         STATE_COOKIE,
