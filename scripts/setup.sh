@@ -11,6 +11,8 @@
 #   4. Node.js for Reflex: the one on PATH if it is as recent as Reflex asks
 #      (reflex_base.constants.Node.MIN_VERSION); else the official build from the npm
 #      registry (node-<os>-<arch>@NODE_VERSION) into .tools/node, with npm
+#   5. oidc-provider (OIDC_PROVIDER_VERSION) from the npm registry into .tools/node_modules:
+#      the OpenID provider the single sign-on tests run on Node (devtools/oidc)
 # Needs: python3 (3.11+) with venv; npm for the fallbacks.
 # Runs from any folder. Env: PYTHON (default python3) picks the interpreter for a new .venv.
 set -euo pipefail
@@ -213,5 +215,22 @@ elif command -v npm >/dev/null 2>&1; then
         die "npm install axe-core@$AXE_VERSION failed (is the npm registry reachable?)"
 else
     log "warning: no npm to install axe-core; tests/ui/test_accessibility.py will fail"
+fi
+
+# ---------------------------------------------------------------------------- oidc-provider
+# A certified OpenID provider for the sign-on tests (devtools/oidc/provider.mjs); only the
+# tests use it. Pinned, and installed again only when another version is there.
+OIDC_PROVIDER_VERSION="9.13.3"
+OIDC_PACKAGE="$ROOT/.tools/node_modules/oidc-provider/package.json"
+installed_oidc="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$OIDC_PACKAGE" 2>/dev/null | head -n1 || true)"
+if [ "$installed_oidc" = "$OIDC_PROVIDER_VERSION" ]; then
+    log "oidc-provider: $OIDC_PROVIDER_VERSION ok"
+elif command -v npm >/dev/null 2>&1; then
+    log "oidc-provider: npm install --no-audit --no-fund --save-exact --prefix .tools oidc-provider@$OIDC_PROVIDER_VERSION"
+    timeout 600 npm install --no-audit --no-fund --save-exact --prefix .tools \
+        "oidc-provider@$OIDC_PROVIDER_VERSION" </dev/null ||
+        log "warning: npm install oidc-provider failed; the sign-on tests will skip (and fail in CI)"
+else
+    log "warning: npm not found: oidc-provider not installed; the sign-on tests will skip (and fail in CI)"
 fi
 log "done"

@@ -33,6 +33,7 @@ RATE_LIMITED = (
     "SIGNUPS_PER_ADDRESS",
     "TEST_EMAILS_PER_ADDRESS",
     "VERIFICATION_EMAILS_PER_ACCOUNT",
+    "SSO_STARTS_PER_ADDRESS",
 )
 
 TEST_DATABASE_URL = create_test_database(os.environ.get("TEST_DATABASE_URL"))
@@ -77,6 +78,7 @@ from app.emails.sending import wait_for_pending_emails  # noqa: E402
 from app.models import UserCreate  # noqa: E402
 from app.prestart import migrate  # noqa: E402
 from app.services import rate_limits, users  # noqa: E402
+from devtools import oidc as local_oidc  # noqa: E402
 from tests.factories import random_email, random_lower_string  # noqa: E402
 
 
@@ -145,6 +147,18 @@ async def default_limits(
     if redis_url:
         await limiter.storage.reset()
     await limiter.close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_oidc.LocalProvider]:
+    """A real OpenID provider on loopback (devtools/oidc), one for the whole run."""
+    from tests.skip_policy import unavailable  # a plugin: imported once pytest loaded it
+
+    reason = local_oidc.missing()
+    if reason:
+        unavailable(reason)
+    with local_oidc.local_provider(tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
 
 
 @pytest.fixture

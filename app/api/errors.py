@@ -18,7 +18,9 @@ from app.services.errors import (
     DomainError,
     Forbidden,
     InvalidCredentials,
+    LinkRequired,
     NotFound,
+    ProviderUnavailable,
     TooManyRequests,
     TwoFactorRequired,
 )
@@ -33,6 +35,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     TooManyRequests: 429,
     TwoFactorRequired: 401,
+    LinkRequired: 409,
+    ProviderUnavailable: 502,
 }
 
 
@@ -104,6 +108,8 @@ async def validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
 async def domain_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     body: dict[str, str] = {"detail": exc.detail}
+    if isinstance(exc, LinkRequired):
+        body |= {"link_token": exc.link_token, "email": exc.email, "provider": exc.provider}
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     if isinstance(exc, TwoFactorRequired):
         # The one answer with more than `detail`: clients that know two-factor read the

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.api.body_limit import BodySizeLimit
 from app.api.errors import install_error_handlers
-from app.api.routes import items, login, private, sessions, users, utils
+from app.api.routes import items, login, oidc, private, sessions, users, utils
 from app.api.routes.prometheus import metrics
 from app.core.config import settings
 from app.core.security import dummy_hash
@@ -163,6 +163,8 @@ def create_api() -> FastAPI:
         login.router,
         sessions.router,
         utils.router,
+        oidc.router,
+        oidc.identities_router,
         # devtools.scaffold adds each new entity's router above this line.
     ]
     if settings.ENVIRONMENT == "local":

@@ -14,6 +14,7 @@ import limits
 from pydantic import (
     AfterValidator,
     AnyUrl,
+    BaseModel,
     BeforeValidator,
     EmailStr,
     Field,
@@ -82,6 +83,29 @@ def async_driver_url(url: str) -> str:
     if parsed.get_backend_name() == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     return url
+
+
+# A sign-on provider's name: in URLs, and stored with every linked login.
+PROVIDER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider users may log in with (OIDC_PROVIDERS)."""
+
+    # In the URLs (/api/v1/login/oidc/{name}) and stored with every linked account:
+    # renaming a provider unlinks its accounts.
+    name: str = Field(pattern=PROVIDER_NAME_PATTERN)
+    # What the "Continue with ..." buttons and Settings show.
+    display_name: str = Field(min_length=1, max_length=64)
+    # The issuer, exactly as the provider's ID tokens name it (`iss`); its
+    # /.well-known/openid-configuration is read once per process.
+    issuer: str = Field(pattern=r"^https?://[^\s]+$")
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    scopes: str = "openid email profile"
+    # Whether a login by someone without an account (and whose address no account
+    # has) creates one. False: only accounts already linked, or linked by password.
+    allow_signup: bool = True
 
 
 # RFC 7518 (3.2): an HS256 key is at least as long as the hash, 256 bits.
@@ -202,6 +226,22 @@ class Settings(BaseSettings):
     RATE_LIMIT_TEST_EMAILS_PER_ADDRESS: Rate = "10/hour"
     # Verification mails an account asks for again (the one at sign-up is not counted).
     RATE_LIMIT_VERIFICATION_EMAILS_PER_ACCOUNT: Rate = "5/hour"
+    # Sign-ons started (GET /api/v1/login/oidc/{provider}): each keeps a row until it
+    # is used or expires, so what an address can make the database hold stays bounded.
+    RATE_LIMIT_SSO_STARTS_PER_ADDRESS: Rate = "30/minute"
+
+    # Single sign-on (docs/authentication.md): a JSON list of providers, each
+    # {"name", "display_name", "issuer", "client_id", "client_secret"} and optionally
+    # "scopes" and "allow_signup". Empty: no sign-on, and no buttons.
+    OIDC_PROVIDERS: list[OidcProvider] = []
+    # The public origin providers send the browser back to, at
+    # <origin>/api/v1/login/oidc/<name>/callback (register that URL with the provider).
+    # Empty: FRONTEND_HOST, right when the UI and /api share one origin (Traefik).
+    OIDC_CALLBACK_ORIGIN: str | None = None
+    # How long a login may stay at the provider (and a link wait for its password).
+    OIDC_FLOW_EXPIRE_MINUTES: int = Field(default=10, ge=1, le=60)
+    # Each request to a provider (discovery, keys, token, userinfo) gives up after this.
+    OIDC_HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=60)
 
     EMAIL_BACKEND: Literal["resend", "smtp", "console"] | None = None
     RESEND_API_KEY: str | None = None
@@ -262,6 +302,20 @@ class Settings(BaseSettings):
     def emails_enabled(self) -> bool:
         """Whether mail really leaves the machine (not just the console log)."""
         return self.email_backend != "console" and bool(self.EMAILS_FROM_EMAIL)
+
+    @property
+    def oidc_callback_origin(self) -> str:
+        return (self.OIDC_CALLBACK_ORIGIN or self.FRONTEND_HOST).rstrip("/")
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.OIDC_PROVIDERS if p.name == name), None)
+
+    @model_validator(mode="after")
+    def _unique_provider_names(self) -> Self:
+        names = [provider.name for provider in self.OIDC_PROVIDERS]
+        if len(set(names)) != len(names):
+            raise ValueError(f"OIDC_PROVIDERS: each provider needs a name of its own ({names})")
+        return self
 
     @cached_property
     def database_url(self) -> str:

@@ -41,7 +41,20 @@ def hash_password_sync(password: str) -> str:
     return bcrypt.hashpw(_secret_bytes(password), salt).decode("ascii")
 
 
+# What an account made by single sign-on has for a password: no bcrypt hash, so no
+# password matches it, until one is set through password recovery.
+UNUSABLE_PASSWORD = "!"
+
+
+def has_usable_password(hashed_password: str) -> bool:
+    return hashed_password != UNUSABLE_PASSWORD
+
+
 def verify_password_sync(password: str, hashed_password: str) -> bool:
+    if not has_usable_password(hashed_password):
+        # As slow as a real check: timing must not tell which accounts have no password.
+        verify_password_sync(password, dummy_hash())
+        return False
     try:
         return bcrypt.checkpw(_secret_bytes(password), hashed_password.encode("ascii"))
     except ValueError:

@@ -74,6 +74,39 @@ from app.models.fields import (
 from app.models.fields import (
     without_unstorable as without_unstorable,
 )
+from app.models.identities import (
+    PROVIDER_NAME_MAX_LENGTH as PROVIDER_NAME_MAX_LENGTH,
+)
+from app.models.identities import (
+    SUBJECT_MAX_LENGTH as SUBJECT_MAX_LENGTH,
+)
+from app.models.identities import (
+    TICKET_MAX_LENGTH as TICKET_MAX_LENGTH,
+)
+from app.models.identities import (
+    IdentitiesPublic as IdentitiesPublic,
+)
+from app.models.identities import (
+    IdentityPublic as IdentityPublic,
+)
+from app.models.identities import (
+    OidcLink as OidcLink,
+)
+from app.models.identities import (
+    OidcLinkRequired as OidcLinkRequired,
+)
+from app.models.identities import (
+    OidcProviderPublic as OidcProviderPublic,
+)
+from app.models.identities import (
+    OidcProvidersPublic as OidcProvidersPublic,
+)
+from app.models.identities import (
+    SsoTicket as SsoTicket,
+)
+from app.models.identities import (
+    UserIdentity as UserIdentity,
+)
 from app.models.items import (
     Item as Item,
 )

@@ -106,9 +106,28 @@ async def login(
     two-factor on, TwoFactorRequired instead, whose challenge goes on at login_two_factor."""
     device = known_device(device_token, email)
     user = await authenticate(session, email, password, client=client, device=device)
+    return await sign_in(
+        session, user, client=client, user_agent=user_agent, device_token=device_token
+    )
+
+
+async def sign_in(
+    session: AsyncSession,
+    user: User,
+    *,
+    client: str,
+    user_agent: str,
+    device_token: str | None = None,
+) -> Login:
+    """Start a session for a user who proved who they are (a password, a provider's
+    sign-on); with two-factor on, TwoFactorRequired instead: the account's second
+    factor applies whatever proved the first."""
+    if not user.is_active:
+        raise BadRequest(messages.INACTIVE_USER)
+    assert user.id is not None
     if user.two_factor_enabled:
-        assert user.id is not None
         raise TwoFactorRequired(messages.TWO_FACTOR_REQUIRED, create_two_factor_challenge(user.id))
+    device = known_device(device_token, user.email)
     return await _start_session(session, user, client, user_agent, device_token if device else None)
 
 

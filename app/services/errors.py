@@ -40,6 +40,19 @@ class TwoFactorRequired(DomainError):
         self.challenge = challenge
 
 
+class LinkRequired(DomainError):
+    """A sign-on found an account with the provider's verified address: its password,
+    with `link_token`, links the two (POST /login/oidc/link)."""
+
+    def __init__(self, detail: str, link_token: str, email: str, provider: str) -> None:
+        super().__init__(detail)
+        self.link_token, self.email, self.provider = link_token, email, provider
+
+
+class ProviderUnavailable(DomainError):
+    """An identity provider did not answer, or not in a way we can use."""
+
+
 class TooManyRequests(DomainError):
     """A rate limit was reached; `retry_after` seconds until the window resets."""
 

@@ -28,6 +28,29 @@ INVALID_TWO_FACTOR_CHALLENGE = "Invalid or expired two-factor challenge: log in 
 TWO_FACTOR_ALREADY_ON = "Two-factor authentication is already on"
 TWO_FACTOR_OFF = "Two-factor authentication is off"
 TWO_FACTOR_NOT_STARTED = "Start the two-factor setup first"
+# Single sign-on; {provider} is the provider's display name.
+SSO_UNKNOWN_PROVIDER = "Unknown sign-on provider"
+SSO_INVALID_STATE = "Invalid or already used sign-on: start again"
+SSO_EXPIRED = "The sign-on took too long: start again"
+SSO_REFUSED = "{provider} did not complete the sign-on"
+SSO_TOKEN_REFUSED = "{provider} did not accept the sign-on: start again"
+SSO_INVALID_ID_TOKEN = "{provider} sent an invalid identity token"
+SSO_UNAVAILABLE = "{provider} cannot be reached, please try again later"
+SSO_NO_EMAIL = "{provider} did not share a valid email address"
+SSO_UNVERIFIED_EMAIL = (
+    "An account with this email already exists, and {provider} has not verified the "
+    "address: log in with your password instead"
+)
+SSO_SIGNUP_CLOSED = "No account is linked to this {provider} login, and sign-up with it is closed"
+SSO_LINK_REQUIRED = "An account with this email exists: confirm its password to link {provider}"
+SSO_INVALID_LINK = "Invalid or expired link request: sign in with the provider again"
+SSO_INVALID_LOGIN_CODE = "Invalid or expired sign-on code: start again"
+SSO_ALREADY_LINKED = "This {provider} login is already linked to an account"
+SSO_IDENTITY_NOT_FOUND = "No linked login with this provider"
+SSO_LAST_LOGIN = (
+    "This is the only way to log in to this account: set a password (password recovery) "
+    "before unlinking it"
+)
 
 PASSWORD_UPDATED = "Password updated successfully"
 USER_DELETED = "User deleted successfully"
@@ -40,6 +63,7 @@ EMAIL_CHANGED = "Email address changed"
 TWO_FACTOR_DISABLED = "Two-factor authentication turned off"
 VERIFICATION_SENT = "Verification email sent"
 SESSION_ENDED = "Session ended"
+IDENTITY_UNLINKED = "Login unlinked"
 # {count}: how many sessions ended.
 SESSIONS_ENDED = "Sessions ended: {count}"
 
@@ -48,4 +72,5 @@ TOO_MANY_LOGIN_FAILURES = "Too many failed login attempts. Try again in {wait}."
 TOO_MANY_RECOVERY_REQUESTS = "Too many password recovery requests. Try again in {wait}."
 TOO_MANY_SIGNUPS = "Too many sign-ups from this address. Try again in {wait}."
 TOO_MANY_TEST_EMAILS = "Too many test emails from this address. Try again in {wait}."
+TOO_MANY_SSO_STARTS = "Too many sign-ons from this address. Try again in {wait}."
 TOO_MANY_VERIFICATION_EMAILS = "Too many verification emails. Try again in {wait}."

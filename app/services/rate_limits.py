@@ -49,6 +49,7 @@ class Limit(StrEnum):
     SIGNUPS_PER_ADDRESS = "signups-address"
     TEST_EMAILS_PER_ADDRESS = "test-emails-address"
     VERIFICATION_EMAILS_PER_ACCOUNT = "verification-emails-account"
+    SSO_STARTS_PER_ADDRESS = "sso-starts-address"
 
 
 DETAILS: dict[Limit, str] = {
@@ -60,6 +61,7 @@ DETAILS: dict[Limit, str] = {
     Limit.SIGNUPS_PER_ADDRESS: messages.TOO_MANY_SIGNUPS,
     Limit.TEST_EMAILS_PER_ADDRESS: messages.TOO_MANY_TEST_EMAILS,
     Limit.VERIFICATION_EMAILS_PER_ACCOUNT: messages.TOO_MANY_VERIFICATION_EMAILS,
+    Limit.SSO_STARTS_PER_ADDRESS: messages.TOO_MANY_SSO_STARTS,
 }
 
 

@@ -10,7 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import db
 from app.core.config import settings
-from app.core.security import create_reset_token, hash_password, verify_password
+from app.core.security import (
+    UNUSABLE_PASSWORD,
+    create_reset_token,
+    hash_password,
+    verify_password,
+)
 from app.db import counts
 from app.db.paging import CountedList, PageKey, SearchList, fetch_page
 from app.db.rows import RowQuery
@@ -19,6 +24,7 @@ from app.models import (
     PrivateUserCreate,
     User,
     UserCreate,
+    UserIdentity,
     UserRecord,
     UserRegister,
     UserSession,
@@ -172,6 +178,46 @@ async def register_user(session: AsyncSession, data: UserRegister, *, client: st
         BadRequest(messages.EMAIL_TAKEN_SIGNUP),
     )
     verification.send_verification_email(user)
+    return user
+
+
+async def register_sso_user(
+    session: AsyncSession,
+    identity: UserIdentity,
+    full_name: str | None,
+    *,
+    email_verified: bool,
+    client: str,
+) -> User:
+    """Sign-up through a provider: an active, ordinary user with the identity's address
+    and no password (one can be set through password recovery), linked to `identity`.
+
+    Counted as a sign-up of the `client` address; an address the provider has not
+    verified is mailed a verification link, as at sign-up with a password.
+    """
+    await rate_limits.limiter.charge((Limit.SIGNUPS_PER_ADDRESS, client))
+    duplicate = BadRequest(messages.EMAIL_TAKEN_SIGNUP)
+    if await get_user_by_email(session, identity.email):
+        raise duplicate
+    user = User(
+        email=identity.email,
+        full_name=full_name,
+        email_verified=email_verified,
+        hashed_password=UNUSABLE_PASSWORD,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise duplicate from None
+    assert user.id is not None
+    identity.user_id = user.id
+    session.add(identity)
+    # A race on the address or on the identity (the same login twice at once) alike.
+    await _commit_unique_email(session, duplicate)
+    if not email_verified:
+        verification.send_verification_email(user)
     return user
 
 

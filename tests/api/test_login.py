@@ -543,7 +543,7 @@ async def test_reset_token_cannot_be_used_as_access_token(
 
 
 async def test_unsigned_token_is_403(client: httpx.AsyncClient, normal_user: Account) -> None:
-    token = jwt.encode(fresh_claims(normal_user.id, "access"), None, algorithm="none")
+    token = jwt.encode(fresh_claims(normal_user.id, "access"), "", algorithm="none")
     r = await client.get(f"{API}/users/me", headers=bearer(token))
     assert r.status_code == 403
     assert r.json() == INVALID_CREDENTIALS

@@ -157,7 +157,7 @@ def test_tokens_signed_with_another_key_or_algorithm_are_rejected() -> None:
     claims = {"sub": "1", "type": "access", "iat": 1, "exp": 4102444800}
     with pytest.raises(security.InvalidTokenError):
         security.decode_token(jwt.encode(claims, "another-key-" * 4, algorithm="HS256"), "access")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     with pytest.raises(security.InvalidTokenError):
         security.decode_token(unsigned, "access")
     with pytest.raises(security.InvalidTokenError):

@@ -6,6 +6,7 @@ context (its own localStorage, so its own Reflex session) and leaves the tables 
 (and fails in CI).
 """
 
+import json
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from app.core.config import settings
+from devtools import oidc as local_oidc
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.servers import (
     reflex_prod,
@@ -60,12 +62,18 @@ def mail_catcher() -> Iterator[MailCatcher]:
 
 @pytest.fixture(scope="session")
 def ui_app(
-    database: str, mail_catcher: MailCatcher, tmp_path_factory: pytest.TempPathFactory
+    database: str,
+    mail_catcher: MailCatcher,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[UiApp]:
-    """`reflex run --env prod` (frontend and backend on one port) in its own process group."""
+    """`reflex run --env prod` (frontend and backend on one port) in its own process group,
+    with the local OpenID provider as sign-on provider "test" ("Test IdP") when it can run
+    here (tests/ui/test_sso.py asks for it, and skips or fails without)."""
     require_chromium()
     work = tmp_path_factory.mktemp("ui-app")
     log = work / "reflex.log"
+    issuer = None if local_oidc.missing() else request.getfixturevalue("oidc_provider").issuer
 
     def start(port: int) -> subprocess.Popen[bytes]:
         env = {
@@ -90,6 +98,12 @@ def ui_app(
             "SOCIAL_X_URL": "",
             "SOCIAL_LINKEDIN_URL": "",
         }
+        if issuer:
+            provider = {"name": "test", "display_name": "Test IdP", "issuer": issuer,
+                        "client_id": local_oidc.CLIENT_ID,
+                        "client_secret": local_oidc.CLIENT_SECRET}  # fmt: skip
+            env["OIDC_PROVIDERS"] = json.dumps([provider])
+            env["OIDC_CALLBACK_ORIGIN"] = f"http://127.0.0.1:{port}"
         return start_logged(reflex_prod(port), env, log)
 
     # The backend answers first; the pages once the production build is done.

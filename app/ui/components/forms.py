@@ -6,7 +6,9 @@ from typing import Any, Literal
 import reflex as rx
 from reflex.event import EventType
 
+from app.core.config import settings
 from app.models import PASSWORD_MAX_LENGTH, TEXT_MAX_LENGTH, TWO_FACTOR_CODE_MAX_LENGTH
+from app.services import oidc
 from app.ui.state.visibility import PASSWORD_FIELD_IDS, PasswordVisibilityState
 
 InputType = Literal["text", "email", "password", "search"]
@@ -240,6 +242,39 @@ def public_form(
             width="100%",
         ),
         on_submit=on_submit,
+        width="100%",
+    )
+
+
+def sso_buttons(verb: str = "Continue") -> rx.Component:
+    """A button per configured sign-on provider (OIDC_PROVIDERS), under a public form;
+    nothing when there is none."""
+    if not settings.OIDC_PROVIDERS:
+        return rx.fragment()
+    return rx.vstack(
+        rx.hstack(
+            rx.separator(size="4"),
+            rx.text("or", size="2", color_scheme="gray"),
+            rx.separator(size="4"),
+            align="center",
+            width="100%",
+        ),
+        *(
+            # A link styled as a button; Reflex renders it as the router's link, which must
+            # load the document: the API's URL (same origin) is no page of the UI.
+            rx.button(
+                rx.el.a(
+                    f"{verb} with {provider.display_name}",
+                    href=oidc.ui_login_url(provider.name),
+                    custom_attrs={"data-testid": f"sso-{provider.name}", "reloadDocument": True},
+                ),
+                as_child=True,
+                variant="outline",
+                width="100%",
+            )
+            for provider in settings.OIDC_PROVIDERS
+        ),
+        spacing="3",
         width="100%",
     )
 

@@ -1,6 +1,8 @@
 """`/login`: email and password (then a two-factor code if the account has it on), a
 link to recover the password and one to sign up."""
 
+from typing import Any
+
 import reflex as rx
 
 from app.core.config import settings
@@ -8,6 +10,7 @@ from app.ui.components.forms import (
     email_field,
     password_field,
     public_form,
+    sso_buttons,
     switch_prompt,
     two_factor_code_field,
 )
@@ -16,8 +19,9 @@ from app.ui.state.auth import AuthState
 from app.ui.state.public import LoginState
 
 
-def code_step() -> rx.Component:
-    """After a right password, when the account has two-factor on."""
+def code_step(back: Any = LoginState.clear_errors) -> rx.Component:
+    """After a right password (or a provider's sign-on, /login/oidc), when the account
+    has two-factor on; `back` leaves the step."""
     return rx.fragment(
         form_heading(
             "Two-factor authentication",
@@ -35,7 +39,7 @@ def code_step() -> rx.Component:
             "Back to login",
             type="button",
             variant="ghost",
-            on_click=LoginState.clear_errors,
+            on_click=back,
             size="2",
         ),
     )
@@ -58,6 +62,7 @@ def password_step() -> rx.Component:
             busy=LoginState.submitting,
             on_submit=LoginState.log_in,
         ),
+        sso_buttons(),
         switch_prompt("Don't have an account yet?", "Sign up", "/signup"),
     )
 

@@ -1,8 +1,11 @@
 """`/settings`: My profile, Password, Two-factor, Sessions, Appearance and Danger zone tabs."""
 
+from typing import Any
+
 import reflex as rx
 from reflex.style import set_color_mode
 
+from app.core.config import settings
 from app.services import messages
 from app.ui.components.dialogs import confirm_dialog
 from app.ui.components.forms import (
@@ -24,6 +27,8 @@ from app.ui.state.auth import AuthState
 from app.ui.state.sessions import TAB as SESSIONS_TAB
 from app.ui.state.sessions import SessionRow, SessionsState
 from app.ui.state.settings import DeleteAccountState, PasswordState, ProfileState
+from app.ui.state.sso import TAB as IDENTITIES_TAB
+from app.ui.state.sso import IdentitiesState, IdentityRow
 from app.ui.state.two_factor import TAB as TWO_FACTOR_TAB
 from app.ui.state.two_factor import TwoFactorState
 
@@ -32,6 +37,8 @@ TABS = (
     ("password", "Password"),
     (TWO_FACTOR_TAB, "Two-factor"),
     (SESSIONS_TAB, "Sessions"),
+    # Only with sign-on providers configured (OIDC_PROVIDERS).
+    *([(IDENTITIES_TAB, "Linked logins")] if settings.OIDC_PROVIDERS else []),
     ("appearance", "Appearance"),
     ("danger", "Danger zone"),
 )
@@ -369,6 +376,33 @@ def appearance_tab() -> rx.Component:
     )
 
 
+def row_button(
+    label: str, busy: bool | rx.Var[bool], on_click: Any, aria_label: Any
+) -> rx.Component:
+    """The red button that ends or removes one row of a settings table."""
+    return rx.button(
+        label,
+        variant="outline",
+        color_scheme="red",
+        size="1",
+        disabled=busy,
+        on_click=on_click,
+        aria_label=aria_label,
+    )
+
+
+def settings_table(columns: tuple[str, ...], rows: rx.Component) -> rx.Component:
+    """A settings tab's table: `columns`, then the row actions' column."""
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(*(column_header(name) for name in (*columns, ACTIONS_COLUMN)))
+        ),
+        rx.table.body(rows),
+        width="100%",
+        max_width="48rem",
+    )
+
+
 def session_row(row: SessionRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
@@ -399,14 +433,11 @@ def session_row(row: SessionRow) -> rx.Component:
             rx.cond(
                 row.current,
                 rx.fragment(),
-                rx.button(
+                row_button(
                     "Revoke",
-                    variant="outline",
-                    color_scheme="red",
-                    size="1",
-                    disabled=SessionsState.ending,
-                    on_click=SessionsState.revoke(row.id),
-                    aria_label="Revoke the session of " + row.device + ", " + row.address,
+                    SessionsState.ending,
+                    SessionsState.revoke(row.id),
+                    "Revoke the session of " + row.device + ", " + row.address,
                 ),
             ),
             text_align="right",
@@ -422,18 +453,7 @@ def sessions_tab() -> rx.Component:
             "Sessions",
             subtitle="Where your account is signed in. Revoke any session you don't recognise.",
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    column_header("Device"),
-                    column_header("Last active"),
-                    column_header(ACTIONS_COLUMN),
-                )
-            ),
-            rx.table.body(rx.foreach(SessionsState.sessions, session_row)),
-            width="100%",
-            max_width="48rem",
-        ),
+        settings_table(("Device", "Last active"), rx.foreach(SessionsState.sessions, session_row)),
         rx.cond(
             SessionsState.more > 0,
             rx.text(
@@ -451,6 +471,56 @@ def sessions_tab() -> rx.Component:
             color_scheme="red",
             loading=SessionsState.ending,
             on_click=SessionsState.sign_out_others,
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def identity_row(row: IdentityRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row.display_name, weight="medium", size="2")),
+        rx.table.cell(rx.text(row.email, size="2")),
+        rx.table.cell(rx.text(row.linked, size="2")),
+        rx.table.cell(
+            row_button(
+                "Unlink",
+                IdentitiesState.unlinking,
+                IdentitiesState.unlink(row.provider),
+                "Unlink " + row.display_name,
+            ),
+            text_align="right",
+        ),
+        align="center",
+        custom_attrs={"data-testid": "identity-row"},
+    )
+
+
+def identities_tab() -> rx.Component:
+    return rx.vstack(
+        section(
+            "Linked logins",
+            subtitle="Providers you can log in with. Log in with one from the login page "
+            "to link it.",
+        ),
+        rx.cond(
+            IdentitiesState.linked > 0,
+            settings_table(
+                ("Provider", "Email", "Linked"),
+                rx.foreach(IdentitiesState.identities, identity_row),
+            ),
+            rx.text("No linked logins.", size="2", color_scheme="gray"),
+        ),
+        rx.cond(
+            IdentitiesState.has_password,
+            rx.fragment(),
+            rx.callout(
+                "Your account has no password: keep at least one linked login, or set a "
+                "password with password recovery before unlinking the last.",
+                icon="info",
+                color_scheme="gray",
+                size="1",
+            ),
         ),
         spacing="4",
         width="100%",
@@ -512,10 +582,11 @@ def settings_page() -> rx.Component:
             rx.tabs.content(password_tab(), value="password"),
             rx.tabs.content(two_factor_tab(), value=TWO_FACTOR_TAB),
             rx.tabs.content(sessions_tab(), value=SESSIONS_TAB),
+            rx.tabs.content(identities_tab(), value=IDENTITIES_TAB),
             rx.tabs.content(appearance_tab(), value="appearance"),
             rx.tabs.content(danger_tab(), value="danger"),
             default_value="profile",
-            on_change=SessionsState.open_tab,
+            on_change=[SessionsState.open_tab, IdentitiesState.open_tab],
             width="100%",
         ),
     )

@@ -9,6 +9,7 @@ from app.ui.components.forms import (
     labelled,
     password_field,
     public_form,
+    sso_buttons,
     switch_prompt,
     text_input,
 )
@@ -54,5 +55,6 @@ def signup() -> rx.Component:
             busy=SignupState.submitting,
             on_submit=SignupState.sign_up,
         ),
+        sso_buttons("Sign up"),
         switch_prompt("Already have an account?", "Log in", "/login"),
     )

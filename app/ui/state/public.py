@@ -1,5 +1,7 @@
 """The forms of the public pages: log in, sign up, recover and reset a password."""
 
+from typing import TypedDict
+
 import reflex as rx
 
 from app.db import read_session, session_scope
@@ -55,6 +57,12 @@ class Credentials(rx.State, mixin=True):
         self.password_error = validation.password_error(value)
 
 
+class LoginOrigin(TypedDict):
+    client: str
+    user_agent: str
+    device_token: str | None
+
+
 class LoginState(Credentials, AuthState):
     # After a right password of an account with two-factor on: the code step, whose
     # challenge stays on the server (backend-only var), never in the browser.
@@ -77,16 +85,9 @@ class LoginState(Credentials, AuthState):
             return None
         try:
             async with session_scope() as session:
-                result = await auth.login(
-                    session,
-                    email,
-                    password,
-                    client=self._client_address(),
-                    user_agent=self.router.headers.user_agent,
-                    device_token=self.device_token,
-                )
+                result = await auth.login(session, email, password, **self._login_origin())
         except TwoFactorRequired as required:
-            self._challenge, self.two_factor_step, self.code_error = required.challenge, True, ""
+            self._ask_for_code(required)
             return None
         return await self._signed_in(result)
 
@@ -100,14 +101,21 @@ class LoginState(Credentials, AuthState):
             return None
         async with session_scope() as session:
             result = await auth.login_two_factor(
-                session,
-                self._challenge,
-                code,
-                client=self._client_address(),
-                user_agent=self.router.headers.user_agent,
-                device_token=self.device_token,
+                session, self._challenge, code, **self._login_origin()
             )
         return await self._signed_in(result)
+
+    def _login_origin(self) -> LoginOrigin:
+        """Where a login comes from, as the services count and record it."""
+        return {
+            "client": self._client_address(),
+            "user_agent": self.router.headers.user_agent,
+            "device_token": self.device_token,
+        }
+
+    def _ask_for_code(self, required: TwoFactorRequired) -> None:
+        """The code step, whose challenge stays on the server."""
+        self._challenge, self.two_factor_step, self.code_error = required.challenge, True, ""
 
     async def _signed_in(self, result: Login) -> Events:
         # A new session starts from nothing, whoever used the tab before.
