@@ -27,14 +27,6 @@ PROJECT_FILE = re.compile(
     r"(?<![\w./-])(?:\.ci/run|(?:app|bench|devtools|scripts|tests)/[\w./-]+\.(?:py|sh))"
 )
 
-# Pages written on other branches at the same time as this one, linked ahead of the
-# merge that brings them. Once they exist they are checked like any other page.
-WRITTEN_ELSEWHERE = {
-    ROOT / "docs" / "authentication.md",
-    ROOT / "docs" / "frontend.md",
-}
-
-
 def prose(text: str) -> str:
     """The text without code blocks and inline code, where brackets are not links."""
     return INLINE_CODE.sub("", FENCE.sub("", text))
@@ -61,8 +53,6 @@ def broken_links(page: Path) -> list[str]:
             continue  # http(s), mailto: not this test's business
         path, _, fragment = target.partition("#")
         resolved = (page.parent / path).resolve() if path else page
-        if resolved in WRITTEN_ELSEWHERE and not resolved.exists():
-            continue
         if not resolved.exists():
             broken.append(f"{target}: no such file")
         elif fragment and resolved.suffix == ".md" and fragment not in anchors(resolved):
