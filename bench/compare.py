@@ -38,7 +38,7 @@ from bench.bench import (  # noqa: E402
     start_backend,
     stop,
 )
-from bench.overhead import alternate  # noqa: E402
+from bench.overhead import Runs, alternate  # noqa: E402
 
 HEAD = "this checkout"
 
@@ -57,6 +57,11 @@ def remove_checkout(folder: Path) -> None:
         check=False,
         capture_output=True,
     )
+
+
+def ratio(measured: dict[tuple[str, str], Runs], key: str, ref: str) -> float:
+    """This checkout's median requests per second over the earlier commit's."""
+    return statistics.median(measured[key, HEAD].rps) / statistics.median(measured[key, ref].rps)
 
 
 def main() -> int:
@@ -112,6 +117,16 @@ def main() -> int:
             for name in servers
         }
         measured = alternate(servers, chosen, paths, args)
+        if args.guard is not None:
+            # A scenario under the guard is measured again, as many rounds more, before
+            # it fails the run: one busy moment of the machine must not.
+            again = [key for key in chosen if ratio(measured, key, args.ref) < args.guard]
+            if again:
+                print(f"# under {args.guard}x: {', '.join(again)}; measuring again", flush=True)
+                for (key, name), runs in alternate(servers, again, paths, args).items():
+                    measured[key, name].rps.extend(runs.rps)
+                    measured[key, name].p99_ms.extend(runs.p99_ms)
+                    measured[key, name].cpu_ms.extend(runs.cpu_ms)
     finally:
         for server in servers.values():
             stop(server)
