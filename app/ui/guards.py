@@ -102,8 +102,6 @@ class Parameters:
     names: frozenset[str]
     required: frozenset[str]
     types: dict[str, type]
-    # Arguments declared dict[str, str]: a form's fields, which are text and nothing else.
-    forms: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, handler: Callable[..., Any]) -> "Parameters":
@@ -113,21 +111,17 @@ class Parameters:
         parameters = list(signature.parameters.values())[1:]
         hints = typing.get_type_hints(function)
         types: dict[str, type] = {}
-        forms = set()
         for parameter in parameters:
             hint = hints.get(parameter.name)
             plain = typing.get_origin(hint) or hint
             if plain in PLAIN_TYPES:
                 types[parameter.name] = plain
-            if plain is dict and typing.get_args(hint) == (str, str):
-                forms.add(parameter.name)
         return cls(
             names=frozenset(parameter.name for parameter in parameters),
             required=frozenset(
                 parameter.name for parameter in parameters if parameter.default is parameter.empty
             ),
             types=types,
-            forms=frozenset(forms),
         )
 
     def problem(self, payload: dict[str, Any]) -> str | None:
@@ -138,10 +132,6 @@ class Parameters:
             return f"needs {sorted(missing)[0]}"
         for name, value in payload.items():
             expected = self.types.get(name)
-            if name in self.forms and isinstance(value, dict):
-                if not all(isinstance(v, str) for v in value.values()):
-                    return f"{name} holds a value that is no str"
-                continue
             if expected is None or isinstance(value, expected):
                 continue
             if expected is float and isinstance(value, int) and not isinstance(value, bool):

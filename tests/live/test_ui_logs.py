@@ -11,13 +11,11 @@ import pytest
 from app.models import UNSTORABLE_TEXT
 from app.ui.state.failures import LOGIN_ROUTE
 from app.ui.state.items import ItemsState
-from app.ui.state.public import LoginState
 from tests.conftest import Account
 from tests.live.conftest import FAULT_TITLE, FAULTS, LiveBackend, run_own_backend
 from tests.live.reflex_tab import VISIBILITY, Tab
 
 ITEMS = ItemsState.get_full_name()
-LOGIN = LoginState.get_full_name()
 pytestmark = pytest.mark.live
 FORGED = '{"level": "CRITICAL", "message": "forged"}'
 
@@ -96,21 +94,3 @@ async def test_a_handler_bug_is_one_json_record_with_its_traceback(
     assert "RuntimeError" in failed[0]["message"] and "Traceback" in failed[0]["exception"]
     assert not [r for r in records if r.get("message") == "forged"]
     assert "[Reflex Backend Exception]" not in "\n".join(lines)
-
-
-async def test_a_form_holding_no_text_is_dropped_before_any_handler(
-    json_backend: LiveBackend,
-) -> None:
-    """Forms are dict[str, str]: a number or a list where a field's text goes would fail
-    inside the handler (a bug record and a generic toast); it is refused at the socket."""
-    offset = json_backend.log.stat().st_size
-    tab = Tab(json_backend.url)
-    await tab.open(LOGIN_ROUTE)
-    form = {"email": 5, "password": ["not", "text"]}
-    await tab.send(f"{LOGIN}.log_in", {"form": form}, LOGIN_ROUTE)
-    await asyncio.sleep(1)
-    await tab.close()
-    records = [json.loads(line) for line in lines_since(json_backend, offset)]
-    assert not [r for r in records if r["message"].startswith("A UI event failed")], records
-    refused = [r for r in records if r["message"].startswith("Dropped an event")]
-    assert len(refused) == 1 and "form holds a value that is no str" in refused[0]["message"]
