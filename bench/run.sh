@@ -8,6 +8,7 @@
 #   bench/run.sh --overhead --rounds 3   # S2/S5 with and without request logs and metrics
 #   bench/run.sh --scale --parts reads   # 1M items/users (issue #12; see bench/scale.py)
 #   bench/run.sh --live --tabs 200       # open Items tables refreshed by writes elsewhere
+#   bench/run.sh --tabs 1000             # signed-in tabs on two replicas at a human pace
 #   bench/run.sh --guard                 # S2, S3, S5 against bench/REFERENCE; fails under
 #                                        # 0.9x of it (GUARD_RATIO, GUARD_ROUNDS)
 # Arguments after --api-only / --ui-only / --flood / --overhead / --scale / --live go to
@@ -23,7 +24,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk
 fi
 case "${1:-}" in
---api-only | --flood | --overhead | --live | --guard) ;;
+--api-only | --flood | --overhead | --live | --guard | --tabs) ;;
 *)
     if [ ! -x /usr/bin/chromium ]; then
         echo "Installing chromium (Debian package)"
@@ -40,6 +41,7 @@ case "${1:-}" in
 --overhead) shift && exec python bench/overhead.py "$@" ;;
 --scale) shift && exec python bench/scale.py "$@" ;;
 --live) shift && exec python bench/live.py "$@" ;;
+--tabs) exec python bench/tabs.py "$@" ;;
 --guard)
     shift
     # The reference: the commit named in bench/REFERENCE; in a clone that lacks it (a
