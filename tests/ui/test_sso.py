@@ -32,7 +32,7 @@ async def test_sign_up_with_the_provider_lands_on_the_dashboard(page: Page) -> N
     await page.goto("/signup")
     await through_the_provider(page, login, "Sign up with Test IdP")
     await expect(page).to_have_url(at_path("/"))
-    await expect(page.get_by_text(f"Hi, Test {login} 👋")).to_be_visible()
+    await expect(page.get_by_role("heading", name=f"Hi, Test {login}")).to_be_visible()
     assert await page.evaluate("localStorage.getItem('access_token')")
     # Settings lists the provider; the only way in cannot be unlinked.
     await page.goto("/settings")
@@ -60,7 +60,7 @@ async def test_existing_account_is_linked_with_its_password(
     await page.get_by_test_id("password-input").fill(password)
     await page.get_by_role("button", name="Link and log in").click()
     await expect(page).to_have_url(at_path("/"))
-    await expect(page.get_by_text(f"Hi, {email} 👋")).to_be_visible()
+    await expect(page.get_by_role("heading", name=f"Hi, {email}")).to_be_visible()
     # It has a password, so the provider login can go.
     await page.goto("/settings")
     await page.get_by_role("tab", name="Linked logins").click()
