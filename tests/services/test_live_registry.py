@@ -198,3 +198,37 @@ async def test_refreshes_take_turns_and_a_waiting_tab_needs_no_second_one() -> N
     await settle(0.05)
     assert all(started.count(token) == 2 for token in reading)
     assert all(started.count(token) == 1 for token in set(tokens) - reading)
+
+
+async def test_one_users_many_tabs_do_not_queue_in_front_of_another_users_tab() -> None:
+    started: list[str] = []
+    releases: dict[str, asyncio.Future[None]] = {}
+
+    async def slow(token: str, _handler: str) -> asyncio.Future[None]:
+        started.append(token)
+        releases[token] = asyncio.get_running_loop().create_future()
+        return releases[token]
+
+    tables = LiveTables(0.0, slow)
+    crowd = [f"a{number}" for number in range(MAX_REFRESHES_AT_ONCE * 4)]
+    for token in crowd:
+        tables.watch(token, view(token, ("items", 1), user_id=1))
+    tables.watch("b", view("b", ("items", 2), user_id=2))
+    # The crowd's refreshes fill every turn and queue; then the other user's tab needs one.
+    tables.hear(Change("item", 1, 1, "created"))
+    await settle(0.05)
+    tables.hear(Change("item", 2, 2, "created"))
+    await settle(0.05)
+    assert "b" not in started
+    # The next turn to come free is the other user's, however many of the crowd wait.
+    releases[started[0]].set_result(None)
+    await settle(0.05)
+    assert started[MAX_REFRESHES_AT_ONCE] == "b"
+    while not all(future.done() for future in releases.values()):
+        for future in list(releases.values()):
+            if not future.done():
+                future.set_result(None)
+        await settle(0.02)
+    assert sorted(started) == sorted([*crowd, "b"])
+    # Nothing waits any more: what is left per client is its view, topic and last refresh.
+    assert tables.per_client_entries() == 3 * (len(crowd) + 1)
