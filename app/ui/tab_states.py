@@ -278,7 +278,8 @@ def is_signed_in(token: str) -> bool:
 tab_states = TabStates(
     settings.TAB_STATES_PER_ADDRESS,
     settings.TAB_STATES_PER_PROCESS,
-    settings.ANONYMOUS_STATE_EXPIRY_SECONDS,
+    # Never longer than any tab's state lives.
+    min(settings.ANONYMOUS_STATE_EXPIRY_SECONDS, settings.STATE_EXPIRY_SECONDS),
     is_signed_in,
 )
 
@@ -286,7 +287,7 @@ tab_states = TabStates(
 @contextlib.asynccontextmanager
 async def sweep_anonymous_states() -> AsyncIterator[None]:
     """For the process's life: closed anonymous tabs' states go after their expiry."""
-    every = max(1.0, min(settings.ANONYMOUS_STATE_EXPIRY_SECONDS / 4, 30.0))
+    every = max(1.0, min(tab_states.anonymous_expiry / 4, 30.0))
 
     async def sweep_forever() -> None:
         while True:

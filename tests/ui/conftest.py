@@ -56,13 +56,11 @@ def mail_catcher() -> Iterator[MailCatcher]:
     controller.stop()
 
 
-@pytest.fixture(scope="session")
-def ui_app(
-    database: str, mail_catcher: MailCatcher, tmp_path_factory: pytest.TempPathFactory
+def run_ui_app(
+    database: str, mail_catcher: MailCatcher, work: Path, **settings_env: str
 ) -> Iterator[UiApp]:
-    """`reflex run --env prod` (frontend and backend on one port) in its own process group."""
-    require_chromium()
-    work = tmp_path_factory.mktemp("ui-app")
+    """`reflex run --env prod` (frontend and backend on one port) in its own process
+    group, with its build, states and log in `work`, as long as the generator runs."""
     log = work / "reflex.log"
 
     def start(port: int) -> subprocess.Popen[bytes]:
@@ -84,6 +82,7 @@ def ui_app(
             "SMTP_TLS": "false",
             "SMTP_SSL": "false",
             "EMAILS_FROM_EMAIL": "info@example.com",
+            **settings_env,
         }
         return start_logged(reflex_prod(port), env, log)
 
@@ -97,6 +96,14 @@ def ui_app(
         yield UiApp(url, log, mail_catcher.mailbox)
     finally:
         stop_process_group(process)
+
+
+@pytest.fixture(scope="session")
+def ui_app(
+    database: str, mail_catcher: MailCatcher, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UiApp]:
+    require_chromium()
+    yield from run_ui_app(database, mail_catcher, tmp_path_factory.mktemp("ui-app"))
 
 
 @pytest.fixture(scope="session")
