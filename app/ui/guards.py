@@ -16,10 +16,12 @@ import dataclasses
 import inspect
 import logging
 import typing
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
 
+import reflex as rx
 from reflex.app import App, EventNamespace
+from reflex.istate.manager.redis import StateManagerRedis
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 from reflex_base import constants
@@ -31,6 +33,7 @@ from reflex_base.registry import RegistrationContext
 from app.db.changes import notices
 from app.ui.session_watch import session_tabs
 from app.ui.state.auth import AuthState
+from app.ui.state_store import TOAST_ID, state_store
 from app.ui.tab_states import TabStore, sweep_anonymous_states, tab_states
 from app.ui.table.live import live_tables
 
@@ -184,8 +187,23 @@ class CheckedEventNamespace(EventNamespace):
         hydrates again (after a socket.io disconnect it would stay disconnected)."""
         assert self.server is not None
         eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
-        if eio_sid is not None:
-            await self.server.eio.disconnect(eio_sid)
+        socket = self.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        if socket is None:
+            return
+        # engine.io's own disconnect sends a close packet, which the browser's client
+        # ignores on a websocket, and leaves the websocket open until a ping times out:
+        # closed here without one, and its writer woken (None) to close the websocket.
+        await socket.close(wait=False, abort=True)
+        socket.queue.put_nowait(None)
+
+    async def bring_back(self, token: str) -> None:
+        """After a state store outage: the tab's toast goes, and it hydrates again."""
+        sid = self.token_to_sid.get(token)
+        if sid is None:
+            return
+        dismiss = StateUpdate(events=Event.from_event_type(rx.toast.dismiss(TOAST_ID)))
+        await self.emit_update(dismiss, token)
+        await self.close_transport(sid)
 
     async def on_event(self, sid: str, data: Any) -> None:
         name = data.get("name") if isinstance(data, dict) else None
@@ -227,6 +245,7 @@ class CheckedEventNamespace(EventNamespace):
             # A closed tab keeps nothing in the live-table and session registries.
             live_tables.forget(token)
             session_tabs.forget(token)
+            state_store.forget(token)
         return super().on_disconnect(sid)
 
 
@@ -247,7 +266,16 @@ def install(app: App) -> None:
         # Reflex keeps its own reference, which the event processor is given at startup.
         app._event_namespace = namespace
         tab_states.close = namespace.close_transport
+        state_store.reconnect = namespace.bring_back
     tab_states.store = TabStore(lambda: app.state_manager)
+
+    async def ping_state_store() -> None:
+        manager = app.state_manager
+        if isinstance(manager, StateManagerRedis):
+            # redis-py types its asyncio client's answers as maybe-awaitable.
+            await cast("Awaitable[bool]", manager.redis.ping())
+
+    state_store.ping = ping_state_store
 
 
 @contextlib.asynccontextmanager

@@ -117,13 +117,16 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture
-async def page(browser: Browser, ui_app: UiApp) -> AsyncIterator[Page]:
-    """A new tab in a fresh context: empty localStorage, so a new Reflex session."""
-    context = await browser.new_context(
-        base_url=ui_app.url, viewport={"width": 1440, "height": 900}
-    )
+async def new_page(browser: Browser, app: UiApp) -> AsyncIterator[Page]:
+    """A new tab on `app` in a fresh context: empty localStorage, so a new Reflex session."""
+    context = await browser.new_context(base_url=app.url, viewport={"width": 1440, "height": 900})
     context.set_default_timeout(15_000)
     page = await context.new_page()
     yield page
     await context.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, ui_app: UiApp) -> AsyncIterator[Page]:
+    async for page in new_page(browser, ui_app):
+        yield page
