@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import State
 
+import app.ui.pages  # noqa: F401  (every page state: the keys a tab can have)
 from app.core.config import settings
 from app.ui.tab_states import state_classes
 from devtools.reflex_socket import ROOT_STATE
