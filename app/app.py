@@ -59,7 +59,8 @@ def report_backend_exception(exception: Exception) -> EventSpec:
     handler (with LOG_FORMAT=json, one JSON line, the traceback in its `exception`
     field), where Reflex's own handler would print the traceback as plain text, with
     whatever strings a client put in the exception's message, between the JSON lines.
-    The tab gets Reflex's own toast."""
+    The tab gets Reflex's own toast. An unreachable state store (Redis) is no bug: the
+    tab is told so, and the outage logged once (app/ui/state_store.py)."""
     # Reflex checks this signature: one argument, named `exception`.
     if isinstance(exception, STATE_STORE_ERRORS):
         # No bug: Redis is down (app/ui/state_store.py says so once, and brings tabs back).

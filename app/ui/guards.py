@@ -190,9 +190,10 @@ class CheckedEventNamespace(EventNamespace):
         socket = self.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
         if socket is None:
             return
-        # engine.io's own disconnect sends a close packet, which the browser's client
-        # ignores on a websocket, and leaves the websocket open until a ping times out:
-        # closed here without one, and its writer woken (None) to close the websocket.
+        # engine.io's own disconnect sends a close packet and leaves the websocket open
+        # (its writer waits for more packets) until the client's next packet or a ping
+        # timeout; the browser never reconnected in between. Closed here without one,
+        # and the writer woken (None) so that it closes the websocket at once.
         await socket.close(wait=False, abort=True)
         socket.queue.put_nowait(None)
 
