@@ -9,8 +9,9 @@ as if the tab had sent it: it runs under the tab's state lock, re-reads the page
 the same service call with the tab's own token (so nobody is sent a row they may not
 see), and Reflex sends the tab the delta. Refreshes are coalesced per client: the first
 notice refreshes at once, the ones that follow within LIVE_REFRESH_SECONDS make one
-more refresh at the end of that window. Refreshes take turns by user (round robin): one
-user's hundred open tabs wait behind each other, not in front of another user's tab.
+more refresh at the end of that window. Refreshes take turns by user: one user's
+hundred open tabs wait behind each other (one at a time), not in front of another
+user's tab.
 
 Nothing outlives a connection: a client is forgotten when its socket closes and when
 its tab loads another page (it registers again if that page shows a list).
@@ -108,6 +109,10 @@ Refresh = Callable[[str, str], Awaitable[Any]]
 # use: a burst of them (hundreds of tabs, one write) must leave connections for the
 # writes themselves, so the rest wait their turn here, not in the pool's queue.
 MAX_REFRESHES_AT_ONCE = max(1, settings.DB_POOL_SIZE // 2)
+# Turns one user holds at once: the others stay free, so another user's refresh starts
+# at once and shares the process with one of this user's at most (one user's 100 open
+# tabs then refresh one after the other: their own cost, not everyone's).
+MAX_REFRESHES_PER_USER = 1
 # A refresh that has not finished by then gives its turn up (it still runs).
 REFRESH_TURN_SECONDS = 10.0
 
@@ -225,8 +230,14 @@ class LiveTables:
         self._hand_out_turns()
 
     def _hand_out_turns(self) -> None:
-        while self._free_turns > 0 and self._turn_order:
-            user_id = min(self._turn_order, key=lambda user: self._running_by_user.get(user, 0))
+        while self._free_turns > 0:
+            user_id = min(
+                (u for u in self._turn_order if self._turns_of(u) < MAX_REFRESHES_PER_USER),
+                key=self._turns_of,
+                default=None,
+            )
+            if user_id is None:
+                return
             self._turn_order.remove(user_id)
             queue = self._queues[user_id]
             token = queue.popleft()
@@ -242,6 +253,9 @@ class LiveTables:
             )
             self._running.add(task)
             task.add_done_callback(self._running.discard)
+
+    def _turns_of(self, user_id: int) -> int:
+        return self._running_by_user.get(user_id, 0)
 
     async def _run(self, token: str, handler: str, user_id: int) -> None:
         assert self.refresh is not None
