@@ -10,6 +10,7 @@ from reflex.event import EventSpec
 from reflex.utils.exec import is_prod_mode
 from reflex.utils.prerequisites import get_web_dir
 from reflex_base import constants
+from reflex_base.event.context import EventContext
 from starlette.types import ASGIApp
 
 from app.api.main import api
@@ -26,6 +27,7 @@ from app.ui import (
 from app.ui.components.error_page import error_boundary
 from app.ui.guards import short
 from app.ui.socket_limits import EventSocketLimits
+from app.ui.state_store import STATE_STORE_ERRORS, state_store
 from app.ui.table import live
 
 configure_logging()
@@ -48,13 +50,25 @@ def limit_event_socket(asgi: ASGIApp) -> ASGIApp:
     )
 
 
+def failed_tab() -> str | None:
+    """The client token of the event that failed, when Reflex says."""
+    try:
+        return EventContext.get().token
+    except LookupError:
+        return None
+
+
 def report_backend_exception(exception: Exception) -> EventSpec:
     """A UI event that failed with a bug: reported, and one log record through the app's
     handler (with LOG_FORMAT=json, one JSON line, the traceback in its `exception`
     field), where Reflex's own handler would print the traceback as plain text, with
     whatever strings a client put in the exception's message, between the JSON lines.
-    The tab gets Reflex's own toast."""
+    The tab gets Reflex's own toast. An unreachable state store (Redis) is no bug: the
+    tab is told so, and the outage logged once (app/ui/state_store.py)."""
     # Reflex checks this signature: one argument, named `exception`.
+    if isinstance(exception, STATE_STORE_ERRORS):
+        # No bug: Redis is down (app/ui/state_store.py says so once, and brings tabs back).
+        return state_store.failed(failed_tab(), exception)
     report_ui_error(exception)
     logger.error(
         "A UI event failed: %s",

@@ -12,6 +12,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 # What Reflex, granian, nginx and redis-server say when their port was taken meanwhile.
@@ -62,6 +63,18 @@ def reflex_prod(port: int, *, backend_only: bool = False) -> list[str]:
                 "--backend-host", "127.0.0.1", "--backend-port", str(port)]  # fmt: skip
     return [reflex, "run", "--env", "prod", "--backend-host", "127.0.0.1",
             "--frontend-port", str(port), "--backend-port", str(port)]  # fmt: skip
+
+
+def redis_server(port: int) -> list[str]:
+    """A throwaway redis-server on loopback `port`: nothing saved to disk."""
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--daemonize", "no"]  # fmt: skip
+
+
+def redis_answers(url: str) -> bool:
+    with suppress(redis.RedisError), redis.Redis.from_url(url, socket_timeout=2) as client:
+        return bool(client.ping())
+    return False
 
 
 def start_logged(

@@ -263,6 +263,14 @@ class Settings(BaseSettings):
     # A closed tab's server-side UI state (and the token in it) is dropped after this
     # long without events; a tab that comes back later starts from a fresh state.
     STATE_EXPIRY_SECONDS: int = 30 * 60
+    # What tabs nobody signed in to may cost (app/ui/tab_states.py), per backend process:
+    # over a cap, the anonymous tab idle longest loses its state (of the address over
+    # its cap; over the process's cap, of the address holding the most tabs). A
+    # signed-in tab's state is never dropped while it is connected. An anonymous tab's
+    # state goes this long after its socket closed, instead of STATE_EXPIRY_SECONDS.
+    TAB_STATES_PER_ADDRESS: int = Field(default=100, ge=1)
+    TAB_STATES_PER_PROCESS: int = Field(default=5000, ge=1)
+    ANONYMOUS_STATE_EXPIRY_SECONDS: int = Field(default=5 * 60, ge=1)
 
     SENTRY_DSN: str | None = None
     SENTRY_TRACES_SAMPLE_RATE: float = 0.1

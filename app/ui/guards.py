@@ -8,6 +8,7 @@
   localStorage var) resets them too, and the tab loads its page again.
 - `CheckedEventNamespace`: an event naming no handler is dropped before Reflex queues
   it (Reflex would log each one whole, with a traceback), and said once per connection.
+  It also tells app/ui/tab_states.py which tabs connect, from where, and when they act.
 """
 
 import contextlib
@@ -15,10 +16,12 @@ import dataclasses
 import inspect
 import logging
 import typing
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
 
+import reflex as rx
 from reflex.app import App, EventNamespace
+from reflex.istate.manager.redis import StateManagerRedis
 from reflex.middleware.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 from reflex_base import constants
@@ -30,6 +33,8 @@ from reflex_base.registry import RegistrationContext
 from app.db.changes import notices
 from app.ui.session_watch import session_tabs
 from app.ui.state.auth import AuthState
+from app.ui.state_store import TOAST_ID, state_store
+from app.ui.tab_states import TabStore, sweep_anonymous_states, tab_states
 from app.ui.table.live import live_tables
 
 logger = logging.getLogger(__name__)
@@ -169,6 +174,38 @@ class CheckedEventNamespace(EventNamespace):
             self._parameters[name] = Parameters.of(function) if own else None
         return self._parameters[name]
 
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await super().on_connect(sid, environ, auth)
+        token = self.sid_to_token.get(sid)
+        connection = self._static_router_data.get(sid)
+        if token is not None and connection is not None:
+            # After Reflex's own connect: a duplicated tab has been given its new token.
+            await tab_states.connected(token, sid, connection[constants.RouteVar.CLIENT_IP])
+
+    async def close_transport(self, sid: str) -> None:
+        """Close a connection as a network failure would: the browser reconnects and
+        hydrates again (after a socket.io disconnect it would stay disconnected)."""
+        assert self.server is not None
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        socket = self.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        if socket is None:
+            return
+        # engine.io's own disconnect sends a close packet and leaves the websocket open
+        # (its writer waits for more packets) until the client's next packet or a ping
+        # timeout; the browser never reconnected in between. Closed here without one,
+        # and the writer woken (None) so that it closes the websocket at once.
+        await socket.close(wait=False, abort=True)
+        socket.queue.put_nowait(None)
+
+    async def bring_back(self, token: str) -> None:
+        """After a state store outage: the tab's toast goes, and it hydrates again."""
+        sid = self.token_to_sid.get(token)
+        if sid is None:
+            return
+        dismiss = StateUpdate(events=Event.from_event_type(rx.toast.dismiss(TOAST_ID)))
+        await self.emit_update(dismiss, token)
+        await self.close_transport(sid)
+
     async def on_event(self, sid: str, data: Any) -> None:
         name = data.get("name") if isinstance(data, dict) else None
         payload = data.get("payload", {}) if isinstance(data, dict) else None
@@ -185,6 +222,9 @@ class CheckedEventNamespace(EventNamespace):
                 sid, f"its handler cannot take ({short(name.rpartition('.')[2])} {problem})"
             )
             return
+        token = self.sid_to_token.get(sid)
+        if token is not None:
+            tab_states.active(token)
         await super().on_event(sid, data)
 
     def _refuse(self, sid: str, why: str) -> None:
@@ -201,9 +241,12 @@ class CheckedEventNamespace(EventNamespace):
         self._refusals_logged.discard(sid)
         token = self.sid_to_token.get(sid)
         if token is not None:
+            # Before the session registry forgets whether the tab was signed in.
+            tab_states.disconnected(token, sid)
             # A closed tab keeps nothing in the live-table and session registries.
             live_tables.forget(token)
             session_tabs.forget(token)
+            state_store.forget(token)
         return super().on_disconnect(sid)
 
 
@@ -217,11 +260,23 @@ def install(app: App) -> None:
 
     session_tabs.check = check_session
     app.register_lifespan_task(hear_session_notices)
+    app.register_lifespan_task(sweep_anonymous_states)
     if app.sio is not None and app.event_namespace is not None:
         namespace = CheckedEventNamespace(app.event_namespace.namespace, app)
         app.sio.register_namespace(namespace)
         # Reflex keeps its own reference, which the event processor is given at startup.
         app._event_namespace = namespace
+        tab_states.close = namespace.close_transport
+        state_store.reconnect = namespace.bring_back
+    tab_states.store = TabStore(lambda: app.state_manager)
+
+    async def ping_state_store() -> None:
+        manager = app.state_manager
+        if isinstance(manager, StateManagerRedis):
+            # redis-py types its asyncio client's answers as maybe-awaitable.
+            await cast("Awaitable[bool]", manager.redis.ping())
+
+    state_store.ping = ping_state_store
 
 
 @contextlib.asynccontextmanager

@@ -51,6 +51,9 @@ class SessionTabs:
             if not tokens:
                 del self._by_user[user_id]
 
+    def user_of(self, token: str) -> int | None:
+        return self._tabs.get(token)
+
     def tabs_of(self, user_id: int) -> frozenset[str]:
         return frozenset(self._by_user.get(user_id, ()))
 

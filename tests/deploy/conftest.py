@@ -16,17 +16,18 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from app.core.config import PROJECT_ROOT
 from devtools.servers import (
     log_tail,
+    redis_answers,
+    redis_server,
     reflex_prod,
     reserved_port,
     serve_on_free_port,
@@ -87,12 +88,6 @@ class Server:
 
 def start(name: str, command: list[str], env: dict[str, str], log: Path, port: int = 0) -> Server:
     return Server(name, start_logged(command, env, log), log, port, command, env)
-
-
-def redis_answers(url: str) -> bool:
-    with suppress(redis.RedisError), redis.Redis.from_url(url, socket_timeout=2) as client:
-        return bool(client.ping())
-    return False
 
 
 def wait_for(server: Server, url: str, timeout: float = START_TIMEOUT) -> None:
@@ -205,18 +200,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
         redis_log = work / "redis.log"
         redis_process, redis_port = serve_on_free_port(
-            lambda port: start_logged(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "no"],
-                dict(os.environ),
-                redis_log,
-            ),
+            lambda port: start_logged(redis_server(port), dict(os.environ), redis_log),
             lambda port: f"redis://127.0.0.1:{port}/0",
             redis_log,
             START_TIMEOUT,
             "redis-server",
             probe=redis_answers,
-        )  # fmt: skip
+        )
         servers.append(Server("redis-server", redis_process, redis_log, redis_port))
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
 

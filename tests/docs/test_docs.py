@@ -27,6 +27,7 @@ PROJECT_FILE = re.compile(
     r"(?<![\w./-])(?:\.ci/run|(?:app|bench|devtools|scripts|tests)/[\w./-]+\.(?:py|sh))"
 )
 
+
 def prose(text: str) -> str:
     """The text without code blocks and inline code, where brackets are not links."""
     return INLINE_CODE.sub("", FENCE.sub("", text))

@@ -6,7 +6,15 @@ import pytest
 
 from app.db.changes import Change, owned_kinds
 from app.services import items  # noqa: F401  (declares the "item" kind)
-from app.ui.table.live import ALL, MAX_REFRESHES_AT_ONCE, LiveTables, Topic, View, topics_of
+from app.ui.table.live import (
+    ALL,
+    MAX_REFRESHES_AT_ONCE,
+    MAX_REFRESHES_PER_USER,
+    LiveTables,
+    Topic,
+    View,
+    topics_of,
+)
 
 WINDOW = 0.2
 
@@ -183,8 +191,9 @@ async def test_refreshes_take_turns_and_a_waiting_tab_needs_no_second_one() -> N
 
     tables = LiveTables(0.0, slow)
     tokens = [f"t{number}" for number in range(MAX_REFRESHES_AT_ONCE + 3)]
-    for token in tokens:
-        tables.watch(token, view(token, ("item", 7)))
+    for number, token in enumerate(tokens):
+        # Tabs of as many users: one user's would take one turn at a time.
+        tables.watch(token, view(token, ("item", 7), user_id=number + 1))
     tables.hear(Change("item", 1, 7, "created"))
     await settle(0.05)
     assert len(started) == MAX_REFRESHES_AT_ONCE
@@ -197,3 +206,39 @@ async def test_refreshes_take_turns_and_a_waiting_tab_needs_no_second_one() -> N
     await settle(0.05)
     assert all(started.count(token) == 2 for token in reading)
     assert all(started.count(token) == 1 for token in set(tokens) - reading)
+
+
+async def test_one_users_many_tabs_do_not_queue_in_front_of_another_users_tab() -> None:
+    started: list[str] = []
+    releases: dict[str, asyncio.Future[None]] = {}
+
+    async def slow(token: str, _handler: str) -> asyncio.Future[None]:
+        started.append(token)
+        releases[token] = asyncio.get_running_loop().create_future()
+        return releases[token]
+
+    tables = LiveTables(0.0, slow)
+    crowd = [f"a{number}" for number in range(MAX_REFRESHES_AT_ONCE * 4)]
+    for token in crowd:
+        tables.watch(token, view(token, ("item", 1), user_id=1))
+    tables.watch("b", view("b", ("item", 2), user_id=2))
+    # The crowd's user holds its share of the turns, the rest wait in its queue.
+    tables.hear(Change("item", 1, 1, "created"))
+    await settle(0.05)
+    assert len(started) == MAX_REFRESHES_PER_USER
+    # The other user's tab starts at once, however many of the crowd wait.
+    tables.hear(Change("item", 2, 2, "created"))
+    await settle(0.05)
+    assert started[-1] == "b"
+    # As each of the crowd's refreshes ends, the next one starts.
+    releases[started[0]].set_result(None)
+    await settle(0.05)
+    assert len(started) == MAX_REFRESHES_PER_USER + 2
+    while not all(future.done() for future in releases.values()):
+        for future in list(releases.values()):
+            if not future.done():
+                future.set_result(None)
+        await settle(0.02)
+    assert sorted(started) == sorted([*crowd, "b"])
+    # Nothing waits any more: what is left per client is its view, topic and last refresh.
+    assert tables.per_client_entries() == 3 * (len(crowd) + 1)

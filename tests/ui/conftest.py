@@ -60,20 +60,17 @@ def mail_catcher() -> Iterator[MailCatcher]:
     controller.stop()
 
 
-@pytest.fixture(scope="session")
-def ui_app(
+def run_ui_app(
     database: str,
     mail_catcher: MailCatcher,
-    tmp_path_factory: pytest.TempPathFactory,
-    request: pytest.FixtureRequest,
+    work: Path,
+    issuer: str | None = None,
+    **settings_env: str,
 ) -> Iterator[UiApp]:
-    """`reflex run --env prod` (frontend and backend on one port) in its own process group,
-    with the local OpenID provider as sign-on provider "test" ("Test IdP") when it can run
-    here (tests/ui/test_sso.py asks for it, and skips or fails without)."""
-    require_chromium()
-    work = tmp_path_factory.mktemp("ui-app")
+    """`reflex run --env prod` (frontend and backend on one port) in its own process
+    group, with its build, states and log in `work`, as long as the generator runs; with
+    `issuer`, that OpenID provider as sign-on provider "test" ("Test IdP")."""
     log = work / "reflex.log"
-    issuer = None if local_oidc.missing() else request.getfixturevalue("oidc_provider").issuer
 
     def start(port: int) -> subprocess.Popen[bytes]:
         env = {
@@ -97,6 +94,7 @@ def ui_app(
             "SOCIAL_GITHUB_URL": GITHUB_URL,
             "SOCIAL_X_URL": "",
             "SOCIAL_LINKEDIN_URL": "",
+            **settings_env,
         }
         if issuer:
             provider = {"name": "test", "display_name": "Test IdP", "issuer": issuer,
@@ -119,6 +117,20 @@ def ui_app(
 
 
 @pytest.fixture(scope="session")
+def ui_app(
+    database: str,
+    mail_catcher: MailCatcher,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[UiApp]:
+    """The app the browser tests use, with the local OpenID provider when it can run here
+    (tests/ui/test_sso.py asks for it, and skips or fails without)."""
+    require_chromium()
+    issuer = None if local_oidc.missing() else request.getfixturevalue("oidc_provider").issuer
+    yield from run_ui_app(database, mail_catcher, tmp_path_factory.mktemp("ui-app"), issuer)
+
+
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     require_chromium()
     async with async_playwright() as playwright:
@@ -129,13 +141,16 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture
-async def page(browser: Browser, ui_app: UiApp) -> AsyncIterator[Page]:
-    """A new tab in a fresh context: empty localStorage, so a new Reflex session."""
-    context = await browser.new_context(
-        base_url=ui_app.url, viewport={"width": 1440, "height": 900}
-    )
+async def new_page(browser: Browser, app: UiApp) -> AsyncIterator[Page]:
+    """A new tab on `app` in a fresh context: empty localStorage, so a new Reflex session."""
+    context = await browser.new_context(base_url=app.url, viewport={"width": 1440, "height": 900})
     context.set_default_timeout(15_000)
     page = await context.new_page()
     yield page
     await context.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, ui_app: UiApp) -> AsyncIterator[Page]:
+    async for page in new_page(browser, ui_app):
+        yield page

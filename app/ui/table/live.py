@@ -9,7 +9,9 @@ as if the tab had sent it: it runs under the tab's state lock, re-reads the page
 the same service call with the tab's own token (so nobody is sent a row they may not
 see), and Reflex sends the tab the delta. Refreshes are coalesced per client: the first
 notice refreshes at once, the ones that follow within LIVE_REFRESH_SECONDS make one
-more refresh at the end of that window.
+more refresh at the end of that window. Refreshes take turns by user: one user's
+hundred open tabs wait behind each other (one at a time), not in front of another
+user's tab.
 
 Nothing outlives a connection: a client is forgotten when its socket closes and when
 its tab loads another page (it registers again if that page shows a list).
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -111,6 +114,10 @@ Refresh = Callable[[str, str], Awaitable[Any]]
 # use: a burst of them (hundreds of tabs, one write) must leave connections for the
 # writes themselves, so the rest wait their turn here, not in the pool's queue.
 MAX_REFRESHES_AT_ONCE = max(1, settings.DB_POOL_SIZE // 2)
+# Turns one user holds at once: the others stay free, so another user's refresh starts
+# at once and shares the process with one of this user's at most (one user's 100 open
+# tabs then refresh one after the other: their own cost, not everyone's).
+MAX_REFRESHES_PER_USER = 1
 # A refresh that has not finished by then gives its turn up (it still runs).
 REFRESH_TURN_SECONDS = 10.0
 
@@ -129,7 +136,13 @@ class LiveTables:
         # Tabs whose refresh waits for its turn: it has read nothing yet, so a notice
         # arriving meanwhile needs no refresh of its own.
         self._waiting: set[str] = set()
-        self._turns = asyncio.Semaphore(MAX_REFRESHES_AT_ONCE)
+        # The waiting tabs by user, oldest first, and the users in turn order: each
+        # free turn goes to the user with the fewest refreshes running (the first of
+        # them in line), who then moves to the back of the line.
+        self._queues: dict[int, deque[str]] = {}
+        self._turn_order: deque[int] = deque()
+        self._running_by_user: dict[int, int] = {}
+        self._free_turns = MAX_REFRESHES_AT_ONCE
 
     def __len__(self) -> int:
         return len(self._views)
@@ -148,6 +161,7 @@ class LiveTables:
             + len(self._scheduled)
             + len(self._last_refresh)
             + len(self._waiting)
+            + sum(len(tokens) for tokens in self._queues.values())
         )
 
     def watch(self, token: str, view: View) -> None:
@@ -162,11 +176,21 @@ class LiveTables:
         view = self._views.pop(token, None)
         if view is not None:
             self._unfollow(token, view.topics)
+            if token in self._waiting:
+                self._leave_queue(token, view.user_id)
         timer = self._scheduled.pop(token, None)
         if timer is not None:
             timer.cancel()
         self._last_refresh.pop(token, None)
         self._waiting.discard(token)
+
+    def _leave_queue(self, token: str, user_id: int) -> None:
+        queue = self._queues.get(user_id)
+        if queue is not None and token in queue:
+            queue.remove(token)
+            if not queue:
+                del self._queues[user_id]
+                self._turn_order.remove(user_id)
 
     def _unfollow(self, token: str, topics: frozenset[Topic]) -> None:
         for topic in topics:
@@ -203,23 +227,55 @@ class LiveTables:
             return
         self._last_refresh[token] = asyncio.get_running_loop().time()
         self._waiting.add(token)
-        task = asyncio.get_running_loop().create_task(self._run(token, view.handler))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        queue = self._queues.get(view.user_id)
+        if queue is None:
+            queue = self._queues[view.user_id] = deque()
+            self._turn_order.append(view.user_id)
+        queue.append(token)
+        self._hand_out_turns()
 
-    async def _run(self, token: str, handler: str) -> None:
-        assert self.refresh is not None
-        async with self._turns:
-            if token not in self._waiting:
-                return  # forgotten meanwhile
-            self._waiting.discard(token)
-            try:
-                done = await self.refresh(token, handler)
-            except Exception:
-                logger.exception("Could not queue a live refresh")
+    def _hand_out_turns(self) -> None:
+        while self._free_turns > 0:
+            user_id = min(
+                (u for u in self._turn_order if self._turns_of(u) < MAX_REFRESHES_PER_USER),
+                key=self._turns_of,
+                default=None,
+            )
+            if user_id is None:
                 return
+            self._turn_order.remove(user_id)
+            queue = self._queues[user_id]
+            token = queue.popleft()
+            if queue:
+                self._turn_order.append(user_id)
+            else:
+                del self._queues[user_id]
+            self._waiting.discard(token)
+            self._free_turns -= 1
+            self._running_by_user[user_id] = self._running_by_user.get(user_id, 0) + 1
+            task = asyncio.get_running_loop().create_task(
+                self._run(token, self._views[token].handler, user_id)
+            )
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    def _turns_of(self, user_id: int) -> int:
+        return self._running_by_user.get(user_id, 0)
+
+    async def _run(self, token: str, handler: str, user_id: int) -> None:
+        assert self.refresh is not None
+        try:
+            done = await self.refresh(token, handler)
             if isinstance(done, asyncio.Future):
                 await asyncio.wait({done}, timeout=REFRESH_TURN_SECONDS)
+        except Exception:
+            logger.exception("Could not queue a live refresh")
+        finally:
+            self._free_turns += 1
+            running = self._running_by_user.pop(user_id) - 1
+            if running:
+                self._running_by_user[user_id] = running
+            self._hand_out_turns()
 
 
 live_tables = LiveTables(settings.LIVE_REFRESH_SECONDS)
