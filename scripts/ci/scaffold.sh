@@ -26,7 +26,7 @@ ln -s "$ROOT/.tools" .tools
 # shellcheck source=/dev/null
 source .venv/bin/activate
 # shellcheck source=scripts/env.sh
-source scripts/env.sh
+source "$ROOT/scripts/env.sh"
 
 tests=(tests/services/test_migrations_and_prestart.py tests/services/test_live_registry.py)
 generated=0
