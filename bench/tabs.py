@@ -248,6 +248,9 @@ def main() -> int:
     shared = {
         "SECRET_KEY": secrets.token_urlsafe(32),
         "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(12),
+        # Every tab comes from this one address, as no real crowd does: the per-address
+        # cap of anonymous tabs would drop tabs that have not shown their token yet.
+        "TAB_STATES_PER_ADDRESS": str(args.tabs + 100),
     }
     try:
         for number in range(args.backends):
