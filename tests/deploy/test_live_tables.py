@@ -240,7 +240,7 @@ async def test_a_table_is_live_again_after_its_backend_dies(stack: Stack) -> Non
             # Reconnected, and the page's rows read again there (which registers it).
             deadline = time.monotonic() + 30
             while websocket_backend(stack) is not survivor or not any(
-                "items_rx_state_" in frame for frame in frames.received[before:]
+                "rows_rx_state_" in frame for frame in frames.received[before:]
             ):
                 assert time.monotonic() < deadline, "the tab did not reconnect and reload"
                 await asyncio.sleep(0.2)

@@ -55,8 +55,8 @@ class Arrivals(list[dict[str, Any]]):
     def arrival(self, title: str) -> float:
         """When the first update showing a row titled `title` arrived."""
         for update, arrived in zip(self, self.times, strict=True):
-            rows = update.get("delta", {}).get(ITEMS, {}).get("items_rx_state_")
-            if rows is not None and title in [row["title"] for row in rows]:
+            rows = update.get("delta", {}).get(ITEMS, {}).get("rows_rx_state_")
+            if rows is not None and title in [row["cells"]["title"] for row in rows]:
                 return arrived
         raise AssertionError(f"no update shows {title}")
 
@@ -70,19 +70,19 @@ async def items_tab(backend: LiveBackend, account: Account) -> Tab:
 
 
 def shows(title: str) -> object:
-    return lambda rows: title in [row["title"] for row in rows]
+    return lambda rows: title in [row["cells"]["title"] for row in rows]
 
 
 async def refresh_seconds(backend: LiveBackend, account: Account, tab: Tab, title: str) -> float:
     """Seconds from the answer to `account`'s write until its tab got the row."""
-    seen = len(tab.values(ITEMS, "items"))
+    seen = len(tab.values(ITEMS, "rows"))
     async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
         response = await client.post(
             f"{settings.API_V1_STR}/items/", headers=account.headers, json={"title": title}
         )
     answered = time.monotonic()
     assert response.status_code == 200, response.text
-    await tab.wait_for(ITEMS, "items", shows(title), after=seen)
+    await tab.wait_for(ITEMS, "rows", shows(title), after=seen)
     assert isinstance(tab.updates, Arrivals)
     # An update may come before the answer is read: that is no wait at all.
     took = max(0.0, tab.updates.arrival(title) - answered)

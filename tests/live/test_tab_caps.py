@@ -93,7 +93,7 @@ async def test_an_address_over_its_cap_loses_its_oldest_anonymous_tabs(
             )
             assert response.status_code == 200
         await signed_in.wait_for(
-            ITEMS, "items", lambda rows: [r["title"] for r in rows] == ["Kept"]
+            ITEMS, "rows", lambda rows: [r["cells"]["title"] for r in rows] == ["Kept"]
         )
         # A dropped tab that comes back starts on a fresh state, as on a first visit.
         back = anonymous[0]
