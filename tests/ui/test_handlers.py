@@ -470,6 +470,37 @@ async def test_what_the_schema_refuses_is_said_under_its_field(
     assert (await session.exec(select(Item))).all() == []
 
 
+async def test_an_edit_the_schema_refuses_changes_nothing(
+    session: AsyncSession, normal_user: Account
+) -> None:
+    owner = await session.get(User, normal_user.id)
+    assert owner is not None
+    item = await create_item(session, owner, "Kept")
+    state = signed_in(ItemsState, normal_user)
+    await run(ItemsState.open_page, state)
+    assert item.id is not None
+    ItemsState.open_edit.fn(state, item.id)
+    await run(ItemsState.update, state, {"title": "", "description": ""})
+    assert state.edit_open and state.field_errors["title"] == validation.TITLE_REQUIRED
+    await session.refresh(item)
+    assert item.title == "Kept"
+
+
+async def test_a_row_off_the_page_is_read_again_as_the_user_may_see_it(
+    session: AsyncSession, normal_user: Account, other_user: Account
+) -> None:
+    owner = await session.get(User, normal_user.id)
+    stranger = await session.get(User, other_user.id)
+    assert owner is not None and stranger is not None
+    mine = await create_item(session, owner, "Mine")
+    theirs = await create_item(session, stranger, "Theirs")
+    assert mine.id is not None and theirs.id is not None
+    state = signed_in(ItemsState, normal_user)
+    row = await state._reread_row(mine.id)
+    assert row is not None and row.cells["title"] == "Mine"
+    assert await state._reread_row(theirs.id) is None
+
+
 async def test_create_item_goes_through_the_service(
     session: AsyncSession, normal_user: Account
 ) -> None:
