@@ -174,7 +174,7 @@ async def test_a_tab_back_before_the_expiry_keeps_its_state(memory: StateManager
 @pytest.fixture
 def disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StateManagerDisk]:
     monkeypatch.setenv("REFLEX_STATES_WORKDIR", str(tmp_path / "states"))
-    yield StateManagerDisk(token_expiration=3600)
+    yield StateManagerDisk(token_expiration=3600)  # type: ignore[abstract]
 
 
 async def test_dropping_a_disk_state_removes_its_files(disk: StateManagerDisk) -> None:
