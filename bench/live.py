@@ -28,9 +28,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import socketio
@@ -93,6 +94,29 @@ class TabClient:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.disconnect()
+
+
+class Watching(Protocol):
+    """A tab that notes when each of its owner's new rows first showed."""
+
+    owner: Owner
+    seen: dict[str, float]
+
+
+def refresh_latencies(tabs: Iterable[Watching]) -> tuple[list[float], int, int]:
+    """For each (write, tab of its owner): ms from the write's answer to the row in the
+    tab; and how many were expected and how many never showed."""
+    latencies: list[float] = []
+    expected = missed = 0
+    for tab in tabs:
+        for title, answered in tab.owner.written.items():
+            expected += 1
+            seen = tab.seen.get(title)
+            if seen is None:
+                missed += 1
+            else:
+                latencies.append((seen - answered) * 1000)
+    return latencies, expected, missed
 
 
 @dataclass
@@ -166,16 +190,7 @@ async def live_phase(
         writes, errors, durations = await write_load(server.url, owners, rate, seconds, label)
         # Updates still on their way when the last write answered.
         await asyncio.sleep(3)
-    latencies: list[float] = []
-    expected = missed = 0
-    for tab in clients:
-        for title, answered in tab.owner.written.items():
-            expected += 1
-            seen = tab.seen.get(title)
-            if seen is None:
-                missed += 1
-            else:
-                latencies.append((seen - answered) * 1000)
+    latencies, expected, missed = refresh_latencies(clients)
     await asyncio.gather(*(tab.close() for tab in clients))
     cpu_ms = (sampler.cpu_end - sampler.cpu_start) * 1000 / max(writes - errors, 1)
     return LiveResult(

@@ -46,7 +46,14 @@ from bench.bench import (  # noqa: E402
     start_backend,
     stop,
 )
-from bench.live import ROWS_KEY, Owner, seed_owners, start_redis, write_load  # noqa: E402
+from bench.live import (  # noqa: E402
+    ROWS_KEY,
+    Owner,
+    refresh_latencies,
+    seed_owners,
+    start_redis,
+    write_load,
+)
 from bench.ui import ITEMS_STATE, TOKEN_VAR, percentile  # noqa: E402
 from devtools import reflex_socket  # noqa: E402
 from devtools.servers import stop_process_group  # noqa: E402
@@ -177,18 +184,7 @@ async def run(args: argparse.Namespace, servers: list[Server], redis_url: str) -
     )
     await asyncio.gather(*users)
     await asyncio.sleep(3)
-    refreshes: list[float] = []
-    expected = missed = 0
-    for tab in live:
-        if tab.browsing:
-            continue
-        for title, answered in tab.owner.written.items():
-            expected += 1
-            seen = tab.seen.get(title)
-            if seen is None:
-                missed += 1
-            else:
-                refreshes.append((seen - answered) * 1000)
+    refreshes, expected, missed = refresh_latencies(tab for tab in live if not tab.browsing)
     round_trips = [value for tab in live for value in tab.round_trips_ms]
     unanswered = sum(tab.unanswered for tab in live)
     await asyncio.gather(*(tab.close() for tab in tabs))
