@@ -15,9 +15,7 @@ from starlette.types import ASGIApp
 
 from app.api.main import api
 from app.core.config import settings
-from app.core.drain import drain_middleware
-from app.core.frontend_delivery import FrontendDelivery
-from app.core.security_headers import SecurityHeaders
+from app.core.edge import Edge
 from app.observability.error_reports import report_ui_error
 from app.observability.logging import configure_logging
 from app.ui import (
@@ -98,23 +96,24 @@ def built_pages() -> Path:
 
 class App(rx.App):
     """Reflex's app, its ASGI app wrapped once more, outside Reflex's outermost layers
-    (CORS), which api_transformer cannot reach: see app/core/frontend_delivery.py."""
+    (CORS), which api_transformer cannot reach: see app/core/edge.py. The pages and the
+    websocket are covered too; the drain check fails Reflex's own /api/ping and
+    /api/_health during a rolling deploy."""
 
     def __call__(self) -> ASGIApp:
-        backend_path = rx.config.get_config().backend_path
-        return FrontendDelivery(super().__call__(), backend_path, built_pages)
+        config = rx.config.get_config()
+        return Edge(
+            super().__call__(),
+            backend_path=config.backend_path,
+            static_dir=built_pages,
+            drain_file=settings.DRAIN_FILE,
+            trusted_hops=config.trusted_proxy_hops,
+        )
 
 
 app = App(
     backend_exception_handler=report_backend_exception,
-    # Outside FastAPI and Reflex's routes, so the pages and the websocket are covered too;
-    # the drain check fails Reflex's own /api/ping and /api/_health during a rolling deploy.
-    api_transformer=[
-        api,
-        drain_middleware(settings.DRAIN_FILE),
-        limit_event_socket,
-        SecurityHeaders,
-    ],
+    api_transformer=[api, limit_event_socket],
     stylesheets=["/styles.css"],
     html_lang="en",
     head_components=[

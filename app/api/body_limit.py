@@ -2,7 +2,6 @@
 
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_TOO_LARGE = "Content Too Large"
@@ -32,9 +31,23 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await too_large(scope, receive, send)
+        declared, chunked = "", False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value.decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await too_large(scope, receive, send)
+                return
+            if not chunked:
+                # HTTP/1.1 framing: the server hands on exactly the declared length.
+                await self.app(scope, receive, send)
+                return
+        elif not chunked and scope.get("http_version", "1.1").startswith("1"):
+            # No length and not chunked: HTTP/1 has no body to count (most GETs).
+            await self.app(scope, receive, send)
             return
 
         received = 0

@@ -15,8 +15,6 @@ from app.models import Text, User
 from app.services import auth, verification
 from app.services.sessions import Caller
 
-reusable_oauth2 = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/access-token")
-
 
 async def get_session() -> AsyncIterator[AsyncSession]:
     """A transactional session on the primary, for routes that write."""
@@ -37,7 +35,7 @@ ReadOnlySessionDep = Annotated[AsyncSession, Depends(get_read_only_session)]
 # Paging of every list route.
 Skip = Annotated[int, Query(ge=0, le=MAX_SKIP)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-TokenDep = Annotated[str, Depends(reusable_oauth2)]
+TOKEN_URL = f"{settings.API_V1_STR}/login/access-token"
 
 
 class PasswordForm(OAuth2PasswordRequestForm):
@@ -67,51 +65,75 @@ class PasswordForm(OAuth2PasswordRequestForm):
         )
 
 
-async def get_unverified_caller(token: TokenDep) -> Caller:
-    """The caller, whether or not their address is verified: only the routes an
-    unverified account may use under REQUIRE_EMAIL_VERIFICATION take this one."""
-    return await auth.caller_from_access_token(token)
+class BearerCaller(OAuth2PasswordBearer):
+    """The caller a request's bearer token speaks for (auth.caller_from_access_token),
+    as one dependency: 401 without a token, as OAuth2PasswordBearer answers, and with
+    `verified`, 403 for an unverified address when verification is required.
+
+    One class rather than a chain of functions (token, caller, verified caller, user):
+    FastAPI solves each level of dependencies anew on every request, and one level
+    costs about 4 % of `GET /users/me` (docs/performance.md). Every instance names the
+    same OpenAPI security scheme, so the schema is the one a single bearer would give.
+    """
+
+    def __init__(self, *, verified: bool) -> None:
+        super().__init__(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer")
+        self.verified = verified
+
+    async def caller(self, request: Request) -> Caller:
+        token = await super().__call__(request)
+        # auto_error: no token has already answered 401.
+        assert token is not None
+        caller = await auth.caller_from_access_token(token)
+        if self.verified:
+            verification.require_verified(caller.user)
+        return caller
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        return await self.caller(request)
 
 
+class BearerUser(BearerCaller):
+    """BearerCaller's user alone (detached, so a route's write session can take it over
+    to update it), for routes that need nothing else of the caller."""
+
+    async def __call__(self, request: Request) -> User:  # type: ignore[override]
+        return (await self.caller(request)).user
+
+
+# The routes an unverified account may use under REQUIRE_EMAIL_VERIFICATION take these.
+# No route takes both, so the user is one dependency of its own (GET /users/me's).
+get_unverified_caller = BearerCaller(verified=False)
 UnverifiedCallerDep = Annotated[Caller, Depends(get_unverified_caller)]
+get_unverified_user = BearerUser(verified=False)
+UnverifiedUser = Annotated[User, Depends(get_unverified_user)]
 
-
-async def get_caller(caller: UnverifiedCallerDep) -> Caller:
-    """The caller of every other route: 403 for an unverified address when verification
-    is required."""
-    verification.require_verified(caller.user)
-    return caller
-
-
+# Every other route's. The user, the replica's reads and the superuser guard all come
+# from CallerDep, which FastAPI solves once per request, however many of them a route
+# takes: one lookup.
+get_caller = BearerCaller(verified=True)
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-async def get_unverified_user(caller: UnverifiedCallerDep) -> User:
-    return caller.user
-
-
-UnverifiedUser = Annotated[User, Depends(get_unverified_user)]
-
-
 async def get_current_user(caller: CallerDep) -> User:
-    # Detached, so a route's write session can take it over (session.add) to update it.
     return caller.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_replica_reads(primary: ReadOnlySessionDep, current_user: CurrentUser) -> ReplicaReads:
+async def get_replica_reads(primary: ReadOnlySessionDep, caller: CallerDep) -> ReplicaReads:
     """The caller's reads that the replica may serve (app.db.ReplicaReads), falling
     back on the request's read session."""
-    return ReplicaReads(current_user.id, primary)
+    return ReplicaReads(caller.user.id, primary)
 
 
 ReplicaReadsDep = Annotated[ReplicaReads, Depends(get_replica_reads)]
 
 
-def get_current_active_superuser(current_user: CurrentUser) -> User:
-    return auth.require_superuser(current_user)
+def get_current_active_superuser(caller: CallerDep) -> User:
+    # From CallerDep, which a route may take too: one lookup between them.
+    return auth.require_superuser(caller.user)
 
 
 SuperUser = Annotated[User, Depends(get_current_active_superuser)]

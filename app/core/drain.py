@@ -10,46 +10,34 @@ signal or an in-process flag, because every granian worker of the replica must s
 
 import json
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from starlette.types import Send
 
 HEALTH_PATHS = frozenset({"/api/ping", "/api/_health"})
 BODY = json.dumps({"status": "draining"}).encode()
 
 
-def drain_middleware(drain_file: str) -> Callable[[ASGIApp], ASGIApp]:
-    """An api_transformer that fails the health endpoints while `drain_file` exists."""
+def draining(path: str, drain_file: str) -> bool:
+    """Whether `path` is a health endpoint to fail: while `drain_file` exists."""
+    return (
+        path.rstrip("/") in HEALTH_PATHS
+        and bool(drain_file)
+        # A stat of a tmpfs path: cheaper than any thread hop, never blocks for long.
+        and os.path.exists(drain_file)  # noqa: ASYNC240
+    )
 
-    def wrap(app: ASGIApp) -> ASGIApp:
-        async def drained(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] == "http"
-                and scope["path"].rstrip("/") in HEALTH_PATHS
-                and drain_file
-                # A stat of a tmpfs path: cheaper than any thread hop, never blocks for long.
-                and os.path.exists(drain_file)  # noqa: ASYNC240
-            ):
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 503,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(BODY)).encode()),
-                            (b"cache-control", b"no-store"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": BODY})
-                return
-            await app(scope, receive, send)
 
-        return drained
-
-    return wrap
+async def answer(send: Send) -> None:
+    """The health endpoints' answer while draining (app/core/edge.py sends it)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(BODY)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": BODY})

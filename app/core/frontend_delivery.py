@@ -9,14 +9,13 @@ image does (docker/nginx/snippets/reflex-static.conf), without a redirect per pa
 - Reflex stacks three CORS layers (its own routes, the FastAPI app, the outer app), each
   adding `Origin` to `Vary`: one `Vary` header, each name once.
 
-This wraps the whole ASGI app Reflex builds (app.app.App.__call__), outside the outer
-CORS layer, so it sees the headers as they leave.
+app/core/edge.py applies these, in the one layer around the whole ASGI app Reflex builds.
 """
 
 from collections.abc import Callable
 from pathlib import Path
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 HASHED_PREFIX = "/assets/"
 IMMUTABLE = b"public, max-age=31536000, immutable"
@@ -50,16 +49,14 @@ def cache_control(path: str, status: int) -> bytes:
     return REVALIDATE
 
 
-class FrontendDelivery:
-    """ASGI middleware: canonical page paths, caching headers and one `Vary`.
+class Pages:
+    """Which paths are the frontend's, and the canonical path of a prerendered page.
 
-    `backend_path` (Reflex's `/api`) is left alone but for `Vary`: the API says itself
-    what may be cached. `static_dir` is a callable because the build folder is only
-    known (and filled) once Reflex has compiled.
+    `backend_path` (Reflex's `/api`) is not the frontend. `static_dir` is a callable
+    because the build folder is only known (and filled) once Reflex has compiled.
     """
 
-    def __init__(self, app: ASGIApp, backend_path: str, static_dir: Callable[[], Path]) -> None:
-        self.app = app
+    def __init__(self, backend_path: str, static_dir: Callable[[], Path]) -> None:
         self.backend_prefix = backend_path.rstrip("/") + "/"
         self.static_dir = static_dir
 
@@ -73,27 +70,11 @@ class FrontendDelivery:
             return False
         return (self.static_dir() / name / "index.html").is_file()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def canonical(self, scope: Scope) -> Scope:
+        """The scope of a page's GET with the slash Starlette's static files would
+        redirect to (307) first; any other scope as it is."""
         path: str = scope["path"]
-        frontend = self.is_frontend(path)
-        if (
-            frontend
-            and scope["method"] in ("GET", "HEAD")
-            and not path.endswith("/")
-            and self.page_folder(path)
-        ):
+        if scope["method"] in ("GET", "HEAD") and not path.endswith("/") and self.page_folder(path):
             raw_path = scope.get("raw_path") or path.encode()
-            scope = {**scope, "path": path + "/", "raw_path": raw_path + b"/"}
-
-        async def deliver(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = merged_vary(list(message.get("headers", [])))
-                if frontend and not any(name.lower() == b"cache-control" for name, _ in headers):
-                    headers.append((b"cache-control", cache_control(path, message["status"])))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, deliver)
+            return {**scope, "path": path + "/", "raw_path": raw_path + b"/"}
+        return scope

@@ -5,8 +5,7 @@ headers the nginx image sends for the exported frontend (docker/nginx/snippets/
 security-headers.conf): the same set, kept the same.
 """
 
-from reflex.config import get_config
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 # As nginx sends them. No script-src: Reflex pages carry inline hydration scripts and
 # its runtime evaluates scripts (rx.call_script).
@@ -36,28 +35,17 @@ def forwarded_proto(headers: list[tuple[bytes, bytes]], trusted_hops: int) -> st
     return values[-trusted_hops] if len(values) >= trusted_hops else None
 
 
-class SecurityHeaders:
-    """ASGI middleware adding HEADERS (and HSTS over HTTPS) where a response lacks them."""
+# What an answer over HTTPS carries, HSTS included.
+HEADERS_OVER_HTTPS = (*HEADERS, HSTS)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = list(HEADERS)
-        proto = forwarded_proto(scope.get("headers", []), get_config().trusted_proxy_hops)
-        if (proto or scope.get("scheme")) == "https":
-            extra.append(HSTS)
+def is_https(scope: Scope, trusted_hops: int) -> bool:
+    """Whether the client used HTTPS: as the nearest trusted proxy saw it, else the
+    connection's own scheme."""
+    proto = forwarded_proto(scope.get("headers", []), trusted_hops)
+    return (proto or scope.get("scheme")) == "https"
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *(header for header in extra if header[0] not in present),
-                ]
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def for_answer(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The security headers of an answer (app/core/edge.py adds those it lacks)."""
+    return HEADERS_OVER_HTTPS if secure else HEADERS

@@ -48,6 +48,9 @@ class CountedList:
     """
 
     newest_first: Select[Any]
+    # The first page with the kept count as a last column (`_total`): one round trip
+    # for the page almost every request asks for.
+    first_page: Select[Any]
     oldest_first: Select[Any]
     # The rows older than a key, newest first; the rows newer than it, oldest first.
     older: Select[Any]
@@ -82,8 +85,10 @@ class CountedList:
             return records.join(subquery, key == subquery.c.page_id).order_by(*ordering)
 
         row = tuple_(*order)
+        newest_first = page(descending=True)
         return cls(
-            newest_first=page(descending=True),
+            newest_first=newest_first,
+            first_page=newest_first.add_columns(count.scalar_subquery().label("_total")),
             oldest_first=page(descending=False),
             older=page(True, row < tuple_(*keys), skip=False),
             newer=page(False, row > tuple_(*keys), skip=False),
@@ -146,6 +151,12 @@ async def fetch_page(
             count = int((await connection.execute(query.count, params)).scalar_one())
         return _records(rows, query.names), count
 
+    if skip == 0 and after is None and before is None:
+        # Uncorrelated, the count's subquery runs once per statement (PostgreSQL: an
+        # InitPlan), on the statement's snapshot: no rows means a count of 0.
+        result = await connection.execute(query.first_page, {**params, "_skip": 0, "_limit": limit})
+        rows = result.all()
+        return _records(rows, query.names), int(rows[0]._total) if rows else 0
     count = int((await connection.execute(query.count, params)).scalar_one())
     if after is not None or before is not None:
         statement = query.older if after is not None else query.newer

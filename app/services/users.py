@@ -4,7 +4,6 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, or_, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +17,7 @@ from app.core.security import (
 )
 from app.db import counts
 from app.db.paging import CountedList, PageKey, SearchList, fetch_page
-from app.db.rows import RowQuery
+from app.db.rows import RowQuery, detached
 from app.emails import build_new_account_email, schedule_email
 from app.models import (
     PrivateUserCreate,
@@ -92,8 +91,7 @@ async def get_caller(user_id: int, session_id: int) -> tuple[User, SessionTimes 
         row = await _CALLER.fetch_on(db.replica_engine, params)
     if row is None:
         return None
-    user = User(**{name: row[name] for name in _USER_COLUMNS})
-    make_transient_to_detached(user)
+    user = detached(User, {name: row[name] for name in _USER_COLUMNS})
     if row["session_expires_at"] is None:
         return user, None
     return user, SessionTimes(

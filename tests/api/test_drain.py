@@ -1,4 +1,5 @@
-"""The drain switch of app/core/drain.py: health endpoints fail, everything else is served."""
+"""The drain switch (app/core/drain.py, applied by app/core/edge.py): health endpoints
+fail, everything else is served."""
 
 from pathlib import Path
 
@@ -7,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from app.core.drain import drain_middleware
+from app.core.edge import Edge
 
 
 def inner_app() -> Starlette:
@@ -19,7 +20,13 @@ def inner_app() -> Starlette:
 
 
 async def statuses(drain_file: Path) -> dict[str, int]:
-    app = drain_middleware(str(drain_file))(inner_app())
+    app = Edge(
+        inner_app(),
+        backend_path="/api",
+        static_dir=lambda: drain_file.parent,
+        drain_file=str(drain_file),
+        trusted_hops=0,
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         return {
