@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from app.core.security import create_reset_token
 from devtools.chromium import CHROMIUM
 from devtools.servers import (
     ROOT,
@@ -119,6 +120,14 @@ def sign_in(url: str) -> tuple[str, int]:
         me = client.get(f"{settings.API_V1_STR}/users/me", headers=headers)
         me.raise_for_status()
     return token, int(me.json()["id"])
+
+
+def page_entries(user_id: int) -> list[str]:
+    """Every page to measure, as run_pages takes them: the public ones, the reset form
+    (it shows with a token only; the server's key is this checkout's), then the
+    signed-in ones."""
+    reset = f"/reset-password?token={create_reset_token(user_id)}"
+    return [*PUBLIC, reset, *(f"+{path}" for path in PRIVATE)]
 
 
 def run_pages(url: str, token: str, out: Path, paths: list[str]) -> list[dict[str, Any]]:

@@ -25,12 +25,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.core.security import create_reset_token  # noqa: E402
 from devtools.lighthouse import (  # noqa: E402
-    PRIVATE,
-    PUBLIC,
     app_server,
     install_lighthouse,
+    page_entries,
     run_pages,
     sign_in,
     table,
@@ -81,9 +79,7 @@ def main() -> int:
         out = args.out or work / "reports"
         with app_server(work) as url:
             token, user_id = sign_in(url)
-            # The reset form shows with a token only (the server's key is this checkout's).
-            reset = f"/reset-password?token={create_reset_token(user_id)}"
-            paths = [*PUBLIC, reset, *(f"+{path}" for path in PRIVATE)]
+            paths = page_entries(user_id)
             results = run_pages(url, token, out, paths)
             for _ in range(RETRIES):
                 again = [r for r in results if r.get("error") or (gate and slow(r))]
