@@ -85,7 +85,8 @@ def main() -> int:
                 again = [r for r in results if r.get("error") or (gate and slow(r))]
                 if not again:
                     break
-                print(f"[lighthouse] measuring again: {', '.join(r['path'] for r in again)}")
+                why = ", ".join(f"{r['path']} ({r.get('error') or 'slow'})" for r in again)
+                print(f"[lighthouse] measuring again: {why}")
                 retried = {
                     r["path"]: r for r in run_pages(url, token, out, [r["entry"] for r in again])
                 }
