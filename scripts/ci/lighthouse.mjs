@@ -78,6 +78,8 @@ try {
         path: route.split("?")[0],
         private: isPrivate,
         final_url: lhr.finalDisplayedUrl,
+        // Lighthouse's own failure to measure (NO_NAVSTART and the like): no scores then.
+        error: lhr.runtimeError?.code ?? null,
         scores: Object.fromEntries(
           Object.entries(lhr.categories).map(([id, category]) => [id, category.score]),
         ),
