@@ -1,8 +1,9 @@
 """The one ASGI layer around everything the backend serves: pages, the REST API and
 Reflex's own routes.
 
-It does at one place what three layers did (bench/profile.py counted each as another
-closure and another `send` hop on every request): the drain switch of the health
+It does at one place what three layers did, each with its own closure and `send` hop
+on every request (bench/instructions.py: the work of the app's layers was about 4 % of
+`GET /users/me`, docs/performance.md): the drain switch of the health
 endpoints (app/core/drain.py), the nginx image's delivery of the built pages
 (app/core/frontend_delivery.py) and the security headers (app/core/security_headers.py).
 Outside Reflex's outermost CORS layer, which api_transformer cannot reach, so it sees
