@@ -341,9 +341,13 @@ def login(base: str, email: str, password: str) -> str:
     return str(response.json()["access_token"])
 
 
+# Every account the benchmarks sign up has this password.
+PASSWORD = "bench-password-1"
+
+
 def sign_up(base: str, prefix: str = "bench") -> tuple[str, str, str]:
     """A new account, signed up through the API: (email, password, bearer token)."""
-    email, password = f"{prefix}-{secrets.token_hex(4)}@example.com", "bench-password-1"
+    email, password = f"{prefix}-{secrets.token_hex(4)}@example.com", PASSWORD
     httpx.post(
         f"{base}/api/v1/users/signup", json={"email": email, "password": password}, timeout=60
     )

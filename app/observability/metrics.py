@@ -61,6 +61,13 @@ REPLICA_READS = Counter(
     "read-your-writes window), lag, down, failed (the replica failed mid-read).",
     ["served_by", "reason"],
 )
+LIVE_REFRESH_READS = Counter(
+    "live_refresh_reads_total",
+    "Reads of the UI's live refreshes, by what was read (caller: who a tab's token "
+    "speaks for; page: a table's page) and answer: read (looked up) or shared (taken "
+    "from another tab's refresh, read since the last change to it).",
+    ["read", "answer"],
+)
 REPLICA_LAG = Gauge(
     "replica_lag_seconds",
     "Upper bound of the read replica's replay lag at the last probe, the largest of "

@@ -1,6 +1,7 @@
 """Live tables over the real backend's websocket: a write made through the REST API shows
 in an open tab's table (one process, notices handed out in process, no Redis)."""
 
+import asyncio
 import time
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -12,10 +13,11 @@ from app.core.config import settings
 from app.ui.state.admin import USER_DELETED_ELSEWHERE
 from app.ui.state.items import ItemsState
 from app.ui.table.dialogs import CHANGED_ELSEWHERE
-from tests.conftest import Account
+from tests.conftest import Account, login_headers
 from tests.factories import random_email
 from tests.live.conftest import LiveBackend, run_own_backend
 from tests.live.reflex_tab import ADMIN, AUTH, ITEMS, Tab
+from tests.live.test_metrics import sample
 
 API = settings.API_V1_STR
 pytestmark = pytest.mark.live
@@ -227,3 +229,79 @@ async def test_a_closed_tab_is_forgotten(backend: LiveBackend, normal_user: Acco
         log.seek(offset)
         # Reflex's word for a delta sent after a tab's socket: the closed tab got no refresh.
         assert b"disconnected client" not in log.read()
+
+
+async def shared_reads(backend: LiveBackend) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+        text = (await client.get("/api/metrics")).text
+    return {
+        read: sample(text, "live_refresh_reads_total", read=read, answer="shared")
+        for read in ("caller", "page")
+    }
+
+
+async def shared_since(backend: LiveBackend, before: dict[str, float]) -> dict[str, float]:
+    """What more was shared, once it shows: each worker writes its counts once a second."""
+    for _ in range(25):
+        now = await shared_reads(backend)
+        if now != before:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.2)
+    now = await shared_reads(backend)
+    return {read: now[read] - before[read] for read in now}
+
+
+async def test_tabs_of_one_session_share_the_caller_and_the_page_they_both_show(
+    backend: LiveBackend, normal_user: Account
+) -> None:
+    first, second, searching = [await items_tab(backend, normal_user) for _ in range(3)]
+    try:
+        await searching.send(f"{ITEMS}.search_rows", {"text": "nothing like it"}, "/items")
+        await searching.wait_for(ITEMS, "rows", lambda rows: rows == [])
+        before = await shared_reads(backend)
+        create = rest(backend, "POST", "/items/", normal_user, json={"title": "For both"})
+        await shows(first, ITEMS, "rows", lambda rows: titles(rows)[:1] == ["For both"], create)
+        await second.wait_for(ITEMS, "rows", lambda rows: titles(rows)[:1] == ["For both"])
+        # The searching tab shows another page of the list: it read its own.
+        assert "For both" not in searching.text()
+        assert await shared_since(backend, before) == {"caller": 2, "page": 1}
+    finally:
+        for tab in (first, second, searching):
+            await tab.close()
+
+
+async def login_token(backend: LiveBackend, account: Account) -> str:
+    """A new session of the account: a login of its own."""
+    async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+        headers = await login_headers(client, account.email, account.password)
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def test_another_session_of_the_user_looks_itself_up_and_shares_the_page(
+    backend: LiveBackend, normal_user: Account
+) -> None:
+    other_session = await login_token(backend, normal_user)
+    mine = await items_tab(backend, normal_user)
+    theirs = Tab(backend.url)
+    await theirs.open("/items", other_session)
+    await theirs.wait_for(ITEMS, "loaded", bool)
+    try:
+        before = await shared_reads(backend)
+        create = rest(backend, "POST", "/items/", normal_user, json={"title": "Both sessions"})
+        await shows(mine, ITEMS, "rows", lambda rows: "Both sessions" in titles(rows), create)
+        await theirs.wait_for(ITEMS, "rows", lambda rows: "Both sessions" in titles(rows))
+        assert await shared_since(backend, before) == {"caller": 0, "page": 1}
+        # Its session ends: its tab is not given the next write's rows from the other's read.
+        async with httpx.AsyncClient(base_url=backend.url, timeout=30) as client:
+            ended = await client.post(
+                f"{API}/logout", headers={"Authorization": f"Bearer {other_session}"}
+            )
+        assert ended.status_code == 200, ended.text
+        create = rest(backend, "POST", "/items/", normal_user, json={"title": "After logout"})
+        await shows(mine, ITEMS, "rows", lambda rows: "After logout" in titles(rows), create)
+        await asyncio.sleep(WITHIN)
+        assert "After logout" not in theirs.text()
+    finally:
+        await mine.close()
+        await theirs.close()

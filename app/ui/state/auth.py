@@ -62,6 +62,15 @@ class SignedInUser:
 logger = logging.getLogger(__name__)
 
 
+async def caller_of(token: str) -> Caller:
+    """Who a stored token speaks for (the API's own lookup); a dead one ends the UI's
+    session."""
+    try:
+        return await auth.caller_from_access_token(token)
+    except DomainError:
+        raise SessionExpired() from None
+
+
 def initials(full_name: str, email: str) -> str:
     """Up to two letters for the avatar: the name's, else the email's first one. The
     template falls back to "User", so every nameless account wore the same "U"."""
@@ -98,12 +107,16 @@ class AuthState(rx.State):
         """
         if not self.access_token:
             raise SessionExpired()
-        try:
-            caller = await auth.caller_from_access_token(self.access_token)
-        except DomainError:
-            raise SessionExpired() from None
-        self.user = SignedInUser.of(caller.user)
-        session_tabs.watch(self.router.session.client_token, self.user.id)
+        return self._take_caller(await caller_of(self.access_token), unverified=unverified)
+
+    def _take_caller(self, caller: Caller, *, unverified: bool = False) -> Caller:
+        """Show `caller` (looked up from this tab's token) as the signed-in user, or
+        refuse them as `_current_caller` says."""
+        user = SignedInUser.of(caller.user)
+        if user != self.user:
+            # Only a change is sent: most events leave the user as it was.
+            self.user = user
+        session_tabs.watch(self.router.session.client_token, user.id)
         if not unverified:
             try:
                 verification.require_verified(caller.user)

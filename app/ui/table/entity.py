@@ -25,12 +25,14 @@ from app.db import ReplicaReads, read_session, session_scope
 from app.models import User
 from app.services.entity import EntityRules
 from app.services.errors import Forbidden, NotFound
+from app.services.sessions import Caller
 from app.ui.state import validation
+from app.ui.state.auth import caller_of
 from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
 from app.ui.table.dialogs import RowDialogs
-from app.ui.table.live import LiveTable, table_topics
-from app.ui.table.paging import PagedTable
+from app.ui.table.live import LiveTable, live_tables, table_topics
+from app.ui.table.paging import PagedTable, Window, read_window
 
 FieldKind = Literal["str", "text", "int", "float", "bool", "date", "datetime"]
 # The form value of a ticked checkbox (a form leaves an unticked one out).
@@ -139,7 +141,10 @@ class EntityTable(LiveTable, RowDialogs, PagedTable, mixin=True):
 
     if TYPE_CHECKING:
         # The concrete state's AuthState has it.
+        access_token: str
+
         async def _current_user(self, *, unverified: bool = False) -> User: ...
+        def _take_caller(self, caller: Caller, *, unverified: bool = False) -> Caller: ...
 
     async def _fetch(self, session: AsyncSession, user: User) -> None:
         entity = self._entity
@@ -149,6 +154,10 @@ class EntityTable(LiveTable, RowDialogs, PagedTable, mixin=True):
                 session, user, skip, limit, search, after=after, before=before
             )
         )
+        self._show_records(user, records, search)
+
+    def _show_records(self, user: User, records: list[Any], search: str | None) -> None:
+        entity = self._entity
         self.rows = [_row(entity.fields, record) for record in records]
         topics = table_topics(entity.rules.kind, user, owned=entity.rules.owned)
         self._watch(user, topics, [row.id for row in self.rows], search is not None)
@@ -156,6 +165,38 @@ class EntityTable(LiveTable, RowDialogs, PagedTable, mixin=True):
     async def _reload(self) -> None:
         user = await self._current_user()
         await ReplicaReads(user.id)(self._fetch, user)
+
+    async def _reload_live(self) -> None:
+        """A refresh: the caller and the page as `_reload` reads them, each read once for
+        this process's tabs that need the same (app/ui/table/shared_reads.py): the
+        caller once per session, the page once per user. One write refreshes them all."""
+        view = live_tables.view(self._client_token())
+        token = self.access_token
+        if view is None or not token:
+            await self._reload()
+            return
+        me = frozenset({("me", view.user_id)})
+        caller = await live_tables.reads.read("caller", token, me, lambda: caller_of(token))
+        user = self._take_caller(caller).user
+        assert user.id is not None
+        rules, search = self._entity.rules, self._search_term()
+        page, page_size = self.page, self.page_size
+        self._beside = None
+
+        async def window(session: AsyncSession) -> Window[Any]:
+            return await read_window(
+                lambda skip, limit, after, before: rules.list(
+                    session, user, skip, limit, search, after=after, before=before
+                ),
+                page,
+                page_size,
+            )
+
+        key = (type(self).get_full_name(), user.id, page, page_size, search)
+        topics = table_topics(rules.kind, user, owned=rules.owned)
+        reads = ReplicaReads(user.id)
+        shown = await live_tables.reads.read("page", key, topics, lambda: reads(window))
+        self._show_records(user, self._show_window(shown), search)
 
     def _forget_rows(self) -> None:
         self.rows = []

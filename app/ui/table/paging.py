@@ -51,6 +51,31 @@ def parse_page_size(value: str) -> int:
     return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
+# A page as read: its number (clamped past the end), its rows and the list's total.
+Window = tuple[int, list[Row], int]
+
+
+async def read_window(
+    fetch: FetchWindow[Row],
+    page: int,
+    page_size: int,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
+) -> Window[Row]:
+    """Page `page`'s rows, read beside a row on show when given; past the end (rows
+    deleted elsewhere), the last page's. Reads only: the live refreshes of several tabs
+    showing the same page share one (app/ui/table/live.py)."""
+    skip = (page - 1) * page_size
+    rows, total = await fetch(skip, page_size, after, before)
+    if (after or before) and len(rows) < page_size:
+        # Rows went or came meanwhile: the page by its number after all.
+        rows, total = await fetch(skip, page_size, None, None)
+    if not rows and total and page > 1:
+        page = clamp_page(page, total, page_size)
+        rows, total = await fetch((page - 1) * page_size, page_size, None, None)
+    return page, rows, total
+
+
 class PagedTable(rx.State, mixin=True):
     """The paging vars a table page needs; the page's own state loads the rows."""
 
@@ -130,14 +155,13 @@ class PagedTable(rx.State, mixin=True):
         after = before = None
         if beside and beside[:3] == (self.page, self.page_size, self.search):
             after, before = beside[3:]
-        rows, total = await fetch(self._skip(), self.page_size, after, before)
-        if (after or before) and len(rows) < self.page_size:
-            # Rows went or came meanwhile: the page by its number after all.
-            rows, total = await fetch(self._skip(), self.page_size, None, None)
-        if not rows and total and self.page > 1:
-            self.page = clamp_page(self.page, total, self.page_size)
-            rows, total = await fetch(self._skip(), self.page_size, None, None)
-        self.total, self.loaded = total, True
+        window = await read_window(fetch, self.page, self.page_size, after, before)
+        return self._show_window(window)
+
+    def _show_window(self, window: Window[Row]) -> list[Row]:
+        """Take a window read for this table's page as the one on show."""
+        self.page, rows, self.total = window
+        self.loaded = True
         self._first_key = (rows[0]["created_at"], rows[0]["id"]) if rows else None
         self._last_key = (rows[-1]["created_at"], rows[-1]["id"]) if rows else None
         return rows
