@@ -29,6 +29,7 @@ from reflex_base.constants.state import FIELD_MARKER
 from reflex_base.event import Event
 from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
+from reflex_base.utils.form import FORM_DATA_ENTRIES_KEY
 
 from app.db.changes import notices
 from app.ui.session_watch import session_tabs
@@ -101,12 +102,14 @@ class SessionGuard(Middleware):
 
 @dataclasses.dataclass(frozen=True)
 class Parameters:
-    """What one of the app's handlers takes: its argument names, those it needs, and the
-    plain type (str, int, float, bool, dict, list) each is declared with, if any."""
+    """What one of the app's handlers takes: its argument names, those it needs, the
+    plain type (str, int, float, bool, dict, list) each is declared with, if any, and
+    which are forms (`dict[str, str]`)."""
 
     names: frozenset[str]
     required: frozenset[str]
     types: dict[str, type]
+    forms: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, handler: Callable[..., Any]) -> "Parameters":
@@ -116,17 +119,21 @@ class Parameters:
         parameters = list(signature.parameters.values())[1:]
         hints = typing.get_type_hints(function)
         types: dict[str, type] = {}
+        forms: set[str] = set()
         for parameter in parameters:
             hint = hints.get(parameter.name)
             plain = typing.get_origin(hint) or hint
             if plain in PLAIN_TYPES:
                 types[parameter.name] = plain
+            if hint == dict[str, str]:
+                forms.add(parameter.name)
         return cls(
             names=frozenset(parameter.name for parameter in parameters),
             required=frozenset(
                 parameter.name for parameter in parameters if parameter.default is parameter.empty
             ),
             types=types,
+            forms=frozenset(forms),
         )
 
     def problem(self, payload: dict[str, Any]) -> str | None:
@@ -143,6 +150,36 @@ class Parameters:
                 continue
             return f"{name} is no {expected.__name__}"
         return None
+
+    def conformed(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`payload` with only the text values of each form. A browser's form sends text
+        by field name (and, for a checkbox with an id, a bool by id, which no handler
+        reads); a value of another type under a field's name comes from a client's own
+        event, and is dropped here so the handler finds the field empty and says so in
+        the field's own words ("Invalid email address"), not in a bug report."""
+        if not self.forms:
+            return payload
+        return {
+            name: form_texts(value) if name in self.forms else value
+            for name, value in payload.items()
+        }
+
+
+def form_texts(form: dict[str, Any]) -> dict[str, Any]:
+    """A form's text fields, in either of the shapes Reflex's client sends: a plain
+    object, or its ordered `[name, value]` entries under FORM_DATA_ENTRIES_KEY."""
+    if FORM_DATA_ENTRIES_KEY not in form:
+        return {name: value for name, value in form.items() if isinstance(value, str)}
+    entries = form[FORM_DATA_ENTRIES_KEY]
+    return {
+        FORM_DATA_ENTRIES_KEY: [
+            entry
+            for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, list)
+            and len(entry) == 2
+            and all(isinstance(part, str) for part in entry)
+        ]
+    }
 
 
 # Types a handler's argument can be checked against before the handler runs; JSON gives
@@ -222,6 +259,8 @@ class CheckedEventNamespace(EventNamespace):
                 sid, f"its handler cannot take ({short(name.rpartition('.')[2])} {problem})"
             )
             return
+        if parameters is not None:
+            data = {**data, "payload": parameters.conformed(payload)}
         token = self.sid_to_token.get(sid)
         if token is not None:
             tab_states.active(token)

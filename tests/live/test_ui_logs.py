@@ -7,13 +7,16 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from reflex_base.utils.form import FORM_DATA_ENTRIES_KEY
 
 from app.models import UNSTORABLE_TEXT
 from app.ui.state.failures import LOGIN_ROUTE
 from app.ui.state.items import ItemsState
+from app.ui.state.public import LoginState, SignupState
+from app.ui.state.validation import INVALID_EMAIL, PASSWORD_TOO_SHORT
 from tests.conftest import Account
 from tests.live.conftest import FAULT_TITLE, FAULTS, LiveBackend, run_own_backend
-from tests.live.reflex_tab import VISIBILITY, Tab
+from tests.live.reflex_tab import ADMIN, VISIBILITY, Tab
 
 ITEMS = ItemsState.get_full_name()
 pytestmark = pytest.mark.live
@@ -94,3 +97,42 @@ async def test_a_handler_bug_is_one_json_record_with_its_traceback(
     assert "RuntimeError" in failed[0]["message"] and "Traceback" in failed[0]["exception"]
     assert not [r for r in records if r.get("message") == "forged"]
     assert "[Reflex Backend Exception]" not in "\n".join(lines)
+
+
+async def test_a_form_with_values_no_browser_sends_gets_the_fields_messages(
+    json_backend: LiveBackend, superuser: Account
+) -> None:
+    """Numbers, lists and nulls where a form has text (and a field left out) are empty
+    fields with their own messages, not bugs."""
+    offset = json_backend.log.stat().st_size
+    login, signup = LoginState.get_full_name(), SignupState.get_full_name()
+    public = Tab(json_backend.url)
+    admin = Tab(json_backend.url)
+    try:
+        await public.open(LOGIN_ROUTE)
+        await public.send(f"{login}.log_in", {"form": {"email": 5, "password": None}}, LOGIN_ROUTE)
+        await public.wait_for(login, "email_error", lambda error: error == INVALID_EMAIL)
+        # The shape the browser's forms take: their [name, value] entries.
+        entries = {FORM_DATA_ENTRIES_KEY: [["email", 5], ["password", "x"], ["full_name"], 7]}
+        await public.send(f"{login}.log_in", {"form": entries}, LOGIN_ROUTE)
+        await public.wait_for(login, "password_error", lambda error: error == PASSWORD_TOO_SHORT)
+        await public.send(
+            f"{signup}.sign_up", {"form": {"email": ["a@b.co"], "full_name": {}}}, "/signup"
+        )
+        await public.wait_for(signup, "email_error", lambda error: error == INVALID_EMAIL)
+        await admin.open("/admin", superuser.token)
+        await admin.wait_for(ADMIN, "loaded", bool)
+        await admin.send(f"{ADMIN}.create", {"form": {"email": 1.5, "password": True}}, "/admin")
+        await admin.wait_for(ADMIN, "email_error", lambda error: error == INVALID_EMAIL)
+        await admin.send(f"{ADMIN}.update", {"form": {"is_active": "on"}}, "/admin")
+        await asyncio.sleep(1)
+    finally:
+        await public.close()
+        await admin.close()
+    records = [json.loads(line) for line in lines_since(json_backend, offset)]
+    assert not [r for r in records if r["level"] in ("ERROR", "CRITICAL")], records
+    outcomes = {r["handler"]: r["outcome"] for r in records if "handler" in r}
+    handlers = ["LoginState.log_in", "SignupState.sign_up", "AdminState.create"]
+    handlers.append("AdminState.update")
+    assert {handler: outcomes.get(handler) for handler in handlers} == dict.fromkeys(handlers, "ok")
+    assert "A UI event failed" not in str(records)

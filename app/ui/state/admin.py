@@ -133,9 +133,9 @@ class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
         if not self._check_form(form, password_required=True):
             return None
         data = UserCreate(
-            email=form["email"].strip(),
+            email=form.get("email", "").strip(),
             full_name=form.get("full_name", ""),
-            password=form["password"],
+            password=form.get("password", ""),
             is_superuser=ticked(form, "is_superuser"),
             is_active=ticked(form, "is_active"),
         )
@@ -153,7 +153,7 @@ class AdminState(LiveTable, RowDialogs, PagedTable, AuthState):
         if not self._check_form(form, password_required=False):
             return None
         fields: dict[str, object] = {
-            "email": form["email"].strip(),
+            "email": form.get("email", "").strip(),
             "full_name": form.get("full_name", ""),
             "is_superuser": ticked(form, "is_superuser"),
             "is_active": ticked(form, "is_active"),
