@@ -32,7 +32,7 @@ from app.ui.state.event import event
 from app.ui.state.failures import Events, reports_failures, success_toast
 from app.ui.table.dialogs import RowDialogs
 from app.ui.table.live import LiveTable, live_tables, table_topics
-from app.ui.table.paging import PagedTable, Window, read_window
+from app.ui.table.paging import FetchWindow, PagedTable, Window, read_window
 
 FieldKind = Literal["str", "text", "int", "float", "bool", "date", "datetime"]
 # The form value of a ticked checkbox (a form leaves an unticked one out).
@@ -147,14 +147,16 @@ class EntityTable(LiveTable, RowDialogs, PagedTable, mixin=True):
         def _take_caller(self, caller: Caller, *, unverified: bool = False) -> Caller: ...
 
     async def _fetch(self, session: AsyncSession, user: User) -> None:
-        entity = self._entity
         search = self._search_term()
-        records = await self._fetch_window(
-            lambda skip, limit, after, before: entity.rules.list(
-                session, user, skip, limit, search, after=after, before=before
-            )
-        )
+        records = await self._fetch_window(self._lister(session, user, search))
         self._show_records(user, records, search)
+
+    def _lister(self, session: AsyncSession, user: User, search: str | None) -> FetchWindow[Any]:
+        """How a window of this table's rows is read: the entity's own list rule."""
+        rules = self._entity.rules
+        return lambda skip, limit, after, before: rules.list(
+            session, user, skip, limit, search, after=after, before=before
+        )
 
     def _show_records(self, user: User, records: list[Any], search: str | None) -> None:
         entity = self._entity
@@ -184,13 +186,7 @@ class EntityTable(LiveTable, RowDialogs, PagedTable, mixin=True):
         self._beside = None
 
         async def window(session: AsyncSession) -> Window[Any]:
-            return await read_window(
-                lambda skip, limit, after, before: rules.list(
-                    session, user, skip, limit, search, after=after, before=before
-                ),
-                page,
-                page_size,
-            )
+            return await read_window(self._lister(session, user, search), page, page_size)
 
         key = (type(self).get_full_name(), user.id, page, page_size, search)
         topics = table_topics(rules.kind, user, owned=rules.owned)

@@ -127,9 +127,6 @@ class PagedTable(rx.State, mixin=True):
     def on_last_page(self) -> bool:
         return self.page >= page_count(self.total, self.page_size)
 
-    def _skip(self) -> int:
-        return (self.page - 1) * self.page_size
-
     def _page_in_url(self) -> int:
         return parse_page(self.router.url.query_parameters.get("page"))
 
